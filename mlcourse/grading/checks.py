@@ -1,0 +1,227 @@
+"""The checks nbgrader test cells call.
+
+Each check converts the learner's answer to a plain float64 array, compares it
+with the reference using ndarray arithmetic only, and on failure raises a
+``GradingError`` whose message says what was expected, what came, where the
+worst element is and the mistake that most likely produced it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from . import explain
+from ._guard import to_float64
+from .errors import GradingError
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _describe(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        return f"{type(value).__name__} of shape {tuple(shape)}, dtype {getattr(value, 'dtype', '?')}"
+    return type(value).__name__
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence warnings, numpy floating-point chatter and stderr inside the block.
+
+    nbgrader gives zero to a test cell that writes to stderr, so a warning from
+    a correct answer must never reach it.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> Any:
+    """Call the learner's ``fn(*args, **kwargs)`` quietly and explain what goes wrong.
+
+    An untouched exercise raises ``NotImplementedError``; that becomes "not
+    written yet". Any other exception is reported with the arguments' shapes.
+    """
+    label = name or getattr(fn, "__name__", "your function")
+    if not callable(fn):
+        raise GradingError(f"`{label}` should be a function, but it is a {type(fn).__name__}.")
+    try:
+        with quiet():
+            return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise GradingError(
+            f"`{label}` is not written yet: replace `raise NotImplementedError()` in its "
+            "answer cell with your code, run that cell, then run this one again."
+        ) from None
+    except GradingError:
+        raise
+    except Exception as exc:
+        shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
+        raise GradingError(
+            f"`{label}({shown})` raised {type(exc).__name__}: {exc}\n"
+            "Run your function on these inputs in a cell of your own to see where it breaks."
+        ) from exc
+
+
+def check_array(
+    name: str,
+    got: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    sizes: Iterable[int] = (),
+    case: str | None = None,
+    hint: str | None = None,
+) -> None:
+    """Raise ``GradingError`` unless ``got`` equals ``expected`` element by element.
+
+    ``|got - expected| <= atol + rtol * |expected|`` must hold everywhere and the
+    shapes must match exactly (no broadcasting). ``sizes`` lists problem sizes
+    (like the number of examples) that help name a missing ``1/N``.
+
+    Example
+    -------
+    >>> check_array("mean", 2.0, 2.0)
+    >>> check_array("mean", 4.0, 2.0)
+    Traceback (most recent call last):
+    ...
+    mlcourse.grading.errors.GradingError: `mean`: wrong value...
+    """
+    where = f" ({case})" if case else ""
+    g = to_float64(got, name)
+    e = to_float64(expected, "the reference")
+    if g.shape != e.shape:
+        raise GradingError(_join(f"`{name}`{where}: wrong shape.",
+                                 f"  expected shape: {e.shape}", f"  got shape:      {g.shape}",
+                                 "likely mistake: " + explain.shape_mistake(g.shape, e.shape), hint))
+    diff = abs(g - e)
+    close = diff <= atol + rtol * abs(e)
+    close &= (g == g)  # NaN is never close
+    if bool(close.all()):
+        return
+    mistake = explain.likely_mistake(g, e, close, sizes)
+    if g.ndim == 0:
+        lines = [f"`{name}`{where}: wrong value.",
+                 f"  expected: {_fmt(float(e))}", f"  got:      {_fmt(float(g))}"]
+    else:
+        bad = ~close
+        worst = diff.copy()
+        worst[g != g] = np.inf
+        idx = tuple(int(i) for i in np.unravel_index(int(worst.argmax()), worst.shape))
+        lines = [f"`{name}`{where}: {int(bad.sum())} of {g.size} elements are wrong.",
+                 f"  worst element at index {idx}: expected {_fmt(float(e[idx]))}, got {_fmt(float(g[idx]))}"]
+        if g.size <= 8:
+            lines += [f"  expected: {np.array2string(e, precision=6)}",
+                      f"  got:      {np.array2string(g, precision=6)}"]
+    lines.append(f"  tolerance: |got - expected| <= {atol:g} + {rtol:g} * |expected|")
+    if mistake:
+        lines.append("likely mistake: " + mistake)
+    raise GradingError(_join(*lines, hint))
+
+
+def check_equal(name: str, got: Any, expected: Any, *, case: str | None = None,
+                hint: str | None = None) -> None:
+    """Exact equality of numbers (integer counts, labels, indices)."""
+    check_array(name, got, expected, rtol=0.0, atol=0.0, case=case, hint=hint)
+
+
+def check_true(condition: Any, message: str) -> None:
+    """Raise ``GradingError(message)`` unless ``condition`` is a real ``True``.
+
+    Only ``bool`` and ``numpy.bool_`` count: an object that merely claims to be
+    truthy is refused.
+    """
+    if type(condition) not in (bool, np.bool_):
+        raise GradingError(f"a check expected True or False, got a {type(condition).__name__}. {message}")
+    if not condition:
+        raise GradingError(message)
+
+
+def check_in_band(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    reference: float | None = None,
+    what: str = "",
+    hint: str | None = None,
+) -> None:
+    """Check a measured result (a loss, an accuracy) lies in ``[low, high]``.
+
+    The message states the band and, when given, the reference solution's own
+    result on the same hidden data, so the learner sees how far off they are.
+    """
+    v = to_float64(value, name)
+    if v.shape != ():
+        raise GradingError(f"`{name}` should be a single number, got an array of shape {v.shape}.")
+    x = float(v)
+    band = f"[{'-inf' if low is None else _fmt(low)}, {'inf' if high is None else _fmt(high)}]"
+    ok = x == x and (low is None or x >= low) and (high is None or x <= high)
+    if ok:
+        return
+    lines = [f"`{name}`{' ' + what if what else ''}: got {_fmt(x)}, outside the passing band {band}."]
+    if reference is not None:
+        lines.append(f"  the reference solution reaches {_fmt(reference)} on the same data.")
+    raise GradingError(_join(*lines, hint))
+
+
+def check_gradient(
+    name: str,
+    analytic: Any,
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    *,
+    tol: float = 1e-6,
+    case: str | None = None,
+    hint: str | None = None,
+) -> None:
+    """Compare a learner's gradient of ``f`` at ``x`` with central differences.
+
+    ``f`` must be the reference function (not the learner's), evaluated in
+    float64; the relative error scale is that of CS231n: about 1e-7 or less is
+    right, above 1e-2 is wrong.
+    """
+    from mlcourse.gradcheck import numerical_gradient, rel_error
+
+    g = to_float64(analytic, name)
+    x = np.array(x, dtype=np.float64)
+    numeric = numerical_gradient(f, x.copy())
+    if g.shape != numeric.shape:
+        raise GradingError(_join(f"`{name}`{f' ({case})' if case else ''}: wrong shape.",
+                                 f"  expected shape: {numeric.shape} (a gradient has the shape of "
+                                 "what it differentiates)", f"  got shape:      {g.shape}",
+                                 "likely mistake: " + explain.shape_mistake(g.shape, numeric.shape), hint))
+    err = float(rel_error(g, numeric))
+    if err <= tol:
+        return
+    close = abs(g - numeric) <= 1e-6 * (abs(g) + abs(numeric)) + 1e-9
+    idx = tuple(int(i) for i in np.unravel_index(int(abs(g - numeric).argmax()), g.shape)) if g.ndim else ()
+    lines = [f"`{name}`{f' ({case})' if case else ''}: the gradient disagrees with central differences.",
+             f"  relative error {err:.2e} (about 1e-7 or less is right; above 1e-2 is wrong)",
+             f"  worst element at index {idx}: analytic {_fmt(float(g[idx]))}, "
+             f"numerical {_fmt(float(numeric[idx]))}"]
+    mistake = explain.likely_mistake(g, numeric, close, x.shape)
+    if mistake:
+        lines.append("likely mistake: " + mistake)
+    raise GradingError(_join(*lines, hint))
+
+
+def passed(message: str) -> None:
+    """Tell the learner a check passed (stdout only, never stderr)."""
+    print(f"✓ {message}")
+
+
+def _join(*parts: str | None) -> str:
+    return "\n".join(p if not p or p.startswith(("  ", "likely", "`")) or i == 0 else "hint: " + p
+                     for i, p in enumerate(parts) if p)
