@@ -1,0 +1,227 @@
+"""Grade a whole notebook locally, hidden tests included, the way nbgrader would.
+
+For self-study learners ("grade my notebook") and for the project's own tests.
+The learner's answer cells are put into the source notebook (which carries the
+hidden tests), the result is executed top to bottom in a fresh kernel, and each
+graded cell is scored with nbgrader's rule: an error, or anything written to
+stderr, scores zero; otherwise full points. nbgrader itself is not imported.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SOLUTION_BEGIN = "### BEGIN SOLUTION"
+SOLUTION_END = "### END SOLUTION"
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def is_answer(cell) -> bool:
+    return bool(_nbgrader(cell).get("solution"))
+
+
+def is_graded_test(cell) -> bool:
+    meta = _nbgrader(cell)
+    return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
+
+
+def read_notebook(path: str | os.PathLike):
+    """Read a notebook, or raise ``ValueError`` that says what is wrong with the file."""
+    import nbformat
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{path} is not a notebook: its JSON is broken at line {exc.lineno} "
+            f"({exc.msg}). Re-download it or restore it from a checkpoint."
+        ) from None
+    if not isinstance(raw, dict) or "cells" not in raw:
+        raise ValueError(f"{path} is JSON but not a Jupyter notebook (no 'cells').")
+    return nbformat.reads(text, as_version=4)
+
+
+def stub_answer(source: str) -> str:
+    """What the released notebook shows in place of a solution region."""
+    lines, out, inside = source.splitlines(), [], False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == SOLUTION_BEGIN:
+            indent = line[: len(line) - len(line.lstrip())]
+            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
+            inside = True
+        elif stripped == SOLUTION_END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def merge(source_nb, answers: dict[str, str]):
+    """The source notebook with each answer cell's code replaced by ``answers[grade_id]``.
+
+    Answer cells not in ``answers`` get the released stub (unanswered).
+    """
+    nb = copy.deepcopy(source_nb)
+    for cell in nb.cells:
+        if is_answer(cell):
+            gid = _nbgrader(cell).get("grade_id")
+            cell.source = answers[gid] if gid in answers else stub_answer(cell.source)
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    return nb
+
+
+def answers_of(submission_nb) -> dict[str, str]:
+    """The learner's code in each answer cell, keyed by grade_id."""
+    return {
+        _nbgrader(c)["grade_id"]: c.source
+        for c in submission_nb.cells
+        if is_answer(c) and "grade_id" in _nbgrader(c)
+    }
+
+
+def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120):
+    """Run every cell in a fresh kernel, carrying on past errors as nbgrader does."""
+    from nbclient import NotebookClient
+
+    env_backup = {k: os.environ.get(k) for k in ("MPLBACKEND", "PYTHONWARNINGS")}
+    os.environ["MPLBACKEND"] = "Agg"
+    os.environ["PYTHONWARNINGS"] = "ignore"
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(cwd)}}).execute()
+    finally:
+        for key, value in env_backup.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return nb
+
+
+@dataclass
+class CellScore:
+    grade_id: str
+    points: float
+    max_points: float
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.points == self.max_points
+
+
+@dataclass
+class NotebookScore:
+    cells: list[CellScore] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.cells)
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.max_points for c in self.cells)
+
+    def by_id(self) -> dict[str, CellScore]:
+        return {c.grade_id: c for c in self.cells}
+
+    def report(self) -> str:
+        width = max((len(c.grade_id) for c in self.cells), default=10)
+        lines = []
+        for c in self.cells:
+            mark = "✓" if c.passed else "✗"
+            lines.append(f"{mark} {c.grade_id:<{width}}  {c.points:g}/{c.max_points:g}")
+            if not c.passed and c.message:
+                lines += ["      " + line for line in c.message.splitlines()]
+        lines.append(f"total: {self.points:g} / {self.max_points:g}")
+        return "\n".join(lines)
+
+
+def score(executed_nb) -> NotebookScore:
+    """Score each graded test cell with nbgrader's rule (error or stderr → 0)."""
+    result = NotebookScore()
+    for cell in executed_nb.cells:
+        if not is_graded_test(cell):
+            continue
+        meta = _nbgrader(cell)
+        max_points = float(meta.get("points", 0))
+        message, points = "", max_points
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                points = 0.0
+                message = f"{out.get('ename')}: {out.get('evalue')}"
+                break
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                points = 0.0
+                message = "wrote to stderr (nbgrader scores that zero): " + "".join(out.get("text", ""))[:500]
+                break
+        result.cells.append(CellScore(meta.get("grade_id", "?"), points, max_points, message))
+    return result
+
+
+def merge_submission(source_nb, submission_nb):
+    """What nbgrader's autograde runs: the learner's notebook with every locked or
+    graded cell restored from the source (hidden tests included), cells the
+    learner deleted put back, and the learner's own extra cells kept in place."""
+    source_by_id = {_nbgrader(c)["grade_id"]: c for c in source_nb.cells if "grade_id" in _nbgrader(c)}
+    nb = copy.deepcopy(submission_nb)
+    cells, seen = [], set()
+    for cell in submission_nb.cells:
+        gid = _nbgrader(cell).get("grade_id")
+        if gid in source_by_id:
+            seen.add(gid)
+            restored = copy.deepcopy(source_by_id[gid])
+            if is_answer(restored):
+                restored.source = cell.source
+            cells.append(restored)
+        elif not _nbgrader(cell):
+            cells.append(copy.deepcopy(cell))  # the learner's own scratch cell
+    previous = None
+    for cell in source_nb.cells:  # put back what the learner deleted, after its neighbour
+        gid = _nbgrader(cell).get("grade_id")
+        if gid is None:
+            continue
+        if gid not in seen:
+            at = 0 if previous is None else 1 + next(
+                i for i, c in enumerate(cells) if _nbgrader(c).get("grade_id") == previous)
+            restored = copy.deepcopy(cell)
+            if is_answer(restored):
+                restored.source = stub_answer(restored.source)
+            cells.insert(at, restored)
+            seen.add(gid)
+        previous = gid
+    for cell in cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.cells = cells
+    nb.metadata = copy.deepcopy(source_nb.metadata)
+    return nb
+
+
+def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: int = 120) -> NotebookScore:
+    """Grade ``submission`` against the source notebook ``source`` (hidden tests included)."""
+    source_nb = read_notebook(source)
+    submission_nb = read_notebook(submission)
+    ids = {_nbgrader(c).get("grade_id") for c in source_nb.cells if is_answer(c)}
+    if ids and not ids & set(answers_of(submission_nb)):
+        raise ValueError(
+            f"{submission} has none of the answer cells of {Path(source).name} "
+            f"({', '.join(sorted(ids))}): is it the right notebook?"
+        )
+    nb = merge_submission(source_nb, submission_nb)
+    execute(nb, Path(source).parent, timeout=timeout)
+    return score(nb)
