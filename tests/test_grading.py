@@ -166,7 +166,7 @@ def test_check_gradient_against_central_differences():
 
     grading.check_gradient("df/dx", x.copy(), f, x)
     message = failure(grading.check_gradient, "df/dx", 2 * x, f, x)
-    assert "relative error" in message and "2x" in message and "worst element" in message, message
+    assert "relative error" in message and "2x" in message and "Worst element" in message, message
 
 
 # ---------------------------------------------------------------- notebooks

@@ -183,38 +183,24 @@ def check_gradient(
     x: np.ndarray,
     *,
     tol: float = 1e-6,
+    sizes: Iterable[int] | None = None,
     case: str | None = None,
     hint: str | None = None,
 ) -> None:
     """Compare a learner's gradient of ``f`` at ``x`` with central differences.
 
     ``f`` must be the reference function (not the learner's), evaluated in
-    float64; the relative error scale is that of CS231n: about 1e-7 or less is
-    right, above 1e-2 is wrong.
+    float64. The message is ``mlcourse.gradcheck``'s: the relative error on the
+    CS231n scale (about 1e-7 right, above 1e-2 wrong), the worst element and a
+    diagnosis (a factor of 2, a missing 1/N, a flipped sign, a transpose...).
     """
-    from mlcourse.gradcheck import numerical_gradient, rel_error
+    from mlcourse.gradcheck import check_gradient as gradient_check
 
     g = to_float64(analytic, name)
-    x = np.array(x, dtype=np.float64)
-    numeric = numerical_gradient(f, x.copy())
-    if g.shape != numeric.shape:
-        raise GradingError(_join(f"`{name}`{f' ({case})' if case else ''}: wrong shape.",
-                                 f"  expected shape: {numeric.shape} (a gradient has the shape of "
-                                 "what it differentiates)", f"  got shape:      {g.shape}",
-                                 "likely mistake: " + explain.shape_mistake(g.shape, numeric.shape), hint))
-    err = float(rel_error(g, numeric))
-    if err <= tol:
-        return
-    close = abs(g - numeric) <= 1e-6 * (abs(g) + abs(numeric)) + 1e-9
-    idx = tuple(int(i) for i in np.unravel_index(int(abs(g - numeric).argmax()), g.shape)) if g.ndim else ()
-    lines = [f"`{name}`{f' ({case})' if case else ''}: the gradient disagrees with central differences.",
-             f"  relative error {err:.2e} (about 1e-7 or less is right; above 1e-2 is wrong)",
-             f"  worst element at index {idx}: analytic {_fmt(float(g[idx]))}, "
-             f"numerical {_fmt(float(numeric[idx]))}"]
-    mistake = explain.likely_mistake(g, numeric, close, x.shape)
-    if mistake:
-        lines.append("likely mistake: " + mistake)
-    raise GradingError(_join(*lines, hint))
+    x = to_float64(x, "x")
+    result = gradient_check(f, g, x, tol=tol, name=name, sizes=list(sizes) if sizes else None)
+    if not result.passed:
+        raise GradingError(_join(f"`{name}`{f' ({case})' if case else ''}: {result.message}", hint))
 
 
 def passed(message: str) -> None:
