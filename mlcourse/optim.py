@@ -94,7 +94,7 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter once from its current ``.grad``."""
         grads = [_checked_grad(i, param) for i, param in enumerate(self.params)]
-        for i, (param, g) in enumerate(zip(self.params, grads)):
+        for i, (param, g) in enumerate(zip(self.params, grads, strict=True)):
             self._update(param.data, g, self.state[i])
 
     def _update(self, theta: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
@@ -145,11 +145,13 @@ class SGD(Optimizer):
         g ← −g                              if maximize
         g ← g + λ·θ                         if weight_decay λ ≠ 0
         if momentum μ ≠ 0:
-            b ← g                           at the first step (no dampening yet)
-            b ← μ·b + (1 − τ)·g             afterwards (τ = dampening)
-            g ← g + μ·b                     if nesterov
-            g ← b                           otherwise
+            buf ← g                         at the first step (no dampening yet)
+            buf ← μ·buf + (1 − τ)·g         afterwards (τ = dampening)
+            g ← g + μ·buf                   if nesterov
+            g ← buf                         otherwise
         θ ← θ − γ·g
+
+    ``buf`` is ``state[i]["momentum_buffer"]``, as in torch.
 
     Parameters
     ----------
@@ -214,20 +216,20 @@ class SGD(Optimizer):
         )
 
     def _update(self, theta: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
-        γ, λ, μ, τ = self.lr, self.weight_decay, self.momentum, self.dampening
+        lr, weight_decay, momentum = self.lr, self.weight_decay, self.momentum
         if self.maximize:
             g = -g
-        if λ != 0:
-            g = g + λ * theta
-        if μ != 0:
-            b = state.get("momentum_buffer")
-            if b is None:
-                b = state["momentum_buffer"] = np.array(g, dtype=theta.dtype)  # a copy
+        if weight_decay != 0:
+            g = g + weight_decay * theta
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, dtype=theta.dtype)  # a copy
             else:
-                b *= μ
-                b += (1 - τ) * g
-            g = g + μ * b if self.nesterov else b
-        theta -= γ * g
+                buf *= momentum
+                buf += (1 - self.dampening) * g
+            g = g + momentum * buf if self.nesterov else buf
+        theta -= lr * g
 
 
 class Adam(Optimizer):
@@ -239,12 +241,14 @@ class Adam(Optimizer):
         g ← g + λ·θ                             if weight_decay λ ≠ 0
         m ← β₁·m + (1 − β₁)·g                   first moment,  m starts at 0
         v ← β₂·v + (1 − β₂)·g²                  second moment, v starts at 0
-        v̂ ← max(v̂, v)  and use v̂ for v         if amsgrad (v̂ starts at 0)
+        v_max ← max(v_max, v);  v ← v_max       if amsgrad (v_max starts at 0)
         denom ← √v / √(1 − β₂ᵗ) + ε             ε added after the square root
         θ ← θ − γ / (1 − β₁ᵗ) · m / denom
 
     The bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ undo the pull of m and v towards
     their zero start, so the very first step moves each coordinate by about γ.
+    m, v, v_max and t are ``state[i]["exp_avg"]``, ``["exp_avg_sq"]``,
+    ``["max_exp_avg_sq"]`` and ``["step"]``, as in torch.
 
     Parameters
     ----------
@@ -302,7 +306,7 @@ class Adam(Optimizer):
         )
 
     def _update(self, theta: np.ndarray, g: np.ndarray, state: dict[str, Any]) -> None:
-        γ, (β1, β2), ε, λ = self.lr, self.betas, self.eps, self.weight_decay
+        lr, (beta1, beta2), eps, weight_decay = self.lr, self.betas, self.eps, self.weight_decay
         if not state:
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(theta)
@@ -314,24 +318,23 @@ class Adam(Optimizer):
 
         if self.maximize:
             g = -g
-        if λ != 0:
+        if weight_decay != 0:
             if self._decoupled_weight_decay:
-                theta *= 1 - γ * λ  # AdamW: shrink θ itself, not the gradient
+                theta *= 1 - lr * weight_decay  # AdamW: shrink θ itself, not the gradient
             else:
-                g = g + λ * theta
+                g = g + weight_decay * theta
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= β1
-        m += (1 - β1) * g
-        v *= β2
-        v += (1 - β2) * g * g
+        m += (1 - beta1) * (g - m)  # = β₁·m + (1 − β₁)·g, in the order torch's lerp uses
+        v *= beta2
+        v += (1 - beta2) * g * g
         if self.amsgrad:
             v_max = state["max_exp_avg_sq"]
             np.maximum(v_max, v, out=v_max)
             v = v_max
-        bias_correction1 = 1 - β1**t
-        bias_correction2 = 1 - β2**t
-        denom = np.sqrt(v) / math.sqrt(bias_correction2) + ε
-        theta -= (γ / bias_correction1) * (m / denom)
+        bias_correction1 = 1 - beta1**t
+        bias_correction2 = 1 - beta2**t
+        denom = np.sqrt(v) / math.sqrt(bias_correction2) + eps
+        theta -= (lr / bias_correction1) * m / denom
 
 
 class AdamW(Adam):
@@ -344,7 +347,7 @@ class AdamW(Adam):
         θ ← θ · (1 − γ·λ)                       decoupled weight decay
         m ← β₁·m + (1 − β₁)·g
         v ← β₂·v + (1 − β₂)·g²
-        v̂ ← max(v̂, v)  and use v̂ for v         if amsgrad
+        v_max ← max(v_max, v);  v ← v_max       if amsgrad
         denom ← √v / √(1 − β₂ᵗ) + ε
         θ ← θ − γ / (1 − β₁ᵗ) · m / denom
 
