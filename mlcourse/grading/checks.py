@@ -25,6 +25,15 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
+def _fmt_pair(expected: float, got: float) -> tuple[str, str]:
+    """Both numbers with just enough digits that they do not print the same."""
+    for digits in (6, 9, 12, 17):
+        e, g = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if e != g:
+            break
+    return e, g
+
+
 def _describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None:
@@ -111,15 +120,17 @@ def check_array(
         return
     mistake = explain.likely_mistake(g, e, close, sizes)
     if g.ndim == 0:
+        shown_e, shown_g = _fmt_pair(float(e), float(g))
         lines = [f"`{name}`{where}: wrong value.",
-                 f"  expected: {_fmt(float(e))}", f"  got:      {_fmt(float(g))}"]
+                 f"  expected: {shown_e}", f"  got:      {shown_g}"]
     else:
         bad = ~close
         worst = diff.copy()
         worst[g != g] = np.inf
         idx = tuple(int(i) for i in np.unravel_index(int(worst.argmax()), worst.shape))
+        shown_e, shown_g = _fmt_pair(float(e[idx]), float(g[idx]))
         lines = [f"`{name}`{where}: {int(bad.sum())} of {g.size} elements are wrong.",
-                 f"  worst element at index {idx}: expected {_fmt(float(e[idx]))}, got {_fmt(float(g[idx]))}"]
+                 f"  worst element at index {idx}: expected {shown_e}, got {shown_g}"]
         if g.size <= 8:
             lines += [f"  expected: {np.array2string(e, precision=6)}",
                       f"  got:      {np.array2string(g, precision=6)}"]

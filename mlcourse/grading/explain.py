@@ -65,13 +65,20 @@ def scale_mistake(got: np.ndarray, expected: np.ndarray, sizes: Iterable[int] = 
     if abs(k + 1) < 1e-6:
         return ("it has the right size but the opposite sign everywhere: a flipped sign "
                 "(y - y_hat instead of y_hat - y, or a + where a - belongs: ascent instead of descent?).")
-    for n in sorted({int(s) for s in sizes if int(s) > 1}, reverse=True):
+    for n in sorted({int(s) for s in sizes if int(s) > 2}, reverse=True):
         if abs(k - n) < 1e-6 * n:
             return (f"it is exactly {n}x the expected value, and {n} is a size in this problem: "
                     f"a missing division by {n} (a sum where the mean belongs)?")
         if abs(k * n - 1) < 1e-6:
             return (f"it is exactly 1/{n} of the expected value, and {n} is a size in this "
                     f"problem: divided by {n} once too often (a mean where the sum belongs)?")
+    two = 2 in {int(s) for s in sizes}
+    if abs(k - 2) < 1e-6 and two:
+        return ("it is exactly 2x the expected value: an extra factor of 2, or a missing "
+                "division by 2 (2 is also a size in this problem: a sum where the mean belongs?).")
+    if abs(k - 0.5) < 1e-6 and two:
+        return ("it is exactly half the expected value: a missing factor of 2 (the derivative of "
+                "x**2 is 2*x), or divided by 2 once too often (2 is also a size in this problem).")
     if abs(k - 2) < 1e-6:
         return "it is exactly 2x the expected value: an extra factor of 2 (the 2 from differentiating a square counted twice?)."
     if abs(k - 0.5) < 1e-6:
