@@ -35,32 +35,54 @@ def get_device(device: str | torch.device | None = "auto") -> torch.device:
     """
     import torch
 
-    if isinstance(device, torch.device):
-        requested = device
-    elif device is None or device == "auto":
+    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
         if torch.cuda.is_available():
             return torch.device("cuda")
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    elif isinstance(device, str) and device.split(":")[0] in _NAMES:
-        requested = torch.device(device)
-    else:
-        raise ValueError(
-            f"device={device!r} is not a device name; use one of {_NAMES} "
-            "(or 'cuda:N' for GPU number N)"
-        )
-    if requested.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device={str(requested)!r} was asked for, but no CUDA GPU is visible; "
-            f"available here: {available_devices()}. Use device='auto' to pick the best one."
-        )
+    requested = device if isinstance(device, torch.device) else _parse(device)
+    if requested.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise RuntimeError(
+                f"device={str(requested)!r} was asked for, but no CUDA GPU is visible; "
+                f"available here: {available_devices()}. Use device='auto' to pick the best one."
+            )
+        if requested.index is not None and requested.index >= count:
+            raise RuntimeError(
+                f"device={str(requested)!r} asks for GPU number {requested.index}, but only "
+                f"{count} GPU(s) are visible, numbered from 0; available here: "
+                f"{available_devices()}"
+            )
     if requested.type == "mps" and not _mps_available():
         raise RuntimeError(
             f"device='mps' was asked for, but Apple's MPS backend is not available; "
             f"available here: {available_devices()}. Use device='auto'."
         )
     return requested
+
+
+_ALIASES = {"gpu": "cuda", "nvidia": "cuda", "metal": "mps", "apple": "mps"}
+
+
+def _parse(device: object) -> torch.device:
+    """A ``torch.device`` from a name such as "cpu" or "cuda:1"; a ValueError otherwise."""
+    import torch
+
+    name = device.strip().lower() if isinstance(device, str) else None
+    if name is not None and name.split(":")[0] in _NAMES[1:]:
+        try:
+            return torch.device(name)
+        except RuntimeError:  # e.g. "cuda:x" or "cpu:1:2"
+            pass
+    hint = ""
+    if name is not None and name.split(":")[0] in _ALIASES:
+        hint = f" Did you mean {_ALIASES[name.split(':')[0]]!r}?"
+    raise ValueError(
+        f"device={device!r} is not a device name; use one of {_NAMES} "
+        f"(or 'cuda:N' for GPU number N).{hint}"
+    )
 
 
 def available_devices() -> list[str]:

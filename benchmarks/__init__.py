@@ -1,0 +1,1 @@
+"""Performance comparisons run by ``python -m benchmarks``; never part of the test suite."""
