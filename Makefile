@@ -54,6 +54,7 @@ grade: venv
 
 bench: venv
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.notebooks
 
 lint: venv
 	$(BIN)/ruff check .
