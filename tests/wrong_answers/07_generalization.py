@@ -1,0 +1,131 @@
+"""Plausible wrong answers for solutions/07-generalization (see README.md)."""
+
+WRONG = [
+    # weight decay ignored: plain least squares whatever lambda is
+    ("ridge-answer",
+     "def fit_ridge(X, y, degree, weight_decay):\n"
+     "    A = poly_features(X, degree)\n"
+     "    return np.linalg.solve(A.T @ A, A.T @ y)\n",
+     {"ridge-decay-tests"}),
+    # lambda added without the identity: numpy broadcasts it onto every entry of the matrix
+    ("ridge-answer",
+     "def fit_ridge(X, y, degree, weight_decay):\n"
+     "    A = poly_features(X, degree)\n"
+     "    n = len(y)\n"
+     "    return np.linalg.solve(A.T @ A / n + weight_decay, A.T @ y / n)\n",
+     {"ridge-decay-tests"}),
+    # the 1/n dropped from the data term: the penalty's weight now shrinks as n grows
+    ("ridge-answer",
+     "def fit_ridge(X, y, degree, weight_decay):\n"
+     "    A = poly_features(X, degree)\n"
+     "    return np.linalg.solve(A.T @ A + weight_decay * np.eye(degree + 1), A.T @ y)\n",
+     {"ridge-decay-tests"}),
+    # 1/n on one side only: wrong even without weight decay
+    ("ridge-answer",
+     "def fit_ridge(X, y, degree, weight_decay):\n"
+     "    A = poly_features(X, degree)\n"
+     "    n = len(y)\n"
+     "    return np.linalg.solve(A.T @ A + weight_decay * np.eye(degree + 1), A.T @ y / n)\n",
+     {"ridge-zero-tests", "ridge-decay-tests"}),
+    # no early stopping: the best epoch of the whole run, and the run always goes to the end
+    ("early-stopping-answer",
+     "def early_stopping_epoch(val_losses, patience, min_delta=0.0):\n"
+     "    return int(np.argmin(val_losses)), len(val_losses) - 1\n",
+     {"early-stopping-tests", "early-stopping-min-delta-tests"}),
+    # the last epoch run returned as the one to keep
+    ("early-stopping-answer",
+     "def early_stopping_epoch(val_losses, patience, min_delta=0.0):\n"
+     "    best_loss, bad_epochs = None, 0\n"
+     "    for epoch, loss in enumerate(val_losses):\n"
+     "        if best_loss is None or loss < best_loss - min_delta:\n"
+     "            best_loss, bad_epochs = loss, 0\n"
+     "        else:\n"
+     "            bad_epochs += 1\n"
+     "            if bad_epochs >= patience:\n"
+     "                return epoch, epoch\n"
+     "    return len(val_losses) - 1, len(val_losses) - 1\n",
+     {"early-stopping-tests", "early-stopping-min-delta-tests"}),
+    # off-by-one patience: waits one epoch too many (> instead of >=)
+    ("early-stopping-answer",
+     "def early_stopping_epoch(val_losses, patience, min_delta=0.0):\n"
+     "    best_loss, best_epoch, bad_epochs = None, 0, 0\n"
+     "    for epoch, loss in enumerate(val_losses):\n"
+     "        if best_loss is None or loss < best_loss - min_delta:\n"
+     "            best_loss, best_epoch, bad_epochs = loss, epoch, 0\n"
+     "        else:\n"
+     "            bad_epochs += 1\n"
+     "            if bad_epochs > patience:\n"
+     "                return best_epoch, epoch\n"
+     "    return best_epoch, len(val_losses) - 1\n",
+     {"early-stopping-tests", "early-stopping-min-delta-tests"}),
+    # min_delta ignored: any decrease counts as an improvement
+    ("early-stopping-answer",
+     "def early_stopping_epoch(val_losses, patience, min_delta=0.0):\n"
+     "    best_loss, best_epoch, bad_epochs = None, 0, 0\n"
+     "    for epoch, loss in enumerate(val_losses):\n"
+     "        if best_loss is None or loss < best_loss:\n"
+     "            best_loss, best_epoch, bad_epochs = loss, epoch, 0\n"
+     "        else:\n"
+     "            bad_epochs += 1\n"
+     "            if bad_epochs >= patience:\n"
+     "                return best_epoch, epoch\n"
+     "    return best_epoch, len(val_losses) - 1\n",
+     {"early-stopping-min-delta-tests"}),
+    # selecting on training loss: always the most flexible candidate
+    ("select-answer",
+     "def select_degree(split, candidates):\n"
+     "    X_train, y_train = split.train\n"
+     "    errors = [mse(predict_polynomial(fit_polynomial(X_train, y_train, d), X_train), y_train)\n"
+     "              for d in candidates]\n"
+     "    return list(candidates)[int(np.argmin(errors))]\n",
+     {"select-tests"}),
+    # selecting on the test set
+    ("select-answer",
+     "def select_degree(split, candidates):\n"
+     "    X_train, y_train = split.train\n"
+     "    X_test, y_test = split.test\n"
+     "    errors = [mse(predict_polynomial(fit_polynomial(X_train, y_train, d), X_test), y_test)\n"
+     "              for d in candidates]\n"
+     "    return list(candidates)[int(np.argmin(errors))]\n",
+     {"select-tests", "select-no-peeking-tests"}),
+    # 'more data is better': validation and test pooled to score the candidates
+    ("select-answer",
+     "def select_degree(split, candidates):\n"
+     "    X_train, y_train = split.train\n"
+     "    (X_val, y_val), (X_test, y_test) = split.val, split.test\n"
+     "    X_eval, y_eval = np.concatenate([X_val, X_test]), np.concatenate([y_val, y_test])\n"
+     "    errors = [mse(predict_polynomial(fit_polynomial(X_train, y_train, d), X_eval), y_eval)\n"
+     "              for d in candidates]\n"
+     "    return list(candidates)[int(np.argmin(errors))]\n",
+     {"select-no-peeking-tests"}),
+    # test-set leakage: the test examples are part of the final fit
+    ("final-answer",
+     "def final_test_error(split, degree):\n"
+     "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
+     "    X_test, y_test = split.test\n"
+     "    w = fit_polynomial(np.concatenate([X_train, X_val, X_test]),\n"
+     "                       np.concatenate([y_train, y_val, y_test]), degree)\n"
+     "    return mse(predict_polynomial(w, X_test), y_test)\n",
+     {"final-tests"}),
+    # the test set read twice (split.test[0], split.test[1])
+    ("final-answer",
+     "def final_test_error(split, degree):\n"
+     "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
+     "    w = fit_polynomial(np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]), degree)\n"
+     "    return mse(predict_polynomial(w, split.test[0]), split.test[1])\n",
+     {"final-reads-tests"}),
+    # no refit: the model fitted on the training set alone
+    ("final-answer",
+     "def final_test_error(split, degree):\n"
+     "    w = fit_polynomial(*split.train, degree)\n"
+     "    X_test, y_test = split.test\n"
+     "    return mse(predict_polynomial(w, X_test), y_test)\n",
+     {"final-tests"}),
+    # scored on the validation set: the test set never read
+    ("final-answer",
+     "def final_test_error(split, degree):\n"
+     "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
+     "    w = fit_polynomial(np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]), degree)\n"
+     "    return mse(predict_polynomial(w, X_val), y_val)\n",
+     {"final-tests", "final-reads-tests"}),
+]
