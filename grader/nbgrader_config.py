@@ -1,0 +1,64 @@
+"""nbgrader configuration of the course.
+
+Paths are relative to this file, so a copy of ``grader/`` next to a copy of
+``solutions/`` (as the tests make in a temporary folder) is a complete course.
+
+    <repo>/solutions/NN-name/NN-name.ipynb   source (solutions, visible + hidden tests)
+    <repo>/grader/release/NN-name/           nbgrader's release (`make release` copies it to notebooks/)
+    <repo>/grader/submitted/<student>/NN-name/NN-name.ipynb
+    <repo>/grader/autograded/, feedback/, gradebook.db
+"""
+
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The feedback filter lives next to this file; nbgrader runs this file with `exec`.
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from feedback_filter import HideHiddenTestsInFeedback  # noqa: E402
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
+
+# ---- where things are -------------------------------------------------------------
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = os.path.join(os.pardir, "solutions")
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
+# A class on JupyterHub sets MLCOURSE_DB_URL=postgresql://user@host/mlcourse
+c.CourseDirectory.db_url = os.environ.get(
+    "MLCOURSE_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db")
+)
+# The exchange (JupyterHub) needs a course id; set MLCOURSE_COURSE_ID there.
+c.CourseDirectory.course_id = os.environ.get("MLCOURSE_COURSE_ID", "")
+
+# ---- release -----------------------------------------------------------------------
+c.ClearOutput.enabled = True
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# ---- autograde ---------------------------------------------------------------------
+# A cell that runs longer is interrupted and scores zero; the rest still runs.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+c.Execute.kernel_name = "python3"
+# No history file; no kernel start-up chatter on the instructor's terminal.
+c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+# A learner who deleted a test cell gets it back (and is graded on it).
+c.OverwriteCells.add_missing_cells = True
+c.Autograde.create_student = True
+
+# ---- feedback ----------------------------------------------------------------------
+# Stock feedback shows every cell of the autograded notebook, hidden tests included
+# (source, and the source lines quoted in tracebacks). Remove them after the scores
+# are read.
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    HideHiddenTestsInFeedback,
+    CSSHTMLHeaderPreprocessor,
+]

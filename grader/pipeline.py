@@ -1,0 +1,644 @@
+"""The instructor's pipeline around nbgrader: ``python -m grader.pipeline COMMAND``.
+
+    release    regenerate notebooks/ from solutions/ (nbgrader generate_assignment)
+    grade      autograde grader/submitted/<student>/<assignment>/ and write grader/grades.csv
+    feedback   feedback HTML in grader/feedback/ (hidden tests removed)
+    export     rewrite grader/grades.csv from the gradebook, without grading again
+    selfgrade  grade one notebook of your own in a scratch course (self-study)
+    strip      remove outputs and execution counts from solutions/ in place
+
+nbgrader runs in this process through its converter classes, one submission at a
+time, so that one broken or foreign notebook costs that submission (zero, with the
+reason) and never the batch. ``--course DIR`` points at another copy of ``grader/``
+(the tests use a temporary one); its ``solutions/`` is the folder next to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from sqlalchemy.exc import SAWarning
+
+GRADER = Path(__file__).resolve().parent
+REPO = GRADER.parent
+# The files that make a course folder: copy these to build another one.
+COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py")
+# What the notebooks run with, in the pipeline and in the tests.
+KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+CSV_FIELDS = ("student", "assignment", "score", "max_score", "failed_cells", "error")
+
+
+class PipelineError(Exception):
+    """A problem the instructor must fix before the command can go on."""
+
+
+# ---- the course ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course folder (``grader/``) and the ``solutions/`` beside it."""
+
+    root: Path = GRADER
+    # A scratch course keeps its own gradebook, whatever MLCOURSE_DB_URL says.
+    db_url_override: str | None = None
+
+    @property
+    def solutions(self) -> Path:
+        return self.root.parent / "solutions"
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def release_dir(self) -> Path:
+        return self.root / "release"
+
+    @property
+    def feedback_dir(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def grades_csv(self) -> Path:
+        return self.root / "grades.csv"
+
+    @property
+    def failures_file(self) -> Path:
+        return self.root / ".work" / "failures.json"
+
+    def assignments(self) -> list[str]:
+        """Every ``solutions/NAME/`` that holds ``NAME.ipynb``, sorted."""
+        if not self.solutions.is_dir():
+            return []
+        return sorted(
+            d.name for d in self.solutions.iterdir() if (d / f"{d.name}.ipynb").is_file()
+        )
+
+    def source_notebook(self, assignment: str) -> Path:
+        return self.solutions / assignment / f"{assignment}.ipynb"
+
+    def config(self):
+        from traitlets.config.loader import PyFileConfigLoader
+
+        if not (self.root / "nbgrader_config.py").is_file():
+            raise PipelineError(f"{self.root} has no nbgrader_config.py: is it the course folder?")
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        if self.db_url_override:
+            config.CourseDirectory.db_url = self.db_url_override
+        return config
+
+    def db_url(self) -> str:
+        return self._coursedir().db_url
+
+    def _coursedir(self, **attrs):
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config())
+        for name, value in attrs.items():
+            setattr(coursedir, name, value)
+        return coursedir
+
+    def gradebook(self):
+        from nbgrader.api import Gradebook
+
+        coursedir = self._coursedir()
+        return Gradebook(coursedir.db_url, coursedir.course_id)
+
+    def run(self, converter: str, **coursedir_attrs) -> dict:
+        """Run one nbgrader converter (GenerateAssignment, Autograde, GenerateFeedback).
+
+        Returns nbgrader's own ``{"success", "log", "error"}`` dictionary.
+        """
+        from nbgrader import converters
+        from nbgrader.utils import capture_log
+
+        _quiet_nbgrader_logs()
+        config = self.config()
+        coursedir = self._coursedir(**coursedir_attrs)
+        app = getattr(converters, converter)(coursedir=coursedir, config=config)
+        app.force = True
+        if converter == "GenerateFeedback":
+            # As nbgrader's own API does: the feedback template, whatever else is configured.
+            app.config.HTMLExporter.template_name = "feedback"
+        with kernel_environment(), warnings.catch_warnings():
+            # nbgrader's gradebook code trips SQLAlchemy's autoflush warnings: not ours to fix.
+            warnings.simplefilter("ignore", SAWarning)
+            return capture_log(app)
+
+
+def _quiet_nbgrader_logs() -> None:
+    """nbgrader logs through the 'traitlets' logger; we report results ourselves."""
+    logger = logging.getLogger("traitlets")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+
+
+@contextlib.contextmanager
+def kernel_environment() -> Iterator[None]:
+    """Kernels inherit this: warnings silenced, no GUI backend, our venv first on PATH.
+
+    nbgrader runs ``alembic`` from PATH when it creates a gradebook.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    saved = {k: os.environ.get(k) for k in (*KERNEL_ENV, "PATH")}
+    os.environ.update(KERNEL_ENV)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _log_reason(result: dict) -> str:
+    """The most telling line of a failed nbgrader run."""
+    lines = (result.get("error") or "").strip().splitlines()
+    errors = [
+        line.split("] ", 1)[-1]
+        for line in (result.get("log") or "").splitlines()
+        if line.startswith("[ERROR]")
+    ]
+    useful = [e for e in errors if not e.startswith("There was an error processing")]
+    if useful:
+        return useful[0]
+    return lines[-1] if lines else "nbgrader failed without a message"
+
+
+# ---- notebooks -------------------------------------------------------------------------
+
+
+def normalise(nb: nbformat.NotebookNode) -> str:
+    """The notebook as canonical JSON: no outputs, no execution counts, no run metadata.
+
+    Writing the result twice gives the same bytes.
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)  # timestamps written by JupyterLab
+    nb.metadata.pop("widgets", None)  # saved widget state
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def generate(course: Course, assignment: str) -> None:
+    """nbgrader generate_assignment --force, which also records the assignment in the gradebook."""
+    result = course.run("GenerateAssignment", assignment_id=assignment)
+    if not result["success"]:
+        raise PipelineError(
+            f"nbgrader generate_assignment failed for {assignment}: {_log_reason(result)}\n"
+            f"(source: {course.source_notebook(assignment)})"
+        )
+
+
+def release(
+    course: Course | None = None,
+    out_dir: Path | None = None,
+    assignments: Sequence[str] | None = None,
+) -> list[Path]:
+    """Regenerate the student notebooks of every assignment into ``out_dir``.
+
+    Each ``out_dir/<assignment>/`` is replaced by nbgrader's release of it, notebooks
+    normalised; assignment folders without a source any more are removed.
+    """
+    course = course or Course()
+    out_dir = Path(out_dir) if out_dir is not None else REPO / "notebooks"
+    known = course.assignments()
+    if not known:
+        raise PipelineError(f"no assignments in {course.solutions} (expected NN-name/NN-name.ipynb)")
+    chosen = list(assignments) if assignments else known
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise PipelineError(f"no source notebook for {unknown}; assignments are {known}")
+    written = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for assignment in chosen:
+        generate(course, assignment)
+        written += _copy_release(course.release_dir / assignment, out_dir / assignment)
+    if not assignments:
+        for stale in sorted(out_dir.iterdir()):
+            if stale.is_dir() and stale.name not in known and stale.name[:2].isdigit():
+                print(f"removing {stale}: no solutions/{stale.name}/ any more")
+                shutil.rmtree(stale)
+    return written
+
+
+def _copy_release(src: Path, dest: Path) -> list[Path]:
+    if dest.exists():
+        shutil.rmtree(dest)
+    written = []
+    for path in sorted(src.rglob("*")):
+        rel = path.relative_to(src)
+        if path.is_dir() or any(p in (".ipynb_checkpoints", "__pycache__") for p in rel.parts):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".ipynb":
+            nb = nbformat.read(path, as_version=4)
+            target.write_text(normalise(nb), encoding="utf-8")
+        else:
+            shutil.copyfile(path, target)
+        written.append(target)
+    return written
+
+
+def strip_solutions(course: Course | None = None) -> list[Path]:
+    """Normalise every source notebook in place; returns the ones that changed."""
+    course = course or Course()
+    changed = []
+    for assignment in course.assignments():
+        path = course.source_notebook(assignment)
+        before = path.read_text(encoding="utf-8")
+        after = normalise(nbformat.reads(before, as_version=4))
+        if after != before:
+            path.write_text(after, encoding="utf-8")
+            changed.append(path)
+    return changed
+
+
+# ---- grading ----------------------------------------------------------------------------
+
+
+@dataclass
+class GradeRow:
+    """One submission's result: a line of grades.csv."""
+
+    student: str
+    assignment: str
+    score: float = 0.0
+    max_score: float = 0.0
+    failed_cells: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def as_csv(self) -> dict:
+        return {
+            "student": self.student,
+            "assignment": self.assignment,
+            "score": f"{self.score:g}",
+            "max_score": f"{self.max_score:g}",
+            "failed_cells": ";".join(self.failed_cells),
+            "error": self.error,
+        }
+
+
+def expected_cell_ids(source: Path) -> set[str]:
+    """grade_ids of the graded and answer cells of a source notebook."""
+    nb = nbformat.read(source, as_version=4)
+    ids = set()
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") or meta.get("solution"):
+            ids.add(meta.get("grade_id"))
+    return ids
+
+
+def check_submission(course: Course, assignment: str, student: str) -> str:
+    """Why this submission cannot be graded, or "" when it can.
+
+    nbgrader itself skips misnamed notebooks silently and grades a notebook of another
+    assignment as if the learner had deleted every answer; say so instead.
+    """
+    folder = course.submitted / student / assignment
+    name = f"{assignment}.ipynb"
+    path = folder / name
+    if not path.is_file():
+        others = sorted(p.name for p in folder.glob("*.ipynb"))
+        if others:
+            return f"expected {name}, found {', '.join(others)}: rename the notebook"
+        return f"no notebook submitted (expected {folder.name}/{name})"
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception as exc:  # nbformat raises several kinds for unreadable JSON
+        return f"not a readable notebook ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        return f"not a valid notebook: {exc.message[:200]}"
+    found = {
+        cell.metadata.get("nbgrader", {}).get("grade_id")
+        for cell in nb.cells
+        if "nbgrader" in cell.metadata
+    }
+    expected = expected_cell_ids(course.source_notebook(assignment))
+    # A learner may delete a cell or two (nbgrader adds graded ones back); a notebook
+    # holding fewer than half of this assignment's answer and test cells is another one.
+    present = found & expected
+    if expected and len(present) * 2 < len(expected):
+        return (
+            f"foreign notebook: only {len(present)} of {assignment}'s {len(expected)} answer "
+            f"and test cells are in it (expected e.g. {sorted(expected)[:3]}); "
+            f"was another notebook submitted?"
+        )
+    return ""
+
+
+def _remove_stale(course: Course, assignment: str, student: str) -> None:
+    """A submission that could not be graded must not keep an older score."""
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            gb.remove_submission(assignment, student)
+        except MissingEntry:
+            pass
+    autograded = course.root / "autograded" / student / assignment
+    if autograded.exists():
+        shutil.rmtree(autograded)
+
+
+def _submissions(course: Course, assignments: Sequence[str], students: Sequence[str] | None):
+    for assignment in assignments:
+        if not course.submitted.is_dir():
+            return
+        for student_dir in sorted(course.submitted.iterdir()):
+            if not (student_dir / assignment).is_dir():
+                continue
+            if students and student_dir.name not in students:
+                continue
+            yield assignment, student_dir.name
+
+
+def grade(
+    course: Course | None = None,
+    assignments: Sequence[str] | None = None,
+    students: Sequence[str] | None = None,
+    out: Path | None = None,
+    echo=print,
+) -> list[GradeRow]:
+    """Autograde every submission, one at a time, and write the grades CSV.
+
+    Returns this run's results; the CSV holds every submission the gradebook knows.
+    """
+    course = course or Course()
+    known = course.assignments()
+    chosen = list(assignments) if assignments else known
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise PipelineError(f"no source notebook for {unknown}; assignments are {known}")
+    todo = list(_submissions(course, chosen, students))
+    if course.submitted.is_dir() and not assignments:
+        for folder in sorted(course.submitted.glob("*/*")):
+            if folder.is_dir() and folder.name not in known:
+                echo(f"  skipped {folder}: no assignment {folder.name!r} (known: {', '.join(known)})")
+    if not todo:
+        echo(
+            f"nothing to grade: put each submission at "
+            f"{course.submitted}/<student>/<assignment>/<assignment>.ipynb"
+        )
+    failures = _load_failures(course)
+    generated: set[str] = set()
+    results = []
+    for assignment, student in todo:
+        if assignment not in generated:
+            generate(course, assignment)
+            generated.add(assignment)
+        row = _grade_one(course, assignment, student)
+        key = f"{student}/{assignment}"
+        if row.error:
+            failures[key] = row.error
+            echo(f"  {student:<16} {assignment:<28} ERROR {row.error} (scored 0)")
+        else:
+            failures.pop(key, None)
+            mark = f"failed: {', '.join(row.failed_cells)}" if row.failed_cells else "all passed"
+            echo(f"  {student:<16} {assignment:<28} {row.score:g}/{row.max_score:g}  {mark}")
+        results.append(row)
+    _save_failures(course, failures)
+    export(course, out=out)
+    bad = [r for r in results if r.error]
+    echo(f"graded {len(results) - len(bad)} of {len(results)} submissions; "
+         f"wrote {out or course.grades_csv}")
+    if bad:
+        echo(f"{len(bad)} could not be graded and scored 0:")
+        for r in bad:
+            echo(f"  {r.student}/{r.assignment}: {r.error}")
+    return results
+
+
+def _grade_one(course: Course, assignment: str, student: str) -> GradeRow:
+    try:
+        reason = check_submission(course, assignment, student)
+        if not reason:
+            result = course.run("Autograde", assignment_id=assignment, student_id=student)
+            if result["success"]:
+                return _row_from_gradebook(course, assignment, student)
+            reason = f"autograde failed: {_log_reason(result)}"
+    except Exception as exc:  # whatever one submission does, the batch goes on
+        reason = f"grading failed: {type(exc).__name__}: {exc}"
+    _remove_stale(course, assignment, student)
+    return GradeRow(student, assignment, 0.0, _max_score(course, assignment), [], reason)
+
+
+def _row_from_gradebook(course: Course, assignment: str, student: str) -> GradeRow:
+    row = GradeRow(student, assignment)
+    with course.gradebook() as gb:
+        submission = gb.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for g in sorted(notebook.grades, key=lambda g: g.cell.name):
+                score = g.score or 0.0
+                row.score += score
+                row.max_score += g.max_score
+                if score < g.max_score:
+                    row.failed_cells.append(g.cell.name)
+    return row
+
+
+def _max_score(course: Course, assignment: str) -> float:
+    from nbgrader.api import MissingEntry
+
+    with course.gradebook() as gb:
+        try:
+            return float(gb.find_assignment(assignment).max_score)
+        except MissingEntry:
+            return 0.0
+
+
+def _load_failures(course: Course) -> dict[str, str]:
+    if course.failures_file.is_file():
+        return json.loads(course.failures_file.read_text(encoding="utf-8"))
+    return {}
+
+
+def _save_failures(course: Course, failures: dict[str, str]) -> None:
+    course.failures_file.parent.mkdir(parents=True, exist_ok=True)
+    course.failures_file.write_text(json.dumps(failures, indent=1, sort_keys=True) + "\n")
+
+
+def export(course: Course | None = None, out: Path | None = None) -> list[GradeRow]:
+    """Write the grades CSV from the gradebook plus the submissions that failed to grade."""
+    course = course or Course()
+    rows: dict[tuple[str, str], GradeRow] = {}
+    with course.gradebook() as gb:
+        pairs = [(a.name, s.student.id) for a in gb.assignments for s in a.submissions]
+    for assignment, student in pairs:
+        rows[assignment, student] = _row_from_gradebook(course, assignment, student)
+    for key, reason in _load_failures(course).items():
+        student, assignment = key.split("/", 1)
+        if (course.submitted / student / assignment).is_dir():
+            rows[assignment, student] = GradeRow(
+                student, assignment, 0.0, _max_score(course, assignment), [], reason
+            )
+    ordered = [rows[k] for k in sorted(rows)]
+    target = Path(out) if out is not None else course.grades_csv
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(r.as_csv() for r in ordered)
+    return ordered
+
+
+def feedback(
+    course: Course | None = None, assignments: Sequence[str] | None = None, echo=print
+) -> list[Path]:
+    """Feedback HTML for every autograded submission, hidden tests removed."""
+    course = course or Course()
+    autograded = course.root / "autograded"
+    chosen = list(assignments) if assignments else course.assignments()
+    written = []
+    for assignment in chosen:
+        if not list(autograded.glob(f"*/{assignment}")):
+            continue
+        result = course.run("GenerateFeedback", assignment_id=assignment)
+        if not result["success"]:
+            echo(f"  {assignment}: feedback failed: {_log_reason(result)}")
+        written += sorted(course.feedback_dir.glob(f"*/{assignment}/*.html"))
+    echo(f"wrote {len(written)} feedback files under {course.feedback_dir}")
+    return written
+
+
+# ---- self-study ------------------------------------------------------------------------
+
+
+def build_course(where: Path, sources: Sequence[Path]) -> Course:
+    """A scratch course at ``where``: this course's config files and the given
+    assignment folders (``.../NN-name/``) as its ``solutions/``. It keeps its own
+    sqlite gradebook, whatever MLCOURSE_DB_URL says."""
+    root = Path(where).resolve() / "grader"
+    course = Course(root, db_url_override="sqlite:///" + str(root / "gradebook.db"))
+    root.mkdir(parents=True, exist_ok=True)
+    for name in COURSE_FILES:
+        shutil.copy(GRADER / name, root / name)
+    for src in sources:
+        shutil.copytree(
+            src,
+            course.solutions / Path(src).name,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
+    return course
+
+
+def selfgrade(notebook: Path, echo=print) -> GradeRow:
+    """Grade one learner's notebook exactly as the class autograder would.
+
+    Works in a scratch course; prints the score and, for each test cell that did
+    not pass, its message (never the hidden tests' source).
+    """
+    notebook = Path(notebook).resolve()
+    assignment = notebook.stem.split("-Copy")[0]
+    known = Course().assignments()
+    if assignment not in known:
+        raise PipelineError(
+            f"{notebook.name} is not an assignment of this course (known: {', '.join(known)})"
+        )
+    with tempfile.TemporaryDirectory(prefix="mlcourse-selfgrade-") as tmp:
+        course = build_course(Path(tmp), [Course().solutions / assignment])
+        target = course.submitted / "me" / assignment
+        target.mkdir(parents=True)
+        shutil.copy(notebook, target / f"{assignment}.ipynb")
+        row = grade(course, [assignment], echo=lambda *_: None)[0]
+        messages = _failure_messages(course.root / "autograded" / "me" / assignment)
+    if row.error:
+        echo(f"{notebook.name}: could not be graded: {row.error}")
+        return row
+    echo(f"{notebook.name}: {row.score:g} / {row.max_score:g}")
+    for cell in row.failed_cells:
+        echo(f"  {cell}: {messages.get(cell, 'no points yet')}")
+    return row
+
+
+def _failure_messages(folder: Path) -> dict[str, str]:
+    """grade_id -> the error each failing test cell raised (type and message only)."""
+    messages = {}
+    for path in folder.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    messages[grade_id] = f"{out.get('ename')}: {out.get('evalue')}".strip()
+                elif out.get("name") == "stderr" and grade_id not in messages:
+                    messages[grade_id] = "wrote to stderr (a test cell must print no warnings)"
+    return messages
+
+
+# ---- command line ------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--course", type=Path, default=GRADER, help="the course folder (grader/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="regenerate notebooks/ from solutions/")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--out", type=Path, default=None, help="instead of <repo>/notebooks")
+    p = sub.add_parser("grade", help="autograde submitted/ and write grades.csv")
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--student", action="append", help="only this student (repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="instead of grader/grades.csv")
+    p = sub.add_parser("feedback", help="feedback HTML for autograded submissions")
+    p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("export", help="grades CSV from the gradebook")
+    p.add_argument("--out", type=Path, default=None, help="instead of grader/grades.csv")
+    p = sub.add_parser("selfgrade", help="grade one notebook of your own")
+    p.add_argument("notebook", type=Path)
+    sub.add_parser("strip", help="remove outputs from solutions/ in place")
+    args = parser.parse_args(argv)
+    course = Course(args.course.resolve())
+
+    try:
+        if args.command == "release":
+            out = args.out or course.root.parent / "notebooks"
+            written = release(course, out, args.assignments)
+            print(f"released {len(written)} files into {out}")
+        elif args.command == "grade":
+            rows = grade(course, args.assignments, args.student, args.out)
+            return 1 if any(r.error for r in rows) else 0
+        elif args.command == "feedback":
+            feedback(course, args.assignments)
+        elif args.command == "export":
+            rows = export(course, args.out)
+            print(f"wrote {len(rows)} rows to {args.out or course.grades_csv}")
+        elif args.command == "selfgrade":
+            row = selfgrade(args.notebook)
+            return 1 if row.error else 0
+        elif args.command == "strip":
+            changed = strip_solutions(course)
+            print(f"stripped {len(changed)} notebooks" + "".join(f"\n  {p}" for p in changed))
+    except PipelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Shared fixtures: the repository on sys.path and an environment for nbgrader subprocesses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+@pytest.fixture(scope="session")
+def course_env() -> dict[str, str]:
+    """Environment for `nbgrader` / `python -m grader.pipeline` run as subprocesses.
+
+    Our venv first on PATH (nbgrader runs `alembic` from PATH), and never the class
+    gradebook: scratch courses keep their own sqlite file.
+    """
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("MLCOURSE_DB_URL", None)
+    env.pop("MLCOURSE_COURSE_ID", None)
+    env.update(PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
+    return env

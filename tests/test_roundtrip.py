@@ -1,0 +1,148 @@
+"""nbgrader end to end in a scratch course: release, submit, autograde, feedback.
+
+The repository's grader/ is never touched: each assignment gets a temporary course
+made of grader/'s config files and that assignment's source folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+from nbtools import FIXTURES, REPO, SOLUTIONS, source_notebooks
+
+from grader import pipeline
+
+# The fixture proves the machinery while solutions/ is still empty.
+ASSIGNMENT_DIRS = [FIXTURES / "99-fixture"] + [p.parent for p in source_notebooks(SOLUTIONS)]
+HIDDEN = re.compile(r"BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*#+ *END HIDDEN TESTS", re.S | re.M)
+
+
+def nbgrader(args: list[str], course: pipeline.Course, env: dict) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "nbgrader"
+    proc = subprocess.run(
+        [str(exe), *args, "--force"], cwd=course.root, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def submit(course: pipeline.Course, student: str, assignment: str, notebook: Path | None,
+           text: str | None = None) -> None:
+    folder = course.submitted / student / assignment
+    folder.mkdir(parents=True)
+    target = folder / f"{assignment}.ipynb"
+    if notebook is not None:
+        shutil.copy(notebook, target)
+    else:
+        target.write_text(text, encoding="utf-8")
+
+
+def scores(course: pipeline.Course, name: str, student: str) -> dict[str, tuple[float, float]]:
+    """grade_id -> (score, max_score) from the gradebook."""
+    with course.gradebook() as gb:
+        submission = gb.find_submission(name, student)
+        return {
+            g.cell.name: (g.score or 0.0, g.max_score)
+            for nb in submission.notebooks
+            for g in nb.grades
+        }
+
+
+def html_text(path: Path) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+
+
+def hidden_only_lines(nb) -> set[str]:
+    """Lines found only inside hidden test regions: anything else may be shown."""
+    public = HIDDEN.sub("", "\n".join(c.source for c in nb.cells))
+    return {
+        line.strip()
+        for cell in nb.cells
+        for region in HIDDEN.findall(cell.source)
+        for line in region.splitlines()
+        if line.strip() and line.strip() not in public
+    }
+
+
+def feedback_leaks(course: pipeline.Course, name: str, student: str, secret: set[str]) -> list:
+    # Control: autograde keeps the hidden tests, so the feedback filter is what removes them.
+    kept = nbformat.read(course.root / "autograded" / student / name / f"{name}.ipynb", 4)
+    kept_source = "\n".join(c.source for c in kept.cells)
+    assert all(s in kept_source for s in secret), "control: autograde dropped hidden tests"
+    page = course.feedback_dir / student / name / f"{name}.html"
+    assert page.is_file(), f"no feedback for {student}"
+    text = html_text(page)
+    return sorted(s for s in secret if s in text) + (["HIDDEN TESTS"] if "HIDDEN TESTS" in text else [])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source_dir", ASSIGNMENT_DIRS, ids=lambda p: p.name)
+def test_round_trip(source_dir: Path, tmp_path: Path, course_env):
+    """Release; submit the solution as `solution` and the untouched release as `untouched`;
+    one `nbgrader autograde` for both; feedback. The solution scores full marks and the
+    untouched release zero on every graded cell; feedback shows no hidden test source."""
+    name = source_dir.name
+    course = pipeline.build_course(tmp_path, [source_dir])
+    nbgrader(["generate_assignment", name], course, course_env)
+    submit(course, "solution", name, course.source_notebook(name))
+    submit(course, "untouched", name, course.release_dir / name / f"{name}.ipynb")
+    nbgrader(["autograde", name], course, course_env)
+    nbgrader(["generate_feedback", name], course, course_env)
+
+    problems = []
+    full, zero = scores(course, name, "solution"), scores(course, name, "untouched")
+    assert full and zero, "no graded cells found in the gradebook"
+    short = {gid: s for gid, s in full.items() if s[0] != s[1]}
+    if short:
+        problems.append(f"the solution loses points on {short}")
+    earned = {gid: s for gid, s in zero.items() if s[0] != 0}
+    if earned:
+        problems.append(f"the untouched release earns points on {earned}")
+    secret = hidden_only_lines(nbformat.read(course.source_notebook(name), as_version=4))
+    assert secret, f"{name} has no hidden tests (### BEGIN HIDDEN TESTS in its test cells)"
+    for student in ("solution", "untouched"):
+        leaked = feedback_leaks(course, name, student, secret)
+        if leaked:
+            problems.append(f"feedback for {student} shows hidden tests: {leaked}")
+    assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_bad_submissions_do_not_stop_the_batch(tmp_path: Path, course_env):
+    name = "99-fixture"
+    course = pipeline.build_course(tmp_path, [FIXTURES / name])
+    submit(course, "good", name, course.source_notebook(name))
+    submit(course, "corrupt", name, None, text='{"cells": [ this is not json')
+    foreign = new_notebook(cells=[new_code_cell(
+        "def answer():\n    return 42",
+        metadata={"nbgrader": {"grade": False, "grade_id": "other-answer", "locked": False,
+                               "schema_version": 3, "solution": True, "task": False}},
+    )])
+    submit(course, "foreign", name, None, text=nbformat.writes(foreign))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.pipeline", "--course", str(course.root), "grade"],
+        cwd=REPO, env=course_env, capture_output=True, text=True,
+    )
+    report = proc.stdout + proc.stderr
+    assert proc.returncode == 1, f"a failed submission must make grade exit 1:\n{report}"
+    assert "corrupt/99-fixture" in report and "foreign/99-fixture" in report, report
+
+    with open(course.grades_csv, newline="", encoding="utf-8") as fh:
+        rows = {r["student"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"good", "corrupt", "foreign"}
+    assert rows["good"]["score"] == rows["good"]["max_score"] == "3", rows["good"]
+    assert rows["good"]["error"] == "" and rows["good"]["failed_cells"] == ""
+    for student, word in (("corrupt", "JSON"), ("foreign", "foreign")):
+        assert rows[student]["score"] == "0" and rows[student]["max_score"] == "3", rows[student]
+        assert word in rows[student]["error"], rows[student]
+    assert not (course.root / "autograded" / "corrupt").exists()
