@@ -4,7 +4,6 @@
     grade      autograde grader/submitted/<student>/<assignment>/ and write grader/grades.csv
     feedback   feedback HTML in grader/feedback/ (hidden tests removed)
     export     rewrite grader/grades.csv from the gradebook, without grading again
-    selfgrade  grade one notebook of your own in a scratch course (self-study)
     strip      remove outputs and execution counts from solutions/ in place
 
 nbgrader runs in this process through its converter classes, one submission at a
@@ -23,7 +22,6 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,12 +30,13 @@ from pathlib import Path
 import nbformat
 from sqlalchemy.exc import SAWarning
 
+# What notebooks run with: the same as local grading (`mlcourse grade`) and the tests.
+from mlcourse.grading.notebook import KERNEL_ENV
+
 GRADER = Path(__file__).resolve().parent
 REPO = GRADER.parent
 # The files that make a course folder: copy these to build another one.
 COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py")
-# What the notebooks run with, in the pipeline and in the tests.
-KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
 CSV_FIELDS = ("student", "assignment", "score", "max_score", "failed_cells", "error")
 
 
@@ -547,49 +546,6 @@ def build_course(where: Path, sources: Sequence[Path]) -> Course:
     return course
 
 
-def selfgrade(notebook: Path, echo=print) -> GradeRow:
-    """Grade one learner's notebook exactly as the class autograder would.
-
-    Works in a scratch course; prints the score and, for each test cell that did
-    not pass, its message (never the hidden tests' source).
-    """
-    notebook = Path(notebook).resolve()
-    assignment = notebook.stem.split("-Copy")[0]
-    known = Course().assignments()
-    if assignment not in known:
-        raise PipelineError(
-            f"{notebook.name} is not an assignment of this course (known: {', '.join(known)})"
-        )
-    with tempfile.TemporaryDirectory(prefix="mlcourse-selfgrade-") as tmp:
-        course = build_course(Path(tmp), [Course().solutions / assignment])
-        target = course.submitted / "me" / assignment
-        target.mkdir(parents=True)
-        shutil.copy(notebook, target / f"{assignment}.ipynb")
-        row = grade(course, [assignment], echo=lambda *_: None)[0]
-        messages = _failure_messages(course.root / "autograded" / "me" / assignment)
-    if row.error:
-        echo(f"{notebook.name}: could not be graded: {row.error}")
-        return row
-    echo(f"{notebook.name}: {row.score:g} / {row.max_score:g}")
-    for cell in row.failed_cells:
-        echo(f"  {cell}: {messages.get(cell, 'no points yet')}")
-    return row
-
-
-def _failure_messages(folder: Path) -> dict[str, str]:
-    """grade_id -> the error each failing test cell raised (type and message only)."""
-    messages = {}
-    for path in folder.glob("*.ipynb"):
-        for cell in nbformat.read(path, as_version=4).cells:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    messages[grade_id] = f"{out.get('ename')}: {out.get('evalue')}".strip()
-                elif out.get("name") == "stderr" and grade_id not in messages:
-                    messages[grade_id] = "wrote to stderr (a test cell must print no warnings)"
-    return messages
-
-
 # ---- command line ------------------------------------------------------------------------
 
 
@@ -609,8 +565,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("assignments", nargs="*")
     p = sub.add_parser("export", help="grades CSV from the gradebook")
     p.add_argument("--out", type=Path, default=None, help="instead of grader/grades.csv")
-    p = sub.add_parser("selfgrade", help="grade one notebook of your own")
-    p.add_argument("notebook", type=Path)
     sub.add_parser("strip", help="remove outputs from solutions/ in place")
     args = parser.parse_args(argv)
     course = Course(args.course.resolve())
@@ -628,9 +582,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "export":
             rows = export(course, args.out)
             print(f"wrote {len(rows)} rows to {args.out or course.grades_csv}")
-        elif args.command == "selfgrade":
-            row = selfgrade(args.notebook)
-            return 1 if row.error else 0
         elif args.command == "strip":
             changed = strip_solutions(course)
             print(f"stripped {len(changed)} notebooks" + "".join(f"\n  {p}" for p in changed))

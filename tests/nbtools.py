@@ -9,21 +9,20 @@ stderr scores zero; a final value that reads as a number is partial credit.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbgrader.utils import determine_grade
+
+from mlcourse.grading.notebook import execute
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# As grader/pipeline.py's KERNEL_ENV, plus nbgrader's own marker for autograding.
-KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg", "NBGRADER_EXECUTION": "autograde"}
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+# nbgrader's own marker for autograding, on top of mlcourse.grading.notebook.KERNEL_ENV.
+AUTOGRADE_ENV = {"NBGRADER_EXECUTION": "autograde"}
 
 
 def source_notebooks(root: Path = SOLUTIONS) -> list[Path]:
@@ -94,21 +93,6 @@ def cell_result(cell) -> CellResult:
     )
 
 
-def execute(nb, cwd: Path, timeout: int = 120):
-    """Run every cell as nbgrader autograde does: errors allowed, a stuck cell interrupted."""
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        allow_errors=True,
-        interrupt_on_timeout=True,
-        extra_arguments=KERNEL_ARGS,
-        resources={"metadata": {"path": str(cwd)}},
-    )
-    client.execute(env={**os.environ, **KERNEL_ENV})
-    return nb
-
-
 def run_with_replacement(
     source_nb_path: Path | str,
     grade_id_of_answer_cell: str | None,
@@ -142,7 +126,7 @@ def run_with_replacement(
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    execute(nb, path.parent, timeout)
+    execute(nb, path.parent, timeout=timeout, env=AUTOGRADE_ENV)
     return {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
 
 
@@ -150,4 +134,4 @@ def run_source(source_nb_path: Path | str, timeout: int = 120):
     """Execute a source notebook unchanged; returns the executed notebook."""
     path = Path(source_nb_path).resolve()
     nb = nbformat.read(path, as_version=4)
-    return execute(nb, path.parent, timeout)
+    return execute(nb, path.parent, timeout=timeout, env=AUTOGRADE_ENV)

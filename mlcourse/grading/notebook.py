@@ -93,22 +93,20 @@ def answers_of(submission_nb) -> dict[str, str]:
     }
 
 
-def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120):
-    """Run every cell in a fresh kernel, carrying on past errors as nbgrader does."""
+# What notebooks run with when graded: no warnings, figures drawn off-screen.
+KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+
+def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None = None):
+    """Run every cell in a fresh kernel as nbgrader's autograder does: carrying on
+    past errors, interrupting a cell stuck longer than ``timeout`` seconds."""
     from nbclient import NotebookClient
 
-    env_backup = {k: os.environ.get(k) for k in ("MPLBACKEND", "PYTHONWARNINGS")}
-    os.environ["MPLBACKEND"] = "Agg"
-    os.environ["PYTHONWARNINGS"] = "ignore"
-    try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(cwd)}}).execute()
-    finally:
-        for key, value in env_backup.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            interrupt_on_timeout=True, extra_arguments=KERNEL_ARGS,
+                            resources={"metadata": {"path": str(cwd)}})
+    client.execute(env={**os.environ, **KERNEL_ENV, **(env or {})})
     return nb
 
 
