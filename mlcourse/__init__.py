@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "data", "nn", "models", "losses", "gradcheck", "optim", "train",
-    "device", "plots", "widgets", "grading", "cli",
+    "device", "plots", "widgets", "grading", "cli", "pretrained",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -93,8 +93,12 @@ def answers_of(submission_nb) -> dict[str, str]:
     }
 
 
-# What notebooks run with when graded: no warnings, figures drawn off-screen.
-KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+# What notebooks run with when graded: no warnings, figures drawn off-screen, and
+# one math thread each. The course's models are tiny, so threads buy nothing, and
+# several kernels grading side by side on a few cores would otherwise stall each
+# other's threads (measured here: torch steps 5-40x slower on a loaded 2-core CPU).
+KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg",
+              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
 
