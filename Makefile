@@ -1,6 +1,6 @@
 # mlcourse — every target creates .venv when it is missing.
 #   make lab      JupyterLab on notebooks/ (learn)
-#   make test     the whole test suite (verify)
+#   make test     the whole test suite (verify), one worker per core
 #   make release  regenerate notebooks/ from solutions/ with nbgrader
 #   make grade    autograde grader/submitted/ and write grader/grades.csv
 #   make bench    side-by-side performance comparisons
@@ -41,7 +41,7 @@ lab: venv
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 test-fast: venv
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
