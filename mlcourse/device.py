@@ -112,7 +112,7 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> np.random.Gene
     Example
     -------
     >>> rng = seed_everything(0)
-    >>> rng.integers(10) == seed_everything(0).integers(10)
+    >>> bool(rng.integers(10) == seed_everything(0).integers(10))
     True
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:

@@ -172,12 +172,8 @@ class SGD(Optimizer):
 
     Example
     -------
-    >>> import numpy as np
-    >>> class P:  # anything with .data and .grad, e.g. mlcourse.nn.Parameter
-    ...     def __init__(self, values):
-    ...         self.data = np.array(values, dtype=float)
-    ...         self.grad = np.zeros_like(self.data)
-    >>> w = P([1.0, -2.0])
+    >>> from mlcourse.nn import Parameter  # or anything with .data and .grad
+    >>> w = Parameter([1.0, -2.0])
     >>> opt = SGD([w], lr=0.1, momentum=0.9)
     >>> w.grad[:] = [1.0, 1.0]
     >>> opt.step()               # first step: the buffer is the gradient itself
@@ -269,12 +265,8 @@ class Adam(Optimizer):
 
     Example
     -------
-    >>> import numpy as np
-    >>> class P:  # anything with .data and .grad, e.g. mlcourse.nn.Parameter
-    ...     def __init__(self, values):
-    ...         self.data = np.array(values, dtype=float)
-    ...         self.grad = np.zeros_like(self.data)
-    >>> w = P([1.0, 1.0])
+    >>> from mlcourse.nn import Parameter  # or anything with .data and .grad
+    >>> w = Parameter([1.0, 1.0])
     >>> opt = Adam([w], lr=0.1)
     >>> w.grad[:] = [5.0, -0.01]  # any size of gradient...
     >>> opt.step()
@@ -355,12 +347,8 @@ class AdamW(Adam):
 
     Example
     -------
-    >>> import numpy as np
-    >>> class P:
-    ...     def __init__(self, values):
-    ...         self.data = np.array(values, dtype=float)
-    ...         self.grad = np.zeros_like(self.data)
-    >>> w = P([2.0])
+    >>> from mlcourse.nn import Parameter
+    >>> w = Parameter([2.0])
     >>> opt = AdamW([w], lr=0.1, weight_decay=0.5)
     >>> w.grad[:] = [1.0]
     >>> opt.step()                # 2·(1 − 0.1·0.5) − 0.1

@@ -26,3 +26,15 @@ def course_env() -> dict[str, str]:
     env.pop("MLCOURSE_COURSE_ID", None)
     env.update(PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
     return env
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One math thread per test process: the models under test are tiny, so threads
+    buy nothing, and pytest workers sharing a few cores would stall each other."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

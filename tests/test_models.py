@@ -16,15 +16,6 @@ from mlcourse.models import BigramLM, ContextMLPLM, TinyTransformerLM, TorchMLP,
 from mlcourse.train import fit
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and lose a lot when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_torch_mlp_shapes_and_seeded_init():
     model = TorchMLP([2, 16, 16, 3], activation="tanh", seed=4)
     assert model(torch.zeros(5, 2)).shape == (5, 3)

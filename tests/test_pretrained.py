@@ -28,15 +28,6 @@ from mlcourse.pretrained import (
 )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and lose a lot when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _flags(model):
     return [p.requires_grad for p in model.parameters()]
 

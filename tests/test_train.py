@@ -18,15 +18,6 @@ from mlcourse.train import DivergenceError, EarlyStopping, History, fit
 QUIET = {"progress": False}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and lose a lot when the CPU is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def blobs():
     X, y = make_classification(240, kind="blobs", n_classes=3, seed=0)
