@@ -24,11 +24,13 @@ def time_notebook(path: Path, timeout: int) -> tuple[float, float, list[str]]:
     import nbformat
     from nbclient import NotebookClient
 
+    from mlcourse.grading.notebook import KERNEL_ARGS  # quiet kernel start-up, no history file
+
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}},
-                            record_timing=True)
+                            record_timing=True, extra_arguments=KERNEL_ARGS)
     client.execute()
     wall = time.perf_counter() - start
     in_cells, errors = 0.0, []
