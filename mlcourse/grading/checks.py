@@ -34,6 +34,12 @@ def _fmt_pair(expected: float, got: float) -> tuple[str, str]:
     return e, g
 
 
+def _one_line(a: np.ndarray) -> str:
+    """A small array on one line, rows separated by commas: [[0, -0.5], [1, 2]]."""
+    text = np.array2string(a, precision=6, separator=", ", max_line_width=10**6)
+    return " ".join(text.split())
+
+
 def _describe(value: Any) -> str:
     shape = getattr(value, "shape", None)
     if shape is not None:
@@ -132,8 +138,7 @@ def check_array(
         lines = [f"`{name}`{where}: {int(bad.sum())} of {g.size} elements are wrong.",
                  f"  worst element at index {idx}: expected {shown_e}, got {shown_g}"]
         if g.size <= 8:
-            lines += [f"  expected: {np.array2string(e, precision=6)}",
-                      f"  got:      {np.array2string(g, precision=6)}"]
+            lines += [f"  expected: {_one_line(e)}", f"  got:      {_one_line(g)}"]
     lines.append(f"  tolerance: |got - expected| <= {atol:g} + {rtol:g} * |expected|")
     if mistake:
         lines.append("likely mistake: " + mistake)
