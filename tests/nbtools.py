@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import determine_grade
 
-from mlcourse.grading.notebook import execute
+from mlcourse.grading.notebook import execute, is_answer, is_graded_test, nbgrader_meta
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -32,20 +32,13 @@ def source_notebooks(root: Path = SOLUTIONS) -> list[Path]:
     return sorted(p / f"{p.name}.ipynb" for p in root.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
-def nbgrader_meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def is_test_cell(cell) -> bool:
-    """A graded cell that the autograder scores (code, not an answer)."""
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+# A graded cell that the autograder scores (code, not an answer).
+is_test_cell = is_graded_test
 
 
 def is_answer_cell(cell) -> bool:
     """An autograded exercise's answer: a code solution cell without points of its own."""
-    meta = nbgrader_meta(cell)
-    return cell.cell_type == "code" and bool(meta.get("solution")) and not meta.get("grade")
+    return cell.cell_type == "code" and is_answer(cell) and not nbgrader_meta(cell).get("grade")
 
 
 def graded_test_ids(nb) -> list[str]:

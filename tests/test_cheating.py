@@ -15,7 +15,7 @@ import re
 
 import nbformat
 import pytest
-from nbtools import answer_cell_ids, run_with_replacement, source_notebooks
+from nbtools import answer_cell_ids, nbgrader_meta, run_with_replacement, source_notebooks
 from test_wrong_answers import WRONG
 
 ALWAYS_EQUAL = '''
@@ -60,8 +60,7 @@ def _cheat_source(answer_source: str) -> str:
 def _first_exercise(path):
     nb = nbformat.read(path, as_version=4)
     first = answer_cell_ids(nb)[0]
-    source = next(c.source for c in nb.cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == first)
+    source = next(c.source for c in nb.cells if nbgrader_meta(c).get("grade_id") == first)
     return first, source
 
 

@@ -19,16 +19,17 @@ SOLUTION_BEGIN = "### BEGIN SOLUTION"
 SOLUTION_END = "### END SOLUTION"
 
 
-def _nbgrader(cell) -> dict:
+def nbgrader_meta(cell) -> dict:
+    """The cell's nbgrader metadata ({} for an ordinary cell)."""
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
 def is_answer(cell) -> bool:
-    return bool(_nbgrader(cell).get("solution"))
+    return bool(nbgrader_meta(cell).get("solution"))
 
 
 def is_graded_test(cell) -> bool:
-    meta = _nbgrader(cell)
+    meta = nbgrader_meta(cell)
     return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
 
 
@@ -77,7 +78,7 @@ def merge(source_nb, answers: dict[str, str]):
     nb = copy.deepcopy(source_nb)
     for cell in nb.cells:
         if is_answer(cell):
-            gid = _nbgrader(cell).get("grade_id")
+            gid = nbgrader_meta(cell).get("grade_id")
             cell.source = answers[gid] if gid in answers else stub_answer(cell.source)
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -87,9 +88,9 @@ def merge(source_nb, answers: dict[str, str]):
 def answers_of(submission_nb) -> dict[str, str]:
     """The learner's code in each answer cell, keyed by grade_id."""
     return {
-        _nbgrader(c)["grade_id"]: c.source
+        nbgrader_meta(c)["grade_id"]: c.source
         for c in submission_nb.cells
-        if is_answer(c) and "grade_id" in _nbgrader(c)
+        if is_answer(c) and "grade_id" in nbgrader_meta(c)
     }
 
 
@@ -159,7 +160,7 @@ def score(executed_nb) -> NotebookScore:
     for cell in executed_nb.cells:
         if not is_graded_test(cell):
             continue
-        meta = _nbgrader(cell)
+        meta = nbgrader_meta(cell)
         max_points = float(meta.get("points", 0))
         message, points = "", max_points
         for out in cell.get("outputs", []):
@@ -179,27 +180,27 @@ def merge_submission(source_nb, submission_nb):
     """What nbgrader's autograde runs: the learner's notebook with every locked or
     graded cell restored from the source (hidden tests included), cells the
     learner deleted put back, and the learner's own extra cells kept in place."""
-    source_by_id = {_nbgrader(c)["grade_id"]: c for c in source_nb.cells if "grade_id" in _nbgrader(c)}
+    source_by_id = {nbgrader_meta(c)["grade_id"]: c for c in source_nb.cells if "grade_id" in nbgrader_meta(c)}
     nb = copy.deepcopy(submission_nb)
     cells, seen = [], set()
     for cell in submission_nb.cells:
-        gid = _nbgrader(cell).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         if gid in source_by_id:
             seen.add(gid)
             restored = copy.deepcopy(source_by_id[gid])
             if is_answer(restored):
                 restored.source = cell.source
             cells.append(restored)
-        elif not _nbgrader(cell):
+        elif not nbgrader_meta(cell):
             cells.append(copy.deepcopy(cell))  # the learner's own scratch cell
     previous = None
     for cell in source_nb.cells:  # put back what the learner deleted, after its neighbour
-        gid = _nbgrader(cell).get("grade_id")
+        gid = nbgrader_meta(cell).get("grade_id")
         if gid is None:
             continue
         if gid not in seen:
             at = 0 if previous is None else 1 + next(
-                i for i, c in enumerate(cells) if _nbgrader(c).get("grade_id") == previous)
+                i for i, c in enumerate(cells) if nbgrader_meta(c).get("grade_id") == previous)
             restored = copy.deepcopy(cell)
             if is_answer(restored):
                 restored.source = stub_answer(restored.source)
@@ -218,7 +219,7 @@ def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: 
     """Grade ``submission`` against the source notebook ``source`` (hidden tests included)."""
     source_nb = read_notebook(source)
     submission_nb = read_notebook(submission)
-    ids = {_nbgrader(c).get("grade_id") for c in source_nb.cells if is_answer(c)}
+    ids = {nbgrader_meta(c).get("grade_id") for c in source_nb.cells if is_answer(c)}
     if ids and not ids & set(answers_of(submission_nb)):
         raise ValueError(
             f"{submission} has none of the answer cells of {Path(source).name} "
