@@ -128,3 +128,65 @@ def run_source(source_nb_path: Path | str, timeout: int = 120):
     path = Path(source_nb_path).resolve()
     nb = nbformat.read(path, as_version=4)
     return execute(nb, path.parent, timeout=timeout, env=AUTOGRADE_ENV)
+
+
+# ---- the checks without a kernel -------------------------------------------------------------
+
+
+def _python_only(source: str) -> str:
+    """A cell's code with IPython magics and shell lines dropped (`%matplotlib inline`)."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+
+
+def run_in_process(source_nb_path: Path | str, replace: dict[str, str] | None = None,
+                   skip: set[str] = frozenset(), loopback: bool = True):
+    """Grade a source notebook in this process, with no kernel: ``grade_id -> Verdict``.
+
+    Every code cell that is not a graded test runs with ``exec`` in one fresh
+    namespace, in order (an error is kept and the next cell runs, as Run All
+    with errors allowed would); ``replace`` swaps answer cells' sources and
+    ``skip`` names cells (figures, experiments) that no check needs. Each graded
+    test cell is judged by ``mlcourse.grading.cells`` with the namespace as the
+    learner's side: the same parse and checks the judge runs in grading. With
+    ``loopback`` (the default) every learner object reaches the checks through
+    ``mlcourse.grading.remote.Loopback``, the judge's encoding without a kernel, so
+    a check that would not work in grading fails here too.
+    """
+    import matplotlib
+
+    from mlcourse.grading import cells
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(source_nb_path).resolve()
+    nb = nbformat.read(path, as_version=4)
+    replace = dict(replace or {})
+    namespace: dict = {"__name__": "__main__"}
+    verdicts = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in skip:
+            continue
+        source = replace.pop(gid, cell.source)
+        if is_test_cell(cell):
+            def lookup(name):
+                if name not in namespace:
+                    raise NameError(f"name '{name}' is not defined")
+                return namespace[name]
+            if loopback:
+                from mlcourse.grading.remote import Loopback
+
+                lookup = Loopback(namespace).lookup  # noqa: F811
+            verdicts[gid] = cells.run(cells.parse(source), lookup)
+            continue
+        try:
+            exec(compile(_python_only(source), f"<cell {gid}>", "exec"), namespace)
+        except Exception:
+            pass
+        plt.close("all")
+    if replace:
+        raise KeyError(f"{path.name} has no cells {sorted(replace)}")
+    return verdicts

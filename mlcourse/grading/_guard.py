@@ -97,6 +97,9 @@ def to_float64(value, name: str) -> np.ndarray:
             f"`{name}` is None. Did the function end without `return`? "
             "Return the result instead of printing it."
         )
+    if getattr(value, "_is_remote", False):
+        raise GradingError(f"`{name}` is {value!r}, not numbers. Return a number or a numpy array "
+                           "of numbers.")
     if isinstance(value, (str, bytes)):
         raise GradingError(f"`{name}` is the string {value!r}; a number or an array was expected.")
     if type(value).__module__.split(".")[0] == "torch":

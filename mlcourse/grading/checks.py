@@ -41,6 +41,8 @@ def _one_line(a: np.ndarray) -> str:
 
 
 def _describe(value: Any) -> str:
+    if getattr(value, "_is_remote", False):
+        return repr(value)
     shape = getattr(value, "shape", None)
     if shape is not None:
         return f"{type(value).__name__} of shape {tuple(shape)}, dtype {getattr(value, 'dtype', '?')}"
@@ -80,9 +82,12 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
     except GradingError:
         raise
     except Exception as exc:
+        kind = getattr(exc, "remote_type", type(exc).__name__)
+        if kind == "ReferenceUseError":
+            raise GradingError(str(exc)) from None
         shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         raise GradingError(
-            f"`{label}({shown})` raised {type(exc).__name__}: {exc}\n"
+            f"`{label}({shown})` raised {kind}: {exc}\n"
             "Run your function on these inputs in a cell of your own to see where it breaks."
         ) from exc
 
@@ -221,7 +226,9 @@ def check_gradient(
 
 def passed(message: str) -> None:
     """Tell the learner a check passed (stdout only, never stderr)."""
-    print(f"✓ {message}")
+    from .cells import report
+
+    report(f"✓ {message}")
 
 
 def _join(*parts: str | None) -> str:

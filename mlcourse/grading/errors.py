@@ -5,5 +5,10 @@ class GradingError(AssertionError):
     """A check failed. The message says what was expected, what came, and why.
 
     It subclasses ``AssertionError`` so nbgrader (and pytest) count it as a
-    failed test, while the traceback's last line reads as plain advice.
+    failed test. IPython shows ``_render_traceback_`` instead of a traceback, so
+    the learner reads the message, not the grading code's call stack.
     """
+
+    def _render_traceback_(self) -> list[str]:
+        return ["\x1b[0;31mGradingError\x1b[0m: " + (str(self).splitlines() or [""])[0],
+                *str(self).splitlines()[1:]]

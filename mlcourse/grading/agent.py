@@ -1,0 +1,93 @@
+"""The judge's errand-runner inside the learner's kernel (imported there, never trusted).
+
+The judge sends ``serve(request)`` as code to the kernel; this module does what
+the request asks (call a learner function, read an attribute, build an object
+from the course package) and publishes the result as plain data (``wire``).
+Learner code may replace anything here: the judge trusts no reply beyond its
+being a claim about what the learner's code returned, which it checks itself.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from . import wire
+from .references import resolve
+
+MIME = "application/vnd.mlcourse.judge+json"
+_objects: dict[int, Any] = {}
+
+
+def _keep(obj: Any) -> dict:
+    _objects[id(obj)] = obj
+    return {"handle": id(obj), "type": type(obj).__name__}
+
+
+def _refuse(obj: Any) -> dict:
+    raise TypeError(f"a {type(obj).__name__} is not plain data")
+
+
+def _arg(data: Any) -> Any:
+    def handle(ident, _type):
+        if ident not in _objects:
+            raise KeyError("unknown handle")
+        return _objects[ident]
+    return wire.decode(data, handle)
+
+
+def _do(request: dict, namespace: dict) -> Any:
+    op = request["op"]
+    if op == "global":
+        if request["name"] not in namespace:
+            raise NameError(f"name '{request['name']}' is not defined: run the cell that defines it")
+        return namespace[request["name"]]
+    if op == "make":
+        fn = resolve(request["path"])
+        return _keep(fn(*_arg(request["args"]), **_arg(request["kwargs"])))
+    target = _arg(request["target"])
+    if op == "call":
+        return target(*_arg(request["args"]), **_arg(request["kwargs"]))
+    if op == "getattr":
+        return getattr(target, request["name"])
+    if op == "setattr":
+        setattr(target, request["name"], _arg(request["value"]))
+        return None
+    if op == "getitem":
+        return target[_arg(request["key"])]
+    if op == "len":
+        return len(target)
+    if op == "items":
+        return list(target)
+    if op == "name":
+        return getattr(target, "__name__", type(target).__name__)
+    if op == "value":
+        return {"plain": wire.encode(target, _refuse)}
+    raise ValueError(f"unknown op {op!r}")
+
+
+def answer(request_text: str, namespace: dict) -> str:
+    """The JSON reply ``{"nonce", "ok" | "error"}`` to one judge request."""
+    request = json.loads(request_text)
+    reply: dict[str, Any] = {"nonce": request.get("nonce")}
+    try:
+        result = _do(request, namespace)
+        if isinstance(result, dict) and set(result) in ({"handle", "type"}, {"plain"}):
+            reply["ok"] = result.get("plain", result)
+        else:
+            reply["ok"] = wire.encode(result, _keep)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt from an answer too
+        reply["error"] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
+    try:
+        return json.dumps(reply)
+    except (TypeError, ValueError) as exc:
+        return json.dumps({"nonce": request.get("nonce"),
+                           "error": {"type": "TypeError", "message": f"reply not encodable: {exc}"}})
+
+
+def serve(request_text: str) -> None:
+    """Answer one judge request in the kernel, as a display output the judge reads."""
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME: answer(request_text, sys.modules["__main__"].__dict__)})

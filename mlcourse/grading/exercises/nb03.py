@@ -1,0 +1,154 @@
+"""Checks of 03-losses: MSE, stable cross-entropy, next-token cross-entropy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import checks as g
+from . import check
+
+MSE_HINT = "Square each error, then average: np.mean((y_hat - y) ** 2)."
+LSE_HINT = "Use the log-sum-exp trick, not np.log of a softmax."
+
+
+@check(references=["mlcourse.losses.mse"])
+def mse(mse):
+    """Hand-computed cases: a mean of squares, zero when exact, sign-blind, over every element."""
+    # Errors 0, -1 and -2: squared 0, 1 and 4, mean 5 / 3.
+    got = g.call(mse, np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 5.0]))
+    g.check_array("mse([1, 2, 3], [1, 3, 5])", got, 5 / 3, sizes=[3], hint=MSE_HINT)
+    g.passed("mse agrees with a hand-computed example")
+    # Perfect predictions cost nothing; an error of -2 costs as much as one of +2.
+    g.check_array("mse(y, y)", g.call(mse, np.array([0.5, -1.0]), np.array([0.5, -1.0])), 0.0)
+    g.check_array("mse([-2], [0])", g.call(mse, np.array([-2.0]), np.array([0.0])), 4.0)
+    g.passed("exact predictions give 0, and the sign of an error does not matter")
+    # A (2, 2) array: the mean runs over all four entries, (1 + 4 + 9 + 16) / 4 = 7.5.
+    got = g.call(mse, np.array([[1.0, 2.0], [3.0, 4.0]]), np.zeros((2, 2)))
+    g.check_array("mse of (2, 2) arrays", got, 7.5, sizes=[2, 4],
+                  hint="Average over every element: np.mean with no axis returns one number.")
+    g.passed("mse of a 2-D array is one number, the mean over all entries")
+
+
+@check(references=["mlcourse.losses.mse"])
+def mse_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
+    """Random arrays of each shape against mlcourse.losses.mse and torch."""
+    import torch
+    import torch.nn.functional as F
+
+    from mlcourse.losses import mse as reference
+
+    rng = np.random.default_rng(seed)
+    for shape in map(tuple, shapes):
+        y_hat, y = rng.normal(0.0, 2.0, size=shape), rng.normal(0.0, 2.0, size=shape)
+        case = f"random arrays of shape {shape}"
+        got = g.call(mse, y_hat.copy(), y.copy())
+        g.check_array("mse(y_hat, y)", got, reference(y_hat, y), case=case, sizes=shape)
+        g.check_array("mse(y_hat, y) vs torch", got,
+                      F.mse_loss(torch.from_numpy(y_hat), torch.from_numpy(y)), case=case, sizes=shape)
+    g.passed("mse agrees with mlcourse.losses.mse and torch on random arrays")
+
+
+@check(references=["mlcourse.losses.cross_entropy"])
+def cross_entropy(cross_entropy):
+    """A uniform guess, one example by the definition, and the mean of two examples."""
+    # Equal logits are a uniform guess over 4 classes: the loss is log 4, whatever the labels.
+    got = g.call(cross_entropy, np.zeros((2, 4)), np.array([0, 3]))
+    g.check_array("cross_entropy(zeros((2, 4)), [0, 3])", got, np.log(4.0), sizes=[2],
+                  hint="each row is normalised over its own C logits: the log-sum-exp sums over axis=1 "
+                       "(keepdims=True), not over the whole array; then average the n row losses.")
+    g.passed("a uniform guess over C classes costs log C")
+    # One example, three classes, true class 0: the loss is -log softmax([2, 0, -1])[0].
+    p0 = np.exp(2.0) / (np.exp(2.0) + np.exp(0.0) + np.exp(-1.0))      # = 0.8438...
+    got = g.call(cross_entropy, np.array([[2.0, 0.0, -1.0]]), np.array([0]))
+    g.check_array("cross_entropy([[2, 0, -1]], [0])", got, -np.log(p0),
+                  hint="The loss of one example is minus the log of the probability of its true class.")
+    g.passed("cross_entropy agrees with the definition on one example")
+    # Two examples: the mean of their two losses. The second example's true class is 2.
+    logits = np.array([[2.0, 0.0, -1.0], [0.0, 3.0, 0.0]])
+    p2 = np.exp(0.0) / (np.exp(0.0) + np.exp(3.0) + np.exp(0.0))       # = 0.0453...
+    got = g.call(cross_entropy, logits, np.array([0, 2]))
+    g.check_array("cross_entropy(logits, [0, 2])", got, (-np.log(p0) - np.log(p2)) / 2, sizes=[2],
+                  hint="Average over the examples, and pick the logit of each row's own label "
+                       "(log_probs[np.arange(n), y]), not the same column for every row.")
+    g.passed("cross_entropy averages over the examples, each with its own label")
+
+
+@check(references=["mlcourse.losses.cross_entropy"])
+def cross_entropy_random(cross_entropy, *, seed: int, shapes: Sequence[tuple[int, int]],
+                         scale: float = 3.0):
+    """Random logits of each (n, C) shape and standard deviation ``scale``, against the
+    reference and torch."""
+    import torch
+    import torch.nn.functional as F
+
+    from mlcourse.losses import cross_entropy as reference
+
+    rng = np.random.default_rng(seed)
+    for n, C in shapes:
+        logits, y = rng.normal(0.0, scale, size=(n, C)), rng.integers(0, C, size=n)
+        case = f"random logits with std {scale:g}, shape {(n, C)}"
+        got = g.call(cross_entropy, logits.copy(), y.copy())
+        g.check_array("cross_entropy(logits, y)", got, reference(logits, y), case=case, sizes=[n, C],
+                      hint=LSE_HINT if scale > 100 else None)
+        g.check_array("cross_entropy(logits, y) vs torch", got,
+                      F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)), case=case, sizes=[n])
+    g.passed(f"cross_entropy agrees with mlcourse.losses and torch on random logits of std {scale:g}")
+
+
+@check(references=["mlcourse.losses.cross_entropy"])
+def cross_entropy_stable(cross_entropy):
+    """Logits of +-1e4, whose true probabilities underflow to 0.0 in float64."""
+    # The true probabilities are 1, exp(-2e4) and exp(-1e4): the last two are 0.0 in float64,
+    # so log(softmax(...)) gives -inf. The right losses are 0, 2e4 and 1e4.
+    logits = np.array([[1e4, 0.0, -1e4], [1e4, 0.0, -1e4], [0.0, 1e4, 0.0]])
+    got = g.call(cross_entropy, logits, np.array([0, 2, 0]))
+    g.check_array("cross_entropy(logits of +-1e4, [0, 2, 0])", got, (0.0 + 2e4 + 1e4) / 3, sizes=[3],
+                  hint="Compute log-probabilities directly: (z - max) - log(sum(exp(z - max))), "
+                       "never np.log of a softmax, which is 0 for these logits.")
+    g.passed("cross_entropy stays finite and right for logits of +-1e4")
+
+
+NEXT_TOKEN_HINT = ("Position (b, t) uses the logits logits[b, t, :] and the target targets[b, t]. "
+                   "Flatten with logits.reshape(B * T, V) and targets.reshape(B * T), with no "
+                   "transpose, or work along the last axis directly; then average over all B * T positions.")
+
+
+@check(references=["mlcourse.losses.next_token_cross_entropy"])
+def next_token(next_token_cross_entropy):
+    """Uniform logits, and a (2, 3, 4) case against the per-position definition."""
+    # Uniform logits over a vocabulary of 5: every position costs log 5.
+    got = g.call(next_token_cross_entropy, np.zeros((2, 3, 5)), np.zeros((2, 3), dtype=int))
+    g.check_array("next_token_cross_entropy(zeros((2, 3, 5)), targets)", got, np.log(5.0))
+    g.passed("uniform logits over V tokens cost log V")
+    # B = 2 sequences, T = 3 positions, V = 4 tokens: the mean of the 6 per-position losses.
+    logits = np.random.default_rng(3).normal(size=(2, 3, 4))
+    targets = np.array([[0, 3, 1], [2, 2, 0]])
+    per_position = [-np.log(np.exp(logits[b, t, targets[b, t]]) / np.exp(logits[b, t]).sum())
+                    for b in range(2) for t in range(3)]
+    got = g.call(next_token_cross_entropy, logits, targets)
+    g.check_array("next_token_cross_entropy(logits (2, 3, 4), targets (2, 3))", got, np.mean(per_position),
+                  sizes=[2, 3, 6], hint=NEXT_TOKEN_HINT)
+    g.passed("next_token_cross_entropy is the mean of the per-position losses")
+
+
+@check(references=["mlcourse.losses.next_token_cross_entropy"])
+def next_token_random(next_token_cross_entropy, *, seed: int, shapes: Sequence[tuple[int, int, int]]):
+    """Random (B, T, V) logits against the reference and torch's (B, V, T) convention."""
+    import torch
+    import torch.nn.functional as F
+
+    from mlcourse.losses import next_token_cross_entropy as reference
+
+    rng = np.random.default_rng(seed)
+    for B, T, V in shapes:
+        logits, targets = rng.normal(0.0, 2.0, size=(B, T, V)), rng.integers(0, V, size=(B, T))
+        case = f"random logits of shape {(B, T, V)}"
+        got = g.call(next_token_cross_entropy, logits.copy(), targets.copy())
+        g.check_array("next_token_cross_entropy(logits, targets)", got, reference(logits, targets),
+                      case=case, sizes=[B, T, B * T])
+        # torch's own convention: classes on axis 1, logits of shape (B, V, T)
+        expected = F.cross_entropy(torch.from_numpy(logits).permute(0, 2, 1), torch.from_numpy(targets))
+        g.check_array("next_token_cross_entropy(logits, targets) vs torch", got, expected, case=case)
+    g.passed("next_token_cross_entropy agrees with mlcourse.losses and torch on random shapes")
