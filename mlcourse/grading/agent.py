@@ -91,3 +91,61 @@ def serve(request_text: str) -> None:
     from IPython.display import publish_display_data
 
     publish_display_data({MIME: answer(request_text, sys.modules["__main__"].__dict__)})
+
+
+# ---- references, refused to the learner's own cells -------------------------------------------
+
+
+class ReferenceUseError(RuntimeError):
+    """An answer called the course's reference implementation of what it must write."""
+
+
+def guard_references(paths: list[str], trusted_files: list[str]) -> None:
+    """Replace each reference function with a stand-in that refuses calls made directly
+    from the learner's code (or handed straight to the judge), and serves everyone else:
+    the library itself and the notebook's locked cells (``trusted_files``)."""
+    import functools
+    import os
+
+    from .references import reference_message
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    library = [package, os.path.dirname(os.__file__)]
+    here = os.path.abspath(__file__)
+    trusted = set(trusted_files)
+
+    def learner_calls(frame) -> bool:
+        name = frame.f_code.co_filename
+        if name == here:
+            return True          # the agent calls it for the judge: the answer IS the reference
+        if name in trusted:
+            return False
+        path = os.path.abspath(name) if not name.startswith("<") else name
+        return not any(path.startswith(root) for root in library) and "site-packages" not in path
+
+    for path in paths:
+        module_name, _, attr = path.rpartition(".")
+        module = sys.modules.get(module_name)
+        if module is None:
+            try:
+                __import__(module_name)
+                module = sys.modules[module_name]
+            except ImportError:
+                continue
+        original = getattr(module, attr, None)
+        if original is None or not callable(original) or isinstance(original, type):
+            continue
+
+        def make_guard(original=original, path=path):
+            @functools.wraps(original)
+            def guard(*args, **kwargs):
+                if learner_calls(sys._getframe(1)):
+                    raise ReferenceUseError(reference_message(path))
+                return original(*args, **kwargs)
+            del guard.__wrapped__   # no way back to the original through the stand-in
+            return guard
+
+        guard = make_guard()
+        for mod in list(sys.modules.values()):
+            if getattr(mod, "__name__", "").startswith("mlcourse") and getattr(mod, attr, None) is original:
+                setattr(mod, attr, guard)

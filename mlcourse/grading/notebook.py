@@ -103,15 +103,24 @@ KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg",
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
 
-def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None = None):
-    """Run every cell in a fresh kernel as nbgrader's autograder does: carrying on
-    past errors, interrupting a cell stuck longer than ``timeout`` seconds."""
-    from nbclient import NotebookClient
+def kernel_env(extra: dict | None = None) -> dict:
+    """The environment of a grading kernel: ours, with ipykernel's one-name-for-every-cell
+    override removed (the judge tells the notebook's own cells apart by their names)."""
+    env = {**os.environ, **KERNEL_ENV, **(extra or {})}
+    env.pop("IPYKERNEL_CELL_NAME", None)
+    return env
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=True, extra_arguments=KERNEL_ARGS,
-                            resources={"metadata": {"path": str(cwd)}})
-    client.execute(env={**os.environ, **KERNEL_ENV, **(env or {})})
+
+def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None = None):
+    """Run the notebook in a fresh kernel as the instructor's autograder does: every
+    cell in order, carrying on past errors, interrupting a cell stuck longer than
+    ``timeout`` seconds; graded test cells are decided by the judge (``judge``)."""
+    from .judge import judged_client
+
+    client = judged_client(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                           interrupt_on_timeout=True, extra_arguments=KERNEL_ARGS,
+                           resources={"metadata": {"path": str(cwd)}})
+    client.execute(env=kernel_env(env))
     return nb
 
 
