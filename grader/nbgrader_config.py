@@ -18,8 +18,16 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from feedback_filter import HideHiddenTestsInFeedback  # noqa: E402
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import GetGrades  # noqa: E402
+from judged_execute import JudgedExecute  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
@@ -44,6 +52,17 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 
 # ---- autograde ---------------------------------------------------------------------
 # A cell that runs longer is interrupted and scores zero; the rest still runs.
+# Graded test cells are decided by the judge in the grading process, never in the
+# learner's kernel (judged_execute.py); the rest is nbgrader's own list.
+c.Autograde.autograde_preprocessors = [
+    JudgedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.kernel_name = "python3"

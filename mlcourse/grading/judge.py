@@ -87,6 +87,11 @@ class JudgeMixin:
     _judge_dead: str | None = None
     _judge_findings: integrity.Findings | None = None
 
+    def reset_execution_trackers(self) -> None:
+        """A new notebook (nbgrader reuses one client for a whole batch): forget the last one."""
+        super().reset_execution_trackers()
+        self._judge_ready, self._judge_dead, self._judge_findings = False, None, None
+
     async def _judge_run(self, code: str):
         """Run ``code`` in the kernel as a throwaway cell; its outputs, or None if the kernel died."""
         from nbclient.exceptions import DeadKernelError
