@@ -109,19 +109,29 @@ def guard_references(paths: list[str], trusted_files: list[str]) -> None:
 
     from .references import reference_message
 
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    library = [package, os.path.dirname(os.__file__)]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    stdlib = os.path.dirname(os.__file__) + os.sep
     here = os.path.abspath(__file__)
     trusted = set(trusted_files)
 
     def learner_calls(frame) -> bool:
-        name = frame.f_code.co_filename
-        if name == here:
-            return True          # the agent calls it for the judge: the answer IS the reference
-        if name in trusted:
-            return False
-        path = os.path.abspath(name) if not name.startswith("<") else name
-        return not any(path.startswith(root) for root in library) and "site-packages" not in path
+        """Walk out from the caller: the course package or a locked cell may use the
+        reference; the learner's cells, code of unknown origin and the judge's errand
+        (the answer handed over IS the reference) may not. Other libraries
+        (numpy.vectorize, functools...) are looked through."""
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name == here:
+                return True
+            if name in trusted:
+                return False
+            path = name if name.startswith("<") else os.path.abspath(name)
+            if path.startswith(package):
+                return False
+            if not (path.startswith(stdlib) or "site-packages" in path or "dist-packages" in path):
+                return True
+            frame = frame.f_back
+        return False
 
     for path in paths:
         module_name, _, attr = path.rpartition(".")

@@ -96,11 +96,49 @@ def imported_names(sources: list[str]) -> dict[str, str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 for alias in node.names:
                     names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    # Names bound to an imported object are that object too: m = np; m.allclose = ...
+    for _ in range(3):
+        for source in sources:
+            try:
+                tree = ast.parse(_python(source))
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.Assign, ast.NamedExpr)):
+                    value = node.value
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    dotted = _dotted(value)
+                    if dotted and dotted[0] in names:
+                        for target in targets:
+                            if isinstance(target, ast.Name) and target.id not in names:
+                                names[target.id] = ".".join([names[dotted[0]], *dotted[1:]])
     return names
 
 
+# IPython magics an answer may keep: timing, plots, help. Any other magic or shell line is
+# code the scan cannot read (%run, %env, !python ...), and is refused.
+ALLOWED_MAGICS = {"matplotlib", "time", "timeit", "pinfo", "pinfo2", "config"}
+
+
 def _python(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    """The cell as the kernel runs it: IPython's syntax (magics, ``!``, ``?``) turned into Python."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # pragma: no cover - IPython comes with the kernel
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def _allowed_magic(node: ast.Call) -> bool:
+    """``get_ipython().run_line_magic('matplotlib', 'inline')`` and the like."""
+    func = node.func
+    return (isinstance(func, ast.Attribute) and func.attr in ("run_line_magic", "run_cell_magic")
+            and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+            and func.value.func.id == "get_ipython" and not func.value.args and node.args
+            and isinstance(node.args[0], ast.Constant) and node.args[0].value in ALLOWED_MAGICS)
 
 
 class _Scanner(ast.NodeVisitor):
@@ -172,14 +210,16 @@ class _Scanner(ast.NodeVisitor):
 
     def _targets(self, targets: list[ast.AST], node: ast.AST) -> None:
         for target in targets:
-            for sub in ast.walk(target):
-                if isinstance(sub, (ast.Attribute, ast.Subscript)):
-                    root = _root(sub)
-                    if root in self.imported and not (
-                            isinstance(sub, ast.Subscript) and isinstance(sub.value, ast.Attribute)
-                            and sub.value.attr in ALLOWED_SUBSCRIPTS):
-                        self.flag(node, f"changes {self.imported[root]}, a library object")
-                        return
+            if isinstance(target, (ast.Tuple, ast.List)):
+                self._targets(list(target.elts), node)
+            elif isinstance(target, ast.Starred):
+                self._targets([target.value], node)
+            elif isinstance(target, (ast.Attribute, ast.Subscript)):
+                root = _root(target)
+                allowed = (isinstance(target, ast.Subscript) and isinstance(target.value, ast.Attribute)
+                           and target.value.attr in ALLOWED_SUBSCRIPTS)
+                if root in self.imported and not allowed:
+                    self.flag(node, f"changes {self.imported[root]}, a library object")
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self._targets(node.targets, node)
@@ -198,6 +238,10 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
+        if _allowed_magic(node):
+            for arg in node.args[1:]:
+                self.visit(arg)
+            return
         name = node.func.id if isinstance(node.func, ast.Name) else None
         if name == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
             self.flag(node, "getattr with a computed name")
@@ -235,5 +279,8 @@ def scan(learner_cells: dict[str, str], trusted_cells: list[str], references: li
             tree = ast.parse(_python(source))
         except SyntaxError:
             continue  # it fails in the kernel too, and costs its own exercise
+        except (ValueError, RecursionError):
+            findings.tampering.append(f"{where}: code too deeply nested or malformed to read")
+            continue
         _Scanner(where, imported, ref_objects, findings).visit(tree)
     return findings

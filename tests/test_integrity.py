@@ -1,0 +1,295 @@
+"""A submission cannot buy points it did not earn: the judge, the scan and the wire.
+
+Fast tests read code (``integrity.scan``) and decode replies (``wire``). Slow tests
+grade hostile submissions of 03-losses for real: the released notebook with every
+exercise unsolved, plus one cheat, judged as ``mlcourse grade`` and the
+instructor's autograde judge it. Each must score 0 on every graded cell.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import nbformat
+import numpy as np
+import pytest
+from nbtools import SOLUTIONS, answer_cell_ids, cell_result, is_test_cell, nbgrader_meta, source_notebooks
+from test_wrong_answers import WRONG
+
+from mlcourse.grading import integrity, notebook, wire
+from mlcourse.grading.judge import is_learner_cell
+
+COURSE = source_notebooks(SOLUTIONS)
+NB03 = SOLUTIONS / "03-losses" / "03-losses.ipynb"
+STUB = "def {name}(*args, **kwargs):\n    raise NotImplementedError()\n"
+UNSOLVED_03 = "".join(STUB.format(name=n) for n in ("mse",))
+
+
+def _scan(code: str, trusted: tuple[str, ...] = ("import numpy as np\nimport torch\n"
+                                                 "from mlcourse.grading.exercises import nb03",),
+          references: tuple[str, ...] = ("mlcourse.losses.mse",)) -> integrity.Findings:
+    return integrity.scan({"cell 4 (mse-answer)": code}, list(trusted), list(references))
+
+
+# ---- the scan: no honest answer is flagged ----------------------------------------------
+
+
+@pytest.mark.parametrize("path", COURSE, ids=[p.parent.name for p in COURSE])
+def test_no_solution_and_no_plausible_wrong_answer_is_flagged(path):
+    nb = nbformat.read(path, as_version=4)
+    trusted = [c.source for c in nb.cells if c.cell_type == "code" and not is_learner_cell(c)]
+    learner = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if is_learner_cell(c)}
+    learner.update({f"wrong {i}: {gid}": code for i, (gid, code, _) in enumerate(WRONG[path.parent.name])})
+    refs = [r for c in nb.cells if is_test_cell(c) for r in _references(c.source)]
+    found = integrity.scan(learner, trusted, refs)
+    assert not found.tampering and not found.references, (found.tampering, found.references)
+
+
+def _references(source: str) -> list[str]:
+    from mlcourse.grading import cells
+    try:
+        return [r for call in cells.parse(source) for r in cells.check_function(call).references]
+    except cells.TestCellError:
+        return []
+
+
+def test_every_answer_cell_is_a_learner_cell_and_no_locked_cell_is():
+    for path in COURSE:
+        nb = nbformat.read(path, as_version=4)
+        learner = {nbgrader_meta(c).get("grade_id") for c in nb.cells if is_learner_cell(c)}
+        assert learner == set(answer_cell_ids(nb)), f"{path.parent.name}: {learner}"
+
+
+# ---- the scan: what it must find ----------------------------------------------------------
+
+TAMPERING = {
+    "setattr loop over the grading module": "import mlcourse.grading.checks as C\n"
+                                            "for k in dir(C):\n    setattr(C, k, print)",
+    "replacing a check": "nb03.mse = lambda *a, **k: None",
+    "replacing a check through an alias": "m = nb03\nm.mse = print",
+    "patched comparison": "np.allclose = lambda *a, **k: True",
+    "patched method of ndarray": "np.ndarray.all = lambda self, *a: True",
+    "patched torch method": "torch.Tensor.__eq__ = lambda a, b: True",
+    "deleting a library attribute": "del np.isclose",
+    "module dict": "np.__dict__['allclose'] = print",
+    "builtins": "import builtins\nbuiltins.abs = lambda x: 0",
+    "__builtins__": "__builtins__['abs'] = lambda x: 0",
+    "gc": "import gc\ngc.get_referents(np.ndarray.__dict__)[0]['all'] = print",
+    "ctypes": "import ctypes\nctypes.pythonapi.PyObject_GenericSetAttr",
+    "exception handler": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)",
+    "showtraceback": "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None",
+    "sys.excepthook": "import sys\nsys.excepthook = print",
+    "sys.modules": "import sys as s\ns.modules['mlcourse.losses'].mse",
+    "__import__": "L = __import__('mlcourse.losses')",
+    "importlib": "from importlib import import_module",
+    "exec": "exec('n' + 'p.allclose = print')",
+    "eval": "f = eval('lambda: 0')",
+    "computed getattr": "f = getattr(np, 'all' + 'close')",
+    "dunder walk": "().__class__.__base__.__subclasses__()",
+    "unicode lookalike": "ｓｅｔａｔｔｒ(np, 'allclose', print)",
+    "os._exit": "import os\nos._exit(0)",
+    "environment": "import os\nos.environ['IPYKERNEL_CELL_NAME'] = 'x'",
+    "run magic": "%run -i other.py",
+    "env magic": "%env IPYKERNEL_CELL_NAME=x",
+    "shell escape": "x = !python -c 'print(1)'",
+    "reading files": "source = open('/work/main/solutions/03-losses/03-losses.ipynb').read()",
+    "frame walk": "import sys\nsys._getframe(0).f_back.f_globals",
+    "pickle": "import pickle\npickle.loads(b'')",
+    "threads": "import threading",
+    "the agent": "from mlcourse.grading import agent",
+}
+
+
+@pytest.mark.parametrize("code", TAMPERING.values(), ids=TAMPERING.keys())
+def test_tampering_is_found(code):
+    found = _scan(code)
+    assert found.tampering, f"not flagged: {code!r}"
+    assert "Grading refused" in found.refusal() and "line" in found.refusal()
+
+
+REFERENCE_USE = {
+    "from-import": "from mlcourse.losses import mse",
+    "aliased module": "import mlcourse.losses as L\nmse = L.mse",
+    "package attribute": "import mlcourse\ndef mse(a, b):\n    return mlcourse.losses.mse(a, b)",
+    "from package": "from mlcourse import losses\nmse = losses.mse",
+    "getattr with a literal": "import mlcourse.losses\nmse = getattr(mlcourse.losses, 'mse')",
+}
+
+
+@pytest.mark.parametrize("code", REFERENCE_USE.values(), ids=REFERENCE_USE.keys())
+def test_reference_use_is_found(code):
+    found = _scan(code)
+    assert "mlcourse.losses.mse" in found.references, (code, found)
+
+
+HONEST = [
+    "%matplotlib inline\nx = np.linspace(0, 1, 5)",
+    "%time y = np.sum(np.ones(3))",
+    "np.mean?",
+    "def mse(y_hat, y):\n    return float(np.mean((y_hat - y) ** 2))",
+    "class Model:\n    def __init__(self):\n        self.w = np.zeros(3)\n    def step(self, g):\n"
+    "        self.w -= 0.1 * g",
+    "import torch.nn as nn\nlayer = nn.Linear(2, 3)\nfor p in layer.parameters():\n"
+    "    p.requires_grad = False\nmods = list(layer.modules())",
+    "rng = np.random.default_rng(0)\nW = rng.normal(size=(2, 2))\nW[0, 0] = 1.0",
+]
+
+
+@pytest.mark.parametrize("code", HONEST)
+def test_honest_code_is_not_flagged(code):
+    found = _scan(code)
+    assert not found.tampering and not found.references, found
+
+
+# ---- the wire ------------------------------------------------------------------------------
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+
+class EqualFloat(float):
+    def __eq__(self, other):
+        return True
+
+
+class EqualArray(np.ndarray):
+    pass
+
+
+def _round_trip(value):
+    kept = []
+    data = json.loads(json.dumps(wire.encode(value, lambda obj: kept.append(obj) or {"handle": 1,
+                                                                                    "type": "x"})))
+    return wire.decode(data, lambda h, t: ("handle", h, t)), kept
+
+
+def test_plain_values_cross_and_come_back_equal():
+    value = {"a": [1, 2.5, None, True, "s"], "b": (np.arange(6, dtype=np.int64).reshape(2, 3),),
+             "c": np.float64(0.25), "d": float("nan")}
+    back, kept = _round_trip(value)
+    assert not kept
+    assert back["a"] == [1, 2.5, None, True, "s"] and type(back["b"]) is tuple
+    assert type(back["b"][0]) is np.ndarray and back["b"][0].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert back["c"] == 0.25 and np.isnan(back["d"])
+
+
+@pytest.mark.parametrize("cheat", [AlwaysEqual(), EqualFloat(1.0), np.zeros(3).view(EqualArray)],
+                         ids=["always-equal", "float subclass", "ndarray subclass"])
+def test_objects_that_claim_equality_cross_only_as_handles(cheat):
+    back, kept = _round_trip(cheat)
+    assert back[0] == "handle" and kept == [cheat]
+
+
+def test_torch_tensors_cross_as_arrays():
+    import torch
+
+    back, _ = _round_trip(torch.tensor([[1.0, 2.0]], requires_grad=True) * 2)
+    assert type(back) is np.ndarray and back.tolist() == [[2.0, 4.0]]
+
+
+BAD_REPLIES = [
+    {"array": {"dtype": "object", "shape": [1], "data": ""}},
+    {"array": {"dtype": "float64", "shape": [3], "data": base64.b64encode(b"\0" * 8).decode()}},
+    {"array": {"dtype": "float64", "shape": [-1], "data": ""}},
+    {"scalar": {"dtype": "float64", "shape": [2], "data": base64.b64encode(b"\0" * 16).decode()}},
+    {"pickle": "gASV"},
+    {"dict": [[[1, 2], 3]]},
+    {"float": "1e400000000000000000000000000000000000000000"},
+    {"handle": "1", "type": "x"},
+    ["a list must be tagged"],
+]
+
+
+@pytest.mark.parametrize("data", BAD_REPLIES)
+def test_malformed_replies_are_refused(data):
+    with pytest.raises(wire.WireError):
+        wire.decode(data, lambda h, t: None)
+
+
+def test_deep_nesting_is_refused():
+    data = 0
+    for _ in range(100):
+        data = {"list": [data]}
+    with pytest.raises(wire.WireError):
+        wire.decode(data, lambda h, t: None)
+
+
+# ---- hostile submissions, judged in a real kernel -------------------------------------------
+
+CHEATS = {
+    "patched checks": "import mlcourse.grading as G, mlcourse.grading.checks as C\n"
+                      "for m in (G, C):\n    for k in dir(m):\n"
+                      "        if not k.startswith('_'):\n            setattr(m, k, lambda *a, **kw: None)\n",
+    "patched check module through an alias": "m = nb03\nfor k in ('mse', 'mse_random', 'cross_entropy',"
+                                             " 'cross_entropy_random', 'cross_entropy_stable', 'next_token',"
+                                             " 'next_token_random'):\n    m.__dict__[k] = print\n",
+    "swallowing exception handler": "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\n",
+    "silent showtraceback": "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n"
+                            "ip._showtraceback = lambda *a, **k: None\n",
+    "patched builtins and ndarray": "import builtins, gc\nbuiltins.abs = lambda x: 0 * x\n"
+                                    "gc.get_referents(np.ndarray.__dict__)[0]['all'] = lambda *a, **k: True\n",
+    "always-equal answers": "class Same:\n    def __eq__(self, o): return True\n"
+                            "    def __float__(self): return 0.0\n    def __array__(self, *a, **k): "
+                            "return np.zeros(())\n"
+                            "def mse(a, b): return Same()\ncross_entropy = next_token_cross_entropy = mse\n",
+    "float subclass": "class F(float):\n    def __eq__(self, o): return True\n    def __le__(self, o): "
+                      "return True\n    def __sub__(self, o): return F(0)\n"
+                      "def mse(a, b): return F(0)\ncross_entropy = next_token_cross_entropy = mse\n",
+    "sys.exit from an answer": "import sys\ndef mse(a, b):\n    sys.exit(0)\n"
+                               "cross_entropy = next_token_cross_entropy = mse\n",
+    "KeyboardInterrupt from an answer": "def mse(a, b):\n    raise KeyboardInterrupt\n"
+                                        "cross_entropy = next_token_cross_entropy = mse\n",
+    "SystemExit in the cell": "raise SystemExit\n",
+    "IPython exit": "exit()\n",
+    "os._exit": "import os\nos._exit(3)\n",
+    "reference imported": "from mlcourse.losses import mse, cross_entropy, next_token_cross_entropy\n",
+    "reference hidden from the scan": "import operator\nimport mlcourse.losses as L\n"
+                                      "mse = operator.attrgetter('m' + 'se')(L)\n"
+                                      "cross_entropy = operator.attrgetter('cross_' + 'entropy')(L)\n"
+                                      "next_token_cross_entropy = operator.attrgetter('next_token_' + "
+                                      "'cross_entropy')(L)\n",
+    "reference wrapped": "import operator, functools\nimport mlcourse.losses as L\n"
+                         "f = operator.attrgetter('m' + 'se')(L)\nmse = functools.partial(f)\n"
+                         "g = operator.attrgetter('cross_' + 'entropy')(L)\n"
+                         "cross_entropy = lambda a, b: g(a, b)\n"
+                         "h = operator.attrgetter('next_token_' + 'cross_entropy')(L)\n"
+                         "next_token_cross_entropy = np.vectorize(h, signature='(b,t,v),(b,t)->()')\n",
+    "fake wire reply": "def mse(a, b):\n    return {'float': '1.6666666666666667'}\n"
+                       "cross_entropy = next_token_cross_entropy = mse\n",
+}
+
+
+def _released_with(cheat: str, *, in_own_cell: bool):
+    """03's release (every exercise unsolved) with the cheat in mse's answer cell or in a cell
+    of the learner's own right after the setup cell."""
+    source = nbformat.read(NB03, as_version=4)
+    nb = notebook.merge(source, {} if in_own_cell else {"mse-answer": cheat})
+    if in_own_cell:
+        nb.cells.insert(2, nbformat.v4.new_code_cell(cheat))
+    return nb
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("in_own_cell", [False, True], ids=["answer cell", "own cell"])
+@pytest.mark.parametrize("cheat", CHEATS.values(), ids=CHEATS.keys())
+def test_a_cheat_earns_nothing(cheat, in_own_cell):
+    nb = notebook.execute(_released_with(cheat, in_own_cell=in_own_cell), NB03.parent, timeout=30)
+    results = {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
+    assert results, "no graded cells"
+    earned = {gid: r.score for gid, r in results.items() if r.score > 0}
+    assert not earned, f"the cheat earned {earned}"
+
+
+@pytest.mark.slow
+def test_reference_use_is_named_in_the_feedback_and_costs_only_its_exercise():
+    solved = {c.metadata.nbgrader["grade_id"]: c.source for c in nbformat.read(NB03, 4).cells
+              if "grade_id" in c.metadata.get("nbgrader", {}) and c.metadata.nbgrader.get("solution")}
+    solved["mse-answer"] = "import operator\nimport mlcourse.losses as L\nmse = operator.attrgetter('mse')(L)"
+    nb = notebook.execute(notebook.merge(nbformat.read(NB03, 4), solved), NB03.parent, timeout=60)
+    results = {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
+    assert not results["mse-tests"].passed
+    assert "reference implementation `mlcourse.losses.mse`" in results["mse-tests"].output
+    assert all(r.passed for gid, r in results.items() if gid != "mse-tests"), results
