@@ -185,10 +185,10 @@ def _cell(source, **meta):
 
 
 ANSWER = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
-TESTS = ("from mlcourse import grading\n"
-         "grading.check_array('double(3)', grading.call(double, 3), 6)\n"
+TESTS = ("from mlcourse.grading.exercises import nb99\n"
+         "nb99.double_cases(double, xs=[3])\n"
          "### BEGIN HIDDEN TESTS\n"
-         "grading.check_array('double(-1.5)', grading.call(double, -1.5), -3.0)\n"
+         "nb99.double_cases(double, xs=[-1.5])\n"
          "### END HIDDEN TESTS\n")
 
 

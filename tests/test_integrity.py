@@ -14,7 +14,14 @@ import json
 import nbformat
 import numpy as np
 import pytest
-from nbtools import SOLUTIONS, answer_cell_ids, cell_result, is_test_cell, nbgrader_meta, source_notebooks
+from nbtools import (
+    SOLUTIONS,
+    answer_cell_ids,
+    cell_result,
+    is_test_cell,
+    nbgrader_meta,
+    source_notebooks,
+)
 from test_wrong_answers import WRONG
 
 from mlcourse.grading import integrity, notebook, wire
@@ -120,7 +127,7 @@ REFERENCE_USE = {
 @pytest.mark.parametrize("code", REFERENCE_USE.values(), ids=REFERENCE_USE.keys())
 def test_reference_use_is_found(code):
     found = _scan(code)
-    assert "mlcourse.losses.mse" in found.references, (code, found)
+    assert found.references.get("mlcourse.losses.mse") == ["cell 4 (mse-answer)"], (code, found)
 
 
 HONEST = [

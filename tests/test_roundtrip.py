@@ -18,8 +18,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 from nbtools import FIXTURES, REPO, SOLUTIONS, source_notebooks
+from test_wrong_answers import FIXTURE_WRONG, WRONG
 
 from grader import pipeline
+from mlcourse.grading.notebook import grade as grade_locally
 
 # The fixture proves the machinery while solutions/ is still empty.
 ASSIGNMENT_DIRS = [FIXTURES / "99-fixture"] + [p.parent for p in source_notebooks(SOLUTIONS)]
@@ -84,17 +86,39 @@ def feedback_leaks(course: pipeline.Course, name: str, student: str, secret: set
     return sorted(s for s in secret if s in text) + (["HIDDEN TESTS"] if "HIDDEN TESTS" in text else [])
 
 
+def with_answer(notebook: Path, grade_id: str, code: str) -> str:
+    """The notebook's JSON with one answer cell's source replaced."""
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = code
+    return nbformat.writes(nb)
+
+
+def local_scores(course: pipeline.Course, name: str, student: str) -> dict[str, tuple[float, float]]:
+    """What `mlcourse grade` gives the same submitted file."""
+    path = course.submitted / student / name / f"{name}.ipynb"
+    result = grade_locally(path, course.source_notebook(name))
+    return {c.grade_id: (c.points, c.max_points) for c in result.cells}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("source_dir", ASSIGNMENT_DIRS, ids=lambda p: p.name)
 def test_round_trip(source_dir: Path, tmp_path: Path, course_env):
-    """Release; submit the solution as `solution` and the untouched release as `untouched`;
-    one `nbgrader autograde` for both; feedback. The solution scores full marks and the
-    untouched release zero on every graded cell; feedback shows no hidden test source."""
+    """Release; submit the solution, the untouched release and the release with one
+    plausible wrong answer; one `nbgrader autograde` for all; feedback. The solution scores
+    full marks, the untouched release zero on every graded cell, the wrong answer loses
+    exactly its cells; `mlcourse grade` gives each file the gradebook's score, cell by cell;
+    feedback shows no hidden test source."""
     name = source_dir.name
     course = pipeline.build_course(tmp_path, [source_dir])
     nbgrader(["generate_assignment", name], course, course_env)
+    released = course.release_dir / name / f"{name}.ipynb"
     submit(course, "solution", name, course.source_notebook(name))
-    submit(course, "untouched", name, course.release_dir / name / f"{name}.ipynb")
+    submit(course, "untouched", name, released)
+    wrong = (WRONG.get(name) or FIXTURE_WRONG.get(name))[0]
+    solved = nbformat.reads(with_answer(course.source_notebook(name), wrong[0], wrong[1]), 4)
+    submit(course, "wrong", name, None, text=nbformat.writes(solved))
     nbgrader(["autograde", name], course, course_env)
     nbgrader(["generate_feedback", name], course, course_env)
 
@@ -107,6 +131,13 @@ def test_round_trip(source_dir: Path, tmp_path: Path, course_env):
     earned = {gid: s for gid, s in zero.items() if s[0] != 0}
     if earned:
         problems.append(f"the untouched release earns points on {earned}")
+    lost = {gid for gid, s in scores(course, name, "wrong").items() if s[0] != s[1]}
+    if lost != wrong[2]:
+        problems.append(f"the wrong answer to {wrong[0]} lost {sorted(lost)}, not {sorted(wrong[2])}")
+    for student in ("solution", "untouched", "wrong"):
+        book, local = scores(course, name, student), local_scores(course, name, student)
+        if book != local:
+            problems.append(f"{student}: nbgrader gives {book}, mlcourse grade {local}")
     secret = hidden_only_lines(nbformat.read(course.source_notebook(name), as_version=4))
     assert secret, f"{name} has no hidden tests (### BEGIN HIDDEN TESTS in its test cells)"
     for student in ("solution", "untouched"):

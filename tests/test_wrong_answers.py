@@ -60,10 +60,6 @@ FIXTURE_WRONG: dict[str, list[tuple[str, str, set[str]]]] = {
         ("double-answer", "def double(x):\n    return x + x + 1", {"double-visible", "double-hidden"}),
         # Right on the visible case only: the hidden tests catch it.
         ("double-answer", "def double(x):\n    return 4 if x == 2 else 0", {"double-hidden"}),
-        # Correct values, but noise on stderr: nbgrader scores every test cell that calls it zero.
-        ("double-answer",
-         "import sys\n\ndef double(x):\n    print('debug', x, file=sys.stderr)\n    return 2 * x",
-         {"double-visible", "double-hidden"}),
     ],
 }
 

@@ -155,7 +155,7 @@ def guard_references(paths: list[str], trusted_files: list[str]) -> None:
             del guard.__wrapped__   # no way back to the original through the stand-in
             return guard
 
-        guard = make_guard()
+        stand_in = make_guard()
         for mod in list(sys.modules.values()):
             if getattr(mod, "__name__", "").startswith("mlcourse") and getattr(mod, attr, None) is original:
-                setattr(mod, attr, guard)
+                setattr(mod, attr, stand_in)

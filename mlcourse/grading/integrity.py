@@ -48,7 +48,7 @@ ALLOWED_SUBSCRIPTS = {"rcParams"}
 
 @dataclass
 class Findings:
-    references: dict[str, str] = field(default_factory=dict)  # reference path -> where
+    references: dict[str, list[str]] = field(default_factory=dict)  # reference path -> where
     tampering: list[str] = field(default_factory=list)        # "cell X, line N: `code`: why"
 
     def refusal(self) -> str:
@@ -159,8 +159,8 @@ class _Scanner(ast.NodeVisitor):
         if obj is None:
             return
         ref = self.references.get(id(obj))
-        if ref is not None:
-            self.findings.references.setdefault(ref, self.where)
+        if ref is not None and self.where not in self.findings.references.setdefault(ref, []):
+            self.findings.references[ref].append(self.where)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:

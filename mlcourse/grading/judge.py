@@ -45,6 +45,10 @@ def is_learner_cell(cell) -> bool:
     return cell.get("cell_type") == "code" and (is_answer(cell) or not meta.get("locked", False))
 
 
+def _label(index: int, cell) -> str:
+    return f"cell {index} ({nbgrader_meta(cell).get('grade_id', 'your own cell')})"
+
+
 class KernelLink(Link):
     """The judge's requests, run as code in the kernel by the client's own loop."""
 
@@ -98,21 +102,26 @@ class JudgeMixin:
         from nbformat.v4 import new_code_cell
 
         cell = new_code_cell(code)
+        # nbclient writes the executed cell back into the notebook at its index: give the
+        # errand a slot of its own at the end, and take it away again.
+        self.nb.cells.append(cell)
         try:
-            await super().async_execute_cell(cell, -1, store_history=False)
+            await super().async_execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
         except DeadKernelError:
             self._judge_dead = self._judge_dead or "during a check"
             return None
         except Exception as exc:  # a timeout: the learner's code ran too long
             return [{"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc)[:500]}]
+        finally:
+            slot = next(i for i in range(len(self.nb.cells) - 1, -1, -1) if self.nb.cells[i] is cell)
+            del self.nb.cells[slot]
         return cell.get("outputs", [])
 
     async def _judge_prepare(self) -> None:
         """Read the learner's cells, then guard the references in the fresh kernel."""
         self._judge_ready = True
         nb = self.nb
-        learner = {f"cell {i} ({nbgrader_meta(c).get('grade_id', 'your own cell')})": c.source
-                   for i, c in enumerate(nb.cells) if is_learner_cell(c)}
+        learner = {_label(i, c): c.source for i, c in enumerate(nb.cells) if is_learner_cell(c)}
         trusted = [c.source for c in nb.cells
                    if c.get("cell_type") == "code" and not is_learner_cell(c) and not is_graded_test(c)]
         references = sorted({ref for c in nb.cells if is_graded_test(c)
@@ -141,11 +150,20 @@ class JudgeMixin:
         except cells.TestCellError as exc:
             return cells.Verdict(passed=False, message=f"this test cell cannot be judged: {exc}")
         link = KernelLink(self, loop)
+        # Reference use counts against this cell when it is in the exercise's own answer
+        # cell or in a cell the learner added (which could rebind any answer).
+        index = next(i for i, c in enumerate(self.nb.cells) if c is cell)
+        answers = [i for i, c in enumerate(self.nb.cells[:index]) if is_answer(c)]
+        own = {_label(answers[-1], self.nb.cells[answers[-1]])} if answers else set()
+
+        def counts(where: str) -> bool:
+            return where in own or where.endswith("(your own cell)")
 
         def before(call, fn):
             for ref in getattr(fn, "references", ()):
-                if findings and ref in findings.references:
-                    raise GradingError(f"{reference_message(ref)} (found in {findings.references[ref]})")
+                found = [w for w in (findings.references.get(ref, []) if findings else []) if counts(w)]
+                if found:
+                    raise GradingError(f"{reference_message(ref)} (found in {', '.join(found)})")
 
         verdict = cells.run(calls, lambda name: link.request("global", name=name), before=before)
         if not verdict.passed and self._judge_dead and "kernel stopped" not in verdict.message:

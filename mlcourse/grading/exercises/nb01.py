@@ -1,0 +1,374 @@
+"""Checks of 01-data: a seeded disjoint split, a stratified split, standardization without leakage.
+
+Exercises 2 and 5 take earlier exercises' functions as arguments (``split_fn``, ``fit``,
+``apply``). Their checks hand in the course's versions instead (``reference_helper``, built
+on the learner's side with ``make``), so a slip in Exercise 1, 3 or 4 costs no points there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import checks as g
+from ..remote import make
+from . import check
+
+SPLIT = "mlcourse.data.train_val_test_split"
+STANDARDIZER = "mlcourse.data.Standardizer"
+PARTS = ("train", "val", "test")
+
+
+def _items(got: Any, count: int, message: str) -> list:
+    """The ``count`` items of a returned tuple, or ``message`` as the failure."""
+    try:
+        n = len(got)
+    except Exception:  # no length: a number, None, a generator, an object of the learner's
+        n = None
+    got_what = "a value without a length (a generator? return a tuple)" if n is None else n
+    g.check_true(n == count, f"{message} (expected {count} items, got {got_what})")
+    return list(got)
+
+
+def _index_arrays(got: Any, fn_name: str) -> list[np.ndarray]:
+    message = f"{fn_name} should return three index arrays: (train_idx, val_idx, test_idx)."
+    return [g.to_float64(part, "an index array").ravel() for part in _items(got, 3, message)]
+
+
+# ---- the course's versions of earlier exercises, handed to later ones ---------------------------
+
+
+def _reference_split(n: int, fractions: Sequence[float], seed: int) -> tuple[np.ndarray, ...]:
+    from mlcourse.data import train_val_test_split
+
+    indices = train_val_test_split(np.zeros((n, 1)), np.zeros(n), fractions, seed).indices
+    return indices["train"], indices["val"], indices["test"]
+
+
+def _reference_fit(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from mlcourse.data import Standardizer
+
+    scaler = Standardizer().fit(X)
+    return scaler.mean_, scaler.std_
+
+
+def _reference_apply(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (X - mean) / std
+
+
+def reference_helper(name: str) -> Callable:
+    """The course's ``split_fn`` ("split"), ``fit`` ("fit") or ``apply`` ("apply"); checks
+    build it with ``make(learner_fn, "mlcourse.grading.exercises.nb01.reference_helper", name)``
+    so that in grading it lives in the kernel beside the learner's function."""
+    return {"split": _reference_split, "fit": _reference_fit, "apply": _reference_apply}[name]
+
+
+def _helper(like: Any, name: str) -> Any:
+    return make(like, f"{__name__}.reference_helper", name)
+
+
+# ---- Exercise 1: split_indices -----------------------------------------------------------------
+
+
+def _check_sizes(split_indices: Callable, n: int, fractions: Sequence[float], seed: int = 0) -> None:
+    parts = _index_arrays(g.call(split_indices, n, fractions, seed), "split_indices")
+    sizes, target = np.array([part.size for part in parts]), n * np.asarray(fractions)
+    g.check_true(bool(sizes.sum() == n), f"split_indices({n}, {fractions}): the parts hold "
+                 f"{sizes.sum()} indices in total; expected n = {n}. Cut ONE shuffled permutation at two positions, "
+                 "round(n * f_train) and round(n * (f_train + f_val)): the second cut counts from the start, "
+                 "so the three pieces are consecutive and hold n indices together.")
+    g.check_true(bool(np.all(np.abs(sizes - target) <= 1 + 1e-9)),
+                 f"split_indices({n}, {fractions}): part sizes {sizes.tolist()}, but n * fractions = "
+                 f"{np.round(target, 3).tolist()}; every part is expected within one example of its share. "
+                 "Cut at round(n * f_train) and round(n * (f_train + f_val)) so rounding errors cannot pile up "
+                 "in one part.")
+
+
+@check(references=[SPLIT])
+def split_sizes(split_indices: Callable) -> None:
+    """Part sizes for 10 examples as (0.6, 0.2, 0.2), and 13 as (0.7, 0.15, 0.15)."""
+    # 10 examples as (0.6, 0.2, 0.2): exactly 6, 2 and 2.
+    _check_sizes(split_indices, 10, (0.6, 0.2, 0.2))
+    # 13 examples as (0.7, 0.15, 0.15): n * f = 9.1, 1.95, 1.95, so (9, 2, 2) is right and (9, 1, 3) is not.
+    _check_sizes(split_indices, 13, (0.7, 0.15, 0.15))
+    g.passed("the parts have the right sizes")
+
+
+@check(references=[SPLIT])
+def split_sizes_random(split_indices: Callable, *, seed: int, ns: Sequence[int],
+                       fractions: Sequence[tuple[float, float, float]], random_fractions: int) -> None:
+    """Every n with every fractions, then ``random_fractions`` random n and fractions (mostly train)."""
+    rng = np.random.default_rng(seed)
+    for n in ns:
+        for f in fractions:
+            _check_sizes(split_indices, n, tuple(f), seed=int(rng.integers(1000)))
+    for _ in range(random_fractions):
+        f = tuple(float(v) for v in rng.dirichlet([3.0, 1.0, 1.0]))
+        _check_sizes(split_indices, int(rng.integers(5, 500)), f, seed=int(rng.integers(1000)))
+    g.passed("the parts have the right sizes for random n and fractions")
+
+
+def _check_partition(split_indices: Callable, n: int, fractions: Sequence[float], seed: int = 0) -> None:
+    everything = np.concatenate(_index_arrays(g.call(split_indices, n, fractions, seed), "split_indices"))
+    g.check_true(bool(np.all((everything == np.round(everything)) & (everything >= 0) & (everything < n))),
+                 f"split_indices({n}, ...) returned values that are not whole numbers in 0..{n - 1}; "
+                 "expected positions (indices) into the data, not the data itself.")
+    counts = np.bincount(everything.astype(np.int64), minlength=n)
+    twice, never = np.flatnonzero(counts > 1), np.flatnonzero(counts == 0)
+    g.check_true(twice.size == 0, f"split_indices({n}, {fractions}, seed={seed}): indices {twice[:6].tolist()} "
+                 "appear more than once (expected: each index in exactly one part), so the parts overlap and "
+                 "the model would be tested on examples it trained on. Cut ONE shuffled permutation into three consecutive pieces, at round(n * f_train) "
+                 "and round(n * (f_train + f_val)); drawing each part separately, or a second cut that lies "
+                 "before the first, makes parts overlap.")
+    g.check_true(never.size == 0, f"split_indices({n}, {fractions}, seed={seed}): indices {never[:6].tolist()} "
+                 "are in no part; expected: every example lands in exactly one of train, val and test.")
+
+
+@check(references=[SPLIT])
+def split_partition(split_indices: Callable) -> None:
+    """Every index of 10 and of 20 examples lands in exactly one part."""
+    _check_partition(split_indices, 10, (0.6, 0.2, 0.2))
+    _check_partition(split_indices, 20, (0.7, 0.15, 0.15), seed=3)
+    g.passed("train, val and test are disjoint and cover every example")
+
+
+@check(references=[SPLIT])
+def split_partition_random(split_indices: Callable, *, seed: int, ns: Sequence[int],
+                           fractions: Sequence[tuple[float, float, float]]) -> None:
+    """Every n with every fractions, each with a random seed."""
+    rng = np.random.default_rng(seed)
+    for n in ns:
+        for f in fractions:
+            _check_partition(split_indices, n, tuple(f), seed=int(rng.integers(10_000)))
+    g.passed("train, val and test are disjoint and cover every example, for random n and seeds")
+
+
+def _check_seeded(split_indices: Callable, n: int, seed: int, other_seed: int) -> None:
+    def parts_of(s: int) -> list[np.ndarray]:
+        return _index_arrays(g.call(split_indices, n, (0.7, 0.15, 0.15), s), "split_indices")
+
+    first, again, other = parts_of(seed), parts_of(seed), parts_of(other_seed)
+    for name, a, b in zip(PARTS, first, again, strict=True):
+        g.check_equal(f"the {name} indices of a second call with seed={seed}", b, a,
+                      hint="the same seed must give the same split: draw the permutation from "
+                           "np.random.default_rng(seed), not from np.random's global state.")
+    g.check_true(not np.array_equal(first[0], other[0]),
+                 f"seeds {seed} and {other_seed} gave the same training indices for n = {n}, expected different ones: "
+                 "the split should be a shuffle that depends on the seed (rng.permutation(n)), "
+                 "not the examples in their original order.")
+
+
+@check(references=[SPLIT])
+def split_seeded(split_indices: Callable) -> None:
+    """Two calls with seed 0 agree on 50 examples; seed 1 gives a different shuffle."""
+    _check_seeded(split_indices, 50, seed=0, other_seed=1)
+    g.passed("the split is shuffled and reproducible from its seed")
+
+
+@check(references=[SPLIT])
+def split_seeded_random(split_indices: Callable, *, seed: int, ns: Sequence[int]) -> None:
+    """For each n, a random seed s: s twice agrees, s + 1 differs."""
+    rng = np.random.default_rng(seed)
+    for n in ns:
+        s = int(rng.integers(100_000))
+        _check_seeded(split_indices, n, seed=s, other_seed=s + 1)
+    g.passed("the split is shuffled and reproducible from its seed, for random seeds")
+
+
+# ---- Exercise 2: stratified_split_indices ------------------------------------------------------------
+
+
+def _stratified_parts(stratified_split_indices: Callable, y: np.ndarray, fractions: Sequence[float],
+                      seed: int) -> list[np.ndarray]:
+    """The learner's three parts, split with the course's splitter, as positions in y."""
+    got = g.call(stratified_split_indices, y.copy(), tuple(fractions), seed,
+                 split_fn=_helper(stratified_split_indices, "split"))
+    parts = _index_arrays(got, "stratified_split_indices")
+    everything = np.concatenate(parts)
+    g.check_true(bool(np.all((everything == np.round(everything)) & (everything >= 0) & (everything < len(y)))),
+                 f"stratified_split_indices returned values that are not positions 0..{len(y) - 1} in y, as expected: "
+                 "did you return positions within one class (from split_fn) without translating them back "
+                 "(members[idx]), or the labels instead of positions?")
+    return [part.astype(np.int64) for part in parts]
+
+
+def _labels(rng: np.random.Generator, class_sizes: Sequence[int]) -> np.ndarray:
+    """Shuffled labels 0..C-1 with class_sizes[c] examples of class c."""
+    return rng.permutation(np.repeat(np.arange(len(class_sizes)), class_sizes))
+
+
+def _check_stratified_partition(stratified_split_indices: Callable, y: np.ndarray,
+                                fractions: Sequence[float], seed: int) -> None:
+    parts = _stratified_parts(stratified_split_indices, y, fractions, seed)
+    counts = np.bincount(np.concatenate(parts), minlength=len(y))
+    twice, never = np.flatnonzero(counts > 1), np.flatnonzero(counts == 0)
+    g.check_true(twice.size == 0, f"positions {twice[:6].tolist()} of y appear more than once (expected: each position in exactly "
+                 "one part): the parts overlap. split_fn returns positions 0..n_c-1 within one class; translate them with members[idx].")
+    g.check_true(never.size == 0, f"positions {never[:6].tolist()} of y are in no part; expected: every example in "
+                 "exactly one. Split every class (np.unique(y)) and return only after the loop over the classes.")
+
+
+@check(references=[SPLIT])
+def stratified_partition(stratified_split_indices: Callable) -> None:
+    """60, 30 and 10 examples of classes 0, 1, 2: each lands in exactly one part."""
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    _check_stratified_partition(stratified_split_indices, y, (0.6, 0.2, 0.2), seed=0)
+    g.passed("the stratified parts are disjoint and cover every example")
+
+
+@check(references=[SPLIT])
+def stratified_partition_random(stratified_split_indices: Callable, *, seed: int,
+                                class_sizes: Sequence[Sequence[int]],
+                                fractions: Sequence[float] = (0.7, 0.15, 0.15)) -> None:
+    """Shuffled labels with each list of class sizes, each with a random seed."""
+    rng = np.random.default_rng(seed)
+    for sizes in class_sizes:
+        y = _labels(rng, sizes)
+        _check_stratified_partition(stratified_split_indices, y, fractions, seed=int(rng.integers(1000)))
+    g.passed("the stratified parts are disjoint and cover every example, for random labels")
+
+
+def _check_proportions(stratified_split_indices: Callable, y: np.ndarray, fractions: Sequence[float],
+                       seed: int) -> None:
+    parts = _stratified_parts(stratified_split_indices, y, fractions, seed)
+    for c in np.unique(y):
+        n_c = int(np.sum(y == c))
+        for name, part, f in zip(PARTS, parts, fractions, strict=True):
+            held = int(np.sum(y[part] == c))
+            g.check_true(abs(held - n_c * f) <= 1 + 1e-9,
+                         f"class {c} has {n_c} examples, so the {name} part is expected to hold about {n_c} * {f} = "
+                         f"{n_c * f:g} of them (within one); yours holds {held}. Split each class's members "
+                         "separately.")
+
+
+@check(references=[SPLIT])
+def stratified_proportions(stratified_split_indices: Callable) -> None:
+    """Classes of 60, 30 and 10 examples as (0.6, 0.2, 0.2): each class keeps its share."""
+    # Class 2 has 10 examples: 6 for train, 2 for validation, 2 for test. A plain split often leaves val with 0 or 4.
+    y = np.repeat([0, 1, 2], [60, 30, 10])
+    _check_proportions(stratified_split_indices, y, (0.6, 0.2, 0.2), seed=0)
+    g.passed("every class keeps its share in train, val and test")
+
+
+@check(references=[SPLIT])
+def stratified_proportions_random(stratified_split_indices: Callable, *, seed: int,
+                                  cases: Sequence[tuple[Sequence[int], Sequence[float]]]) -> None:
+    """Shuffled labels for each (class sizes, fractions) case, each with a random seed."""
+    rng = np.random.default_rng(seed)
+    for sizes, fractions in cases:
+        y = _labels(rng, sizes)
+        _check_proportions(stratified_split_indices, y, tuple(fractions), seed=int(rng.integers(1000)))
+    g.passed("every class keeps its share in train, val and test, for random labels")
+
+
+# ---- Exercise 3: fit_standardizer ------------------------------------------------------------------
+
+STD_HINT = "one std per column (axis=0), the population std: np.std's default ddof=0."
+
+
+def _fitted(fit_standardizer: Callable, X: np.ndarray) -> list:
+    return _items(g.call(fit_standardizer, X.copy()), 2, "fit_standardizer should return the pair (mean, std).")
+
+
+@check(references=[STANDARDIZER])
+def fit_standardizer(fit_standardizer: Callable) -> None:
+    """Column means and stds of a (2, 2) X by hand, and std 1 for a constant column."""
+    # Column 0 holds 1 and 3: mean 2, std sqrt(((1-2)^2 + (3-2)^2) / 2) = 1.
+    # Column 1 holds 4 and 8: mean 6, std 2.
+    mean, std = _fitted(fit_standardizer, np.array([[1.0, 4.0], [3.0, 8.0]]))
+    g.check_array("mean of [[1, 4], [3, 8]]", mean, [2.0, 6.0],
+                  hint="one mean per column: average over the examples, axis=0.")
+    g.check_array("std of [[1, 4], [3, 8]]", std, [1.0, 2.0], hint=STD_HINT)
+    # A constant column (here 5, 5, 5) has std 0; use 1 instead, so standardizing only centres it.
+    mean, std = _fitted(fit_standardizer, np.array([[1.0, 5.0], [2.0, 5.0], [6.0, 5.0]]))
+    g.check_array("std of a data set whose column 1 is constant", std, [np.std([1.0, 2.0, 6.0]), 1.0],
+                  hint="a column with std 0 gets std 1, so nothing is divided by zero.")
+    g.passed("fit_standardizer learns the column means and standard deviations")
+
+
+@check(references=[STANDARDIZER])
+def fit_standardizer_random(fit_standardizer: Callable, *, seed: int, shapes: Sequence[tuple[int, int]]) -> None:
+    """Random (n, d) data on very different scales, column 1 constant when d > 1, against
+    mlcourse.data.Standardizer."""
+    from mlcourse.data import Standardizer
+
+    rng = np.random.default_rng(seed)
+    for n, d in shapes:
+        X = rng.normal(size=(n, d)) * rng.uniform(0.1, 100, size=d) + rng.uniform(-50, 50, size=d)
+        if d > 1:
+            X[:, 1] = 3.25
+        reference = Standardizer().fit(X)
+        mean, std = _fitted(fit_standardizer, X)
+        g.check_array(f"mean of a random ({n}, {d}) X", mean, reference.mean_, rtol=1e-9, sizes=[n])
+        g.check_array(f"std of a random ({n}, {d}) X", std, reference.std_, rtol=1e-9, sizes=[n],
+                      hint="the population std per column (ddof=0), 1.0 for a constant column.")
+    g.passed("fit_standardizer agrees with mlcourse.data.Standardizer on random data")
+
+
+# ---- Exercise 4: apply_standardizer ------------------------------------------------------------------
+
+
+@check(references=[STANDARDIZER])
+def apply_standardizer(apply_standardizer: Callable) -> None:
+    """A (3, 2) X with given statistics, by hand."""
+    # Column 0: mean 3, std 2, so 1, 3, 5 become -1, 0, 1.  Column 1: mean 10, std 3, so 10, 10, 13 become 0, 0, 1.
+    X = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 13.0]])
+    got = g.call(apply_standardizer, X, np.array([3.0, 10.0]), np.array([2.0, 3.0]))
+    g.check_array("apply_standardizer(X, mean=[3, 10], std=[2, 3])", got, [[-1.0, 0.0], [0.0, 0.0], [1.0, 1.0]],
+                  hint="first subtract the mean, then divide by the std: (X - mean) / std.")
+    g.passed("apply_standardizer rescales every column")
+
+
+@check(references=[STANDARDIZER])
+def apply_standardizer_random(apply_standardizer: Callable, *, seed: int,
+                              shapes: Sequence[tuple[int, int]]) -> None:
+    """Random (m, d) X, means and positive stds."""
+    rng = np.random.default_rng(seed)
+    for m, d in shapes:
+        X = rng.normal(scale=10.0, size=(m, d))
+        mean, std = rng.normal(size=d), rng.uniform(0.5, 5.0, size=d)
+        got = g.call(apply_standardizer, X.copy(), mean.copy(), std.copy())
+        g.check_array(f"apply_standardizer on a random ({m}, {d}) X", got, (X - mean) / std,
+                      hint="(X - mean) / std, column by column.")
+    g.passed("apply_standardizer rescales every column of random data")
+
+
+# ---- Exercise 5: standardize_splits ------------------------------------------------------------------
+
+
+def _check_no_leak(standardize_splits: Callable, X_train: np.ndarray, X_val: np.ndarray, X_test: np.ndarray,
+                   case: str) -> None:
+    got = g.call(standardize_splits, X_train.copy(), X_val.copy(), X_test.copy(),
+                 fit=_helper(standardize_splits, "fit"), apply=_helper(standardize_splits, "apply"))
+    parts = _items(got, 3, "standardize_splits should return three arrays: (X_train_s, X_val_s, X_test_s).")
+    mean, std = _reference_fit(X_train)
+    for name, part, X_part in zip(PARTS, parts, [X_train, X_val, X_test], strict=True):
+        g.check_array(f"the standardized {name} part", part, (X_part - mean) / std, case=case,
+                      hint="fit the statistics on X_train ONLY, then apply those same mean and std to all three "
+                           "parts. Statistics computed on all the data let the test set leak into training.")
+
+
+@check(references=[STANDARDIZER])
+def standardize_splits(standardize_splits: Callable) -> None:
+    """Train [0, 2], val [4, 7], test [100]: the test set's 100 must not move the training data."""
+    # Train holds 0 and 2 (mean 1, std 1): train -> [-1, 1], val [4, 7] -> [3, 6], test 100 -> 99.
+    _check_no_leak(standardize_splits, np.array([[0.0], [2.0]]), np.array([[4.0], [7.0]]), np.array([[100.0]]),
+                   case="train [0, 2], val [4, 7], test [100]")
+    g.passed("standardize_splits learns only from the training set")
+
+
+@check(references=[STANDARDIZER])
+def standardize_splits_random(standardize_splits: Callable, *, seed: int,
+                              shapes: Sequence[tuple[int, int]]) -> None:
+    """Random (n_train, d) parts, then the same train with the test set shifted by 20."""
+    rng = np.random.default_rng(seed)
+    for n, d in shapes:
+        X_train = rng.normal(size=(n, d)) * 3 + 1
+        X_val = rng.normal(size=(n // 5 + 1, d)) * 3 + 1
+        X_test = rng.normal(size=(n // 5 + 2, d)) * 3 + 1
+        _check_no_leak(standardize_splits, X_train, X_val, X_test, case=f"random data, n_train={n}")
+        # the same training data with a shifted test set: the standardized training data must not change
+        _check_no_leak(standardize_splits, X_train, X_val, X_test + 20, case="the same train, a shifted test set")
+    g.passed("standardize_splits learns only from the training set, on random data")

@@ -1,0 +1,322 @@
+"""Checks of 05-optimizers: gradient descent, SGD with momentum, Adam, the largest stable learning rate.
+
+The optimizers change parameters in place, so the parameters are built on the
+learner's side (``Bench``, through ``grading.make``) and read back after every
+step. Each race runs the learner's optimizer and ``torch.optim``'s (float64) on
+the same made-up loss, a bumpy bowl, from the same start, and compares every
+parameter after every step: the first step where they part ways is the one
+reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import checks as g
+from ..remote import make
+from . import GradingError, check
+
+BENCH = f"{__name__}.Bench"
+SHAPES = ((3,), (2, 4))
+
+SGD_HINT = "move p.data itself, in place, by -lr * p.grad (a minus: downhill)."
+MOMENTUM_HINT = "b = g at the first step, then b = momentum * b + g; theta -= lr * b."
+DAMPENING_HINT = ("at the first step the buffer is the gradient itself, with no dampening; "
+                  "dampening scales the new gradient only from the second step on.")
+ADAM_FIRST_STEP_HINT = ("v averages the SQUARED gradient (g**2), so at t = 1 v_hat = g**2 and sqrt(v_hat) = |g|. "
+                        "Count steps from t = 1: at the first step divide m by (1 - beta1**1) and v by "
+                        "(1 - beta2**1). eps goes after the square root: sqrt(v_hat) + eps.")
+ADAM_HINT = ("increase self.t once per step, before the bias corrections; one m and one v per "
+             "parameter; theta -= lr * m_hat / (sqrt(v_hat) + eps).")
+ADAM_EPS_HINT = "eps is added after the square root: sqrt(v_hat) + eps, not sqrt(v_hat + eps)."
+
+
+# ---- the bench: the learner's optimizer and torch's, side by side ----------------------------
+
+
+class Bench:
+    """Parameters on the learner's side, built there with ``grading.make(like, BENCH, values)``.
+
+    The learner's optimizer changes ``params`` (a list of ``mlcourse.nn.Parameter``) in
+    place. ``set_grads`` and ``values`` set every gradient and read every value in one
+    request each, so a step costs the judge three requests (these two and the learner's
+    ``step``), whatever the number of parameters.
+    """
+
+    def __init__(self, values: Sequence[Any]) -> None:
+        from mlcourse.nn import Parameter
+
+        self.params = [Parameter(v) for v in values]
+
+    def set_grads(self, grads: Sequence[Any]) -> None:
+        for p, grad in zip(self.params, grads, strict=True):
+            p.grad = np.array(grad, dtype=np.float64)
+
+    def values(self) -> list[np.ndarray]:
+        return [np.array(p.data, dtype=np.float64) for p in self.params]
+
+
+def _bench(like: Any, values: Sequence[np.ndarray]) -> tuple[Any, Callable, Callable[[], list]]:
+    """The parameters made on the learner's side, a function that sets their gradients and one
+    that reads their values back as fresh float64 arrays."""
+    bench = make(like, BENCH, [np.array(v, dtype=np.float64) for v in values])
+    read = bench.values
+
+    def values_now() -> list[np.ndarray]:
+        got = read()
+        return [g.to_float64(got[i], f"parameter {i}'s .data") for i in range(len(values))]
+
+    return bench.params, bench.set_grads, values_now
+
+
+def _step_of(optimizer: Any, label: str) -> Callable[[], Any]:
+    """The learner optimizer's bound ``step``, called through ``grading.call`` with its name."""
+    try:
+        step = optimizer.step
+    except Exception:
+        raise GradingError(f"`{label}` has no `step` method: write `def step(self):` inside the class, "
+                           "indented like `__init__`.") from None
+    return lambda: g.call(step, name=f"{label}.step")
+
+
+def _constructed(cls: Any, label: str, **hyper: Any) -> Callable[[Any], Callable[[], Any]]:
+    """``params -> step``: builds the learner's optimizer on ``params`` with ``hyper``."""
+    return lambda params: _step_of(g.call(cls, params, **hyper), label)
+
+
+def _bumpy_bowl(seed: int, shapes: Sequence[tuple[int, ...]], grad_scale: float) \
+        -> tuple[list[np.ndarray], Callable[[int, np.ndarray], np.ndarray]]:
+    """Start values and the gradient of a bowl whose curvature changes from step to step."""
+    rng = np.random.default_rng(seed)
+    start = [rng.normal(size=shape) for shape in shapes]
+    curvature = [rng.uniform(0.5, 3.0, size=shape) for shape in shapes]
+    centre = [rng.normal(size=shape) for shape in shapes]
+
+    def gradient(i: int, theta: np.ndarray) -> np.ndarray:
+        return grad_scale * (curvature[i] * (theta - centre[i]) + 0.5 * np.sin(3.0 * theta))
+
+    return start, gradient
+
+
+def _race(like: Any, start_ours: Callable[[Any], Callable[[], Any]], torch_optimizer: str,
+          hyper: dict, *, name: str, seed: int, shapes: Sequence[tuple[int, ...]], num_steps: int,
+          grad_scale: float = 1.0, hint: str | None = None) -> None:
+    """Run the learner's optimizer and ``torch.optim.<torch_optimizer>(**hyper)`` for ``num_steps``
+    steps; compare every parameter (and its change) after every step."""
+    import torch
+
+    shapes = [tuple(s) for s in shapes]
+    start, gradient = _bumpy_bowl(seed, shapes, grad_scale)
+    params, set_grads, values_now = _bench(like, start)
+    theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in start]
+    our_step = start_ours(params)
+    their_step = getattr(torch.optim, torch_optimizer)(theirs, **hyper).step
+    current = [x.copy() for x in start]
+    for t in range(1, num_steps + 1):
+        # each side's gradient at its own parameters, as a real loss would give
+        set_grads([gradient(i, theta) for i, theta in enumerate(current)])
+        for i, q in enumerate(theirs):
+            q.grad = torch.from_numpy(gradient(i, q.detach().numpy()))
+        our_step()
+        their_step()
+        case = f"{name}, step {t} of {num_steps}"
+        for i, (got, q) in enumerate(zip(values_now(), theirs, strict=True)):
+            expected = q.detach().numpy().copy()
+            label = f"parameter {i} (shape {shapes[i]})"
+            # the change is checked first: it names a wrong step even when theta is large
+            g.check_array(f"the change of {label}", _change(got, current[i]), expected - current[i],
+                          rtol=1e-8, atol=1e-12, case=case, hint=_unmoved(got, current[i], expected, i) or hint)
+            g.check_array(label, got, expected, rtol=1e-9, atol=1e-12, case=case, hint=hint)
+            current[i] = got
+
+
+def _change(got: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """How far a step moved a parameter (``got`` itself when its shape changed: a wrong-shape message)."""
+    return got - before if got.shape == before.shape else got
+
+
+def _unmoved(got: np.ndarray, before: np.ndarray, expected: np.ndarray, i: int) -> str | None:
+    """The hint for a parameter that did not move while torch's did."""
+    if got.shape == before.shape and bool((got == before).all()) and not bool((expected == before).all()):
+        return (f"parameter {i} did not move at all. Update p.data in place (p.data -= ...), for every "
+                "parameter in the list; `p = p.data - ...` only rebinds a local name.")
+    return None
+
+
+def _hand_steps(like: Any, start: list[float], step: Callable[[Any], Callable[[], Any]],
+                grads: Sequence[list[float]], changes: Sequence[list[float]], *, name: str,
+                case: str, hint: str) -> None:
+    """Steps on one parameter with given gradients; each change of theta against a hand computation."""
+    params, set_grads, values_now = _bench(like, [start])
+    one_step = step(params)
+    for t, (grad, change) in enumerate(zip(grads, changes, strict=True), start=1):
+        (before,) = values_now()
+        set_grads([grad])
+        one_step()
+        (got,) = values_now()
+        g.check_array(name, _change(got, before), change, case=case.format(t=t), hint=hint)
+
+
+# ---- exercise 1: gradient descent ----------------------------------------------------------
+
+
+def _sgd(sgd_step: Any, lr: float) -> Callable[[Any], Callable[[], Any]]:
+    return lambda params: (lambda: g.call(sgd_step, params, lr))
+
+
+@check(references=["mlcourse.optim.SGD"])
+def sgd_step(sgd_step: Any) -> None:
+    """By hand: one step on theta = [1, -2]; then 25 steps against torch.optim.SGD."""
+    # theta = [1, -2], grad = [0.5, 0.5], lr = 0.1: each coordinate moves by -0.1 * 0.5 = -0.05
+    _hand_steps(sgd_step, [1.0, -2.0], _sgd(sgd_step, 0.1), [[0.5, 0.5]], [[-0.05, -0.05]],
+                name="the change of p.data in one sgd_step", case="theta = [1, -2], grad = [0.5, 0.5], lr = 0.1",
+                hint=SGD_HINT)
+    g.passed("one sgd_step moves p.data by -lr * p.grad")
+    _race(sgd_step, _sgd(sgd_step, 0.1), "SGD", {"lr": 0.1}, name="sgd_step(params, lr=0.1)",
+          seed=0, shapes=SHAPES, num_steps=25, hint=SGD_HINT)
+    g.passed("sgd_step matches torch.optim.SGD step for step")
+
+
+@check(references=["mlcourse.optim.SGD"])
+def sgd_step_vs_torch(sgd_step: Any, *, seed: int, lr: float, shapes: Sequence[tuple[int, ...]] = SHAPES,
+                      num_steps: int = 25) -> None:
+    """``num_steps`` steps against torch.optim.SGD(lr) on a bumpy bowl drawn from ``seed``."""
+    _race(sgd_step, _sgd(sgd_step, lr), "SGD", {"lr": lr}, name=f"sgd_step(params, lr={lr})",
+          seed=seed, shapes=shapes, num_steps=num_steps, hint=SGD_HINT)
+    g.passed(f"sgd_step(params, lr={lr}) matches torch.optim.SGD for {num_steps} steps")
+
+
+# ---- exercise 2: momentum ------------------------------------------------------------------
+
+
+def _momentum_hyper(lr: float, momentum: float, dampening: float) -> dict:
+    return {"lr": lr, "momentum": momentum, **({"dampening": dampening} if dampening else {})}
+
+
+def _signature(label: str, hyper: dict) -> str:
+    return f"{label}({', '.join(f'{k}={v}' for k, v in hyper.items())})"
+
+
+@check(references=["mlcourse.optim.SGD"])
+def momentum(SGDMomentum: Any) -> None:
+    """By hand: a constant gradient for three steps; then 25 steps against torch.optim.SGD(momentum=0.9)."""
+    # theta = 1, constant gradient 1, lr = 0.1, momentum = 0.9:
+    # buffers 1, 0.9 * 1 + 1 = 1.9, 0.9 * 1.9 + 1 = 2.71, so theta changes by -0.1, -0.19, -0.271
+    _hand_steps(SGDMomentum, [1.0], _constructed(SGDMomentum, "SGDMomentum", lr=0.1, momentum=0.9),
+                [[1.0]] * 3, [[-0.1], [-0.19], [-0.271]], name="the change of theta",
+                case="constant gradient 1, step {t}", hint=MOMENTUM_HINT)
+    g.passed("SGDMomentum's buffer starts at the gradient and adds up a constant gradient")
+    hyper = _momentum_hyper(0.05, 0.9, 0.0)
+    _race(SGDMomentum, _constructed(SGDMomentum, "SGDMomentum", **hyper), "SGD", hyper,
+          name=_signature("SGDMomentum", hyper), seed=0, shapes=SHAPES, num_steps=25, hint=MOMENTUM_HINT)
+    g.passed("SGDMomentum matches torch.optim.SGD(momentum=...) step for step")
+
+
+@check(references=["mlcourse.optim.SGD"])
+def momentum_dampening(SGDMomentum: Any) -> None:
+    """By hand: dampening 0.5 on a constant gradient; then 25 steps against torch with dampening 0.3."""
+    # dampening 0.5, constant gradient 1, lr = 0.1, momentum = 0.9. The first buffer is the gradient
+    # itself (1, not 0.5); later ones add (1 - 0.5) * g: buffers 1, 0.9 + 0.5 = 1.4, changes -0.1, -0.14
+    _hand_steps(SGDMomentum, [1.0], _constructed(SGDMomentum, "SGDMomentum", lr=0.1, momentum=0.9, dampening=0.5),
+                [[1.0]] * 2, [[-0.1], [-0.14]], name="the change of theta", case="dampening 0.5, step {t}",
+                hint=DAMPENING_HINT)
+    hyper = _momentum_hyper(0.05, 0.9, 0.3)
+    _race(SGDMomentum, _constructed(SGDMomentum, "SGDMomentum", **hyper), "SGD", hyper,
+          name=_signature("SGDMomentum", hyper), seed=0, shapes=SHAPES, num_steps=25, hint=DAMPENING_HINT)
+    g.passed("SGDMomentum's first step and dampening match torch")
+
+
+@check(references=["mlcourse.optim.SGD"])
+def momentum_vs_torch(SGDMomentum: Any, *, seed: int, lr: float, momentum: float, dampening: float = 0.0,
+                      shapes: Sequence[tuple[int, ...]] = SHAPES, num_steps: int = 25) -> None:
+    """``num_steps`` steps against torch.optim.SGD(lr, momentum, dampening) on a bowl drawn from ``seed``."""
+    hyper = _momentum_hyper(lr, momentum, dampening)
+    name = _signature("SGDMomentum", hyper)
+    _race(SGDMomentum, _constructed(SGDMomentum, "SGDMomentum", **hyper), "SGD", hyper, name=name,
+          seed=seed, shapes=shapes, num_steps=num_steps, hint=DAMPENING_HINT if dampening else MOMENTUM_HINT)
+    g.passed(f"{name} matches torch.optim.SGD for {num_steps} steps")
+
+
+# ---- exercise 3: Adam ----------------------------------------------------------------------
+
+
+@check(references=["mlcourse.optim.Adam"])
+def adam_first_step(Adam: Any) -> None:
+    """By hand: the bias-corrected first step moves a big and a tiny gradient's coordinate by about lr."""
+    # At t = 1, m_hat = g and v_hat = g**2, so each coordinate moves by lr * g / (|g| + eps):
+    # almost exactly lr, for a big gradient (5) and a tiny one (-0.01) alike.
+    _hand_steps(Adam, [1.0, 1.0], _constructed(Adam, "Adam", lr=0.1), [[5.0, -0.01]],
+                [[-0.1 * 5 / (5 + 1e-8), 0.1 * 0.01 / (0.01 + 1e-8)]],
+                name="the change of theta in Adam's first step", case="Adam(lr=0.1), gradient [5, -0.01]",
+                hint=ADAM_FIRST_STEP_HINT)
+    g.passed("Adam's first step is bias-corrected: each coordinate moves by about lr")
+
+
+@check(references=["mlcourse.optim.Adam"])
+def adam(Adam: Any) -> None:
+    """25 steps against torch.optim.Adam with the default betas and eps, then with a large eps."""
+    _race(Adam, _constructed(Adam, "Adam", lr=0.05), "Adam", {"lr": 0.05}, name="Adam(lr=0.05)",
+          seed=0, shapes=SHAPES, num_steps=25, hint=ADAM_HINT)
+    g.passed("Adam(lr=0.05) matches torch.optim.Adam step for step")
+    # gradients of size about 0.01 make sqrt(v_hat) comparable to eps = 0.01: where eps goes shows
+    hyper = {"lr": 0.05, "eps": 1e-2}
+    _race(Adam, _constructed(Adam, "Adam", **hyper), "Adam", hyper, name="Adam(lr=0.05, eps=0.01)",
+          seed=1, shapes=SHAPES, num_steps=25, grad_scale=1e-2, hint=ADAM_EPS_HINT)
+    g.passed("Adam matches torch.optim.Adam step for step")
+
+
+@check(references=["mlcourse.optim.Adam"])
+def adam_vs_torch(Adam: Any, *, seed: int, lr: float, betas: tuple[float, float] = (0.9, 0.999),
+                  eps: float = 1e-8, grad_scale: float = 1.0, shapes: Sequence[tuple[int, ...]] = SHAPES,
+                  num_steps: int = 25) -> None:
+    """``num_steps`` steps against torch.optim.Adam(lr, betas, eps), gradients scaled by ``grad_scale``."""
+    hyper = {"lr": lr, "betas": tuple(betas), "eps": eps}
+    name = _signature("Adam", hyper)
+    _race(Adam, _constructed(Adam, "Adam", **hyper), "Adam", hyper, name=name, seed=seed, shapes=shapes,
+          num_steps=num_steps, grad_scale=grad_scale, hint=ADAM_FIRST_STEP_HINT if num_steps == 1 else ADAM_HINT)
+    steps = "its first step" if num_steps == 1 else f"{num_steps} steps"
+    g.passed(f"{name} matches torch.optim.Adam for {steps}, gradients of scale {grad_scale:g}")
+
+
+# ---- exercise 4: the largest stable learning rate ------------------------------------------
+
+
+@check(references=[])
+def largest_stable_lr(largest_stable_lr: Any) -> None:
+    """A diagonal bowl and a rotated one with the same eigenvalues as the off-diagonal matrix."""
+    # The bowl of the explorer: curvatures 1 and 10, so gradient descent is stable for lr < 2 / 10 = 0.2.
+    got = g.call(largest_stable_lr, np.diag([1.0, 10.0]))
+    g.check_array("largest_stable_lr(diag([1, 10]))", got, 0.2,
+                  hint="the steepest direction sets the limit: 2 divided by the LARGEST eigenvalue.")
+    # A rotated bowl has the same eigenvalues as its matrix (3 and 1), so the limit is 2 / 3.
+    got = g.call(largest_stable_lr, np.array([[2.0, 1.0], [1.0, 2.0]]))
+    g.check_array("largest_stable_lr([[2, 1], [1, 2]])", got, 2 / 3,
+                  hint="use the eigenvalues (np.linalg.eigvalsh), not the diagonal.")
+    g.passed("largest_stable_lr = 2 / lambda_max: the steepest direction sets the limit")
+
+
+@check(references=[])
+def largest_stable_lr_random(largest_stable_lr: Any, *, seed: int, dims: Sequence[int]) -> None:
+    """Random positive definite H of each size; just below the answer gradient descent shrinks,
+    just above it explodes."""
+    rng = np.random.default_rng(seed)
+    for d in dims:
+        A = rng.normal(size=(d, d))
+        H = A @ A.T + 0.1 * np.eye(d)
+        lr = g.to_float64(g.call(largest_stable_lr, H.copy()), "largest_stable_lr(H)")
+        g.check_array(f"largest_stable_lr on a random {d}x{d} H", lr, 2.0 / np.linalg.eigvalsh(H).max(),
+                      hint="2 divided by the largest eigenvalue of H (np.linalg.eigvalsh).")
+        # and it really is the edge: 300 steps just below it shrink w, just above it blow w up
+        for factor, shrinks in ((0.98, True), (1.02, False)):
+            w = rng.normal(size=d)
+            start = np.linalg.norm(w)
+            with np.errstate(all="ignore"):
+                for _ in range(300):
+                    w = w - factor * float(lr) * (H @ w)
+            g.check_true(bool(np.linalg.norm(w) < start) == shrinks,
+                         f"gradient descent with {factor} x your largest_stable_lr should "
+                         f"{'converge' if shrinks else 'diverge'} on a random {d}x{d} H.")
+    g.passed("largest_stable_lr is the edge of stability on random bowls")

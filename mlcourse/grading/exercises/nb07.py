@@ -1,0 +1,493 @@
+"""Checks of 07-generalization: ridge regression, early stopping, model selection, the test set once.
+
+The learner's answers work on polynomials of ``u = x / 3`` fitted by least squares, with the
+notebook's helpers (``poly_features``, ``fit_polynomial``...). The checks recompute every expected
+value here with their own copy of those helpers, so no expected number comes from the kernel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import checks as g
+from ..remote import make
+from . import check
+
+NOISE = 0.3                      # the notebook's noise level: sigma^2 = 0.09 is the noise floor
+FRACTIONS = (0.5, 0.25, 0.25)    # 80 examples -> 40 / 20 / 20
+VISIBLE_SEED = 12                # the data set of the visible selection and final checks
+CANDIDATES = list(range(16))     # a list, not a range: learner code receives plain data only
+
+
+# ---- the reference side: polynomials of u = x / 3 -----------------------------------------------
+
+
+def _features(X: np.ndarray, degree: int) -> np.ndarray:
+    """(n, 1) inputs -> (n, degree + 1) features 1, u, ..., u^degree, as the notebook's poly_features."""
+    u = X[:, 0] / 3.0
+    return u[:, None] ** np.arange(degree + 1)
+
+
+def _fit(X: np.ndarray, y: np.ndarray, degree: int) -> np.ndarray:
+    w, *_ = np.linalg.lstsq(_features(X, degree), y, rcond=None)
+    return w
+
+
+def _error(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((_features(X, len(w) - 1) @ w - y) ** 2))
+
+
+def _data(n: int, kind: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from mlcourse.data import make_regression
+
+    return make_regression(n, kind=kind, noise=NOISE, seed=seed)
+
+
+def _parts(X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int) -> dict:
+    """The split the learner receives, read here: ``{"train": (X, y), "val": ..., "test": ..., "indices": ...}``."""
+    from mlcourse.data import train_val_test_split
+
+    indices = train_val_test_split(X, y, fractions=tuple(fractions), seed=seed).indices
+    return {name: (X[idx], y[idx]) for name, idx in indices.items()} | {"indices": indices}
+
+
+def _select(parts: dict, candidates: Sequence[int]) -> int:
+    """The reference choice: the lowest validation MSE of a fit on train, the first on ties."""
+    (X_t, y_t), (X_v, y_v) = parts["train"], parts["val"]
+    errors = [_error(_fit(X_t, y_t, d), X_v, y_v) for d in candidates]
+    return int(list(candidates)[int(np.argmin(errors))])
+
+
+def _show(a: np.ndarray) -> str:
+    """Whole numbers as integers: a degree 4, a pair (2, 5)."""
+    if a.size > 8:
+        return f"an array of shape {a.shape}"
+    if a.ndim == 0:
+        return f"{int(a)}" if float(a).is_integer() else f"{float(a):.6g}"
+    return "(" + ", ".join(_show(x) for x in a) + ")"
+
+
+def _check_whole(name: str, got: np.ndarray, expected: Sequence[int] | int, *, case: str,
+                 hint: str | None) -> None:
+    """Exact equality of small whole numbers (epochs, degrees), without check_equal's diagnosis of
+    factors and zeros, which means nothing for an epoch or a degree."""
+    e = np.asarray(expected, dtype=np.float64)
+    same = got.shape == e.shape and bool((got == e).all())
+    g.check_true(same, "\n".join([f"`{name}` ({case}): wrong value.", f"  expected: {_show(e)}",
+                                  f"  got:      {_show(got)}"] + ([f"hint: {hint}"] if hint else [])))
+
+
+# ---- Exercise 1: fit_ridge --------------------------------------------------------------------
+
+SYSTEM = "Solve (A.T @ A / n + weight_decay * np.eye(degree + 1)) w = A.T @ y / n."
+RIDGE_HINT = ("solve (A.T @ A / n + weight_decay * np.eye(degree + 1)) w = A.T @ y / n. Common slips: ignoring "
+              "weight_decay; adding weight_decay without the identity matrix (that adds it to every entry of the "
+              "matrix, not just the diagonal); dividing only one side by n.")
+
+
+def _ridge_weights(fit_ridge, X: np.ndarray, y: np.ndarray, degree: int, weight_decay: float) -> np.ndarray:
+    w = g.to_float64(g.call(fit_ridge, X.copy(), y.copy(), degree, weight_decay), "fit_ridge's result")
+    g.check_true(w.shape == (degree + 1,),
+                 f"fit_ridge(X, y, degree={degree}, ...) should return the {degree + 1} weights "
+                 f"w_0..w_{degree} as an array of shape ({degree + 1},).")
+    return w
+
+
+def _ridge_hint(got: np.ndarray, known_slips: list[tuple[list[float], str]]) -> str:
+    """Name the slip when the answer equals what a known slip gives on this fixed case."""
+    for value, slip in known_slips:
+        if got.shape == np.shape(value) and bool(np.all(np.abs(got - np.asarray(value)) < 1e-9)):
+            return slip + " " + SYSTEM
+    return RIDGE_HINT
+
+
+def _random_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.uniform(-3, 3, size=(n, 1))
+    return X, np.sin(X[:, 0]) + 0.3 * rng.standard_normal(n)
+
+
+@check()
+def ridge_zero(fit_ridge):
+    """Without weight decay fit_ridge is least squares: five points on a line, fitted with a quadratic."""
+    # Five points on the line y = 1 + 2u (u = x / 3): the exact answer is w = [1, 2, 0].
+    X_line = np.array([[-3.0], [-1.5], [0.0], [1.5], [3.0]])
+    y_line = 1 + 2 * X_line[:, 0] / 3
+    g.check_array("fit_ridge(X_line, y_line, degree=2, weight_decay=0)",
+                  _ridge_weights(fit_ridge, X_line, y_line, 2, 0.0), [1.0, 2.0, 0.0], rtol=1e-8, atol=1e-8,
+                  hint="with weight_decay = 0 the system is (A.T @ A / n) w = A.T @ y / n, plain least "
+                       "squares: both sides need the same 1/n.")
+    g.passed("without weight decay, fit_ridge is least squares")
+
+
+@check()
+def ridge_zero_random(fit_ridge, *, seed: int, count: int):
+    """``count`` random data sets (20 to 79 points, degree 0 to 8) with weight_decay = 0, against least squares."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n, degree = int(rng.integers(20, 80)), int(rng.integers(0, 9))
+        X, y = _random_data(rng, n)
+        g.check_array(f"fit_ridge(X, y, degree={degree}, weight_decay=0) on {n} random points",
+                      _ridge_weights(fit_ridge, X, y, degree, 0.0), _fit(X, y, degree), rtol=1e-6, atol=1e-8,
+                      hint="with weight_decay = 0 the answer is the least-squares fit, fit_polynomial's.")
+    g.passed("without weight decay, fit_ridge is least squares on random data too")
+
+
+@check()
+def ridge_decay(fit_ridge):
+    """Hand-solved cases: a penalised constant, the same data duplicated, a penalised line."""
+    # A constant model (degree 0) on y = [1, 3]: J(w) = ((w - 1)^2 + (w - 3)^2) / 2 + lambda * w^2.
+    # Without decay the best constant is the mean, 2. With lambda = 1: (1 + 1) w = 2, so w = 1.
+    X_two, y_two = np.array([[0.0], [1.0]]), np.array([1.0, 3.0])
+    got = _ridge_weights(fit_ridge, X_two, y_two, 0, 1.0)
+    g.check_array("fit_ridge(X_two, y_two, degree=0, weight_decay=1)", got, [1.0], hint=_ridge_hint(got, [
+        ([2.0], "2 is the mean of y, the answer without weight decay: weight_decay is not used."),
+        ([4 / 3], "4/3 solves (A.T @ A + lambda I) w = A.T @ y: the data term lost its 1/n, so the penalty counts "
+                  "relatively less the more examples there are."),
+        ([2 / 3], "2/3 solves (A.T @ A + lambda I) w = A.T @ y / n: 1/n on one side only.")]))
+    # The same two points, each twice: J is a mean over examples, so the answer must not change.
+    g.check_array("fit_ridge on the two points duplicated, weight_decay=1",
+                  _ridge_weights(fit_ridge, np.repeat(X_two, 2, axis=0), np.repeat(y_two, 2), 0, 1.0), [1.0],
+                  hint="the data term is a mean, so duplicating every example must not change the answer. "
+                       + RIDGE_HINT)
+    # A line through (-3, 0) and (3, 2): u = -1 and 1, so A = [[1, -1], [1, 1]] and A.T A / n = I.
+    # With lambda = 1: 2 w = A.T y / n = [1, 1], so w = [0.5, 0.5].
+    got = _ridge_weights(fit_ridge, np.array([[-3.0], [3.0]]), np.array([0.0, 2.0]), 1, 1.0)
+    g.check_array("fit_ridge([[-3], [3]], [0, 2], degree=1, weight_decay=1)", got, [0.5, 0.5],
+                  hint=_ridge_hint(got, [
+                      ([1 / 3, 1 / 3], "weight_decay was added to every entry of A.T @ A / n (numpy broadcasts a "
+                                       "number onto the whole matrix); add weight_decay * np.eye(degree + 1) to put "
+                                       "it on the diagonal only."),
+                      ([1.0, 1.0], "that is the least-squares answer: weight_decay is not used.")]))
+    g.passed("fit_ridge minimises the mean squared error plus the weight-decay penalty")
+
+
+@check()
+def ridge_decay_random(fit_ridge, *, seed: int, count: int):
+    """``count`` random data sets (10 to 79 points, degree 0 to 15, lambda from 1e-6 to 10) against an
+    independent route to the same minimiser."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n, degree = int(rng.integers(10, 80)), int(rng.integers(0, 16))
+        lam = float(10 ** rng.uniform(-6, 1))
+        X, y = _random_data(rng, n)
+        # least squares on [A; sqrt(n lambda) I] w = [y; 0] has the same minimiser as the ridge system
+        A_aug = np.vstack([_features(X, degree), np.sqrt(n * lam) * np.eye(degree + 1)])
+        expected, *_ = np.linalg.lstsq(A_aug, np.concatenate([y, np.zeros(degree + 1)]), rcond=None)
+        g.check_array(f"fit_ridge(X, y, degree={degree}, weight_decay={lam:.3g}) on {n} random points",
+                      _ridge_weights(fit_ridge, X, y, degree, lam), expected, rtol=1e-5, atol=1e-8,
+                      hint=RIDGE_HINT)
+    g.passed("fit_ridge minimises the penalised error on random data sets")
+
+
+# ---- Exercise 2: early_stopping_epoch ---------------------------------------------------------
+
+# (val_losses, patience, min_delta, (best_epoch, stopped_epoch), case)
+STOPPING_CASES = [
+    # The notebook's example: improvements at epochs 0, 1, 2; epochs 3, 4, 5 do not -> stop after 5, keep 2.
+    ([1.0, 0.8, 0.6, 0.65, 0.7, 0.75, 0.72, 0.5], 3, 0.0, (2, 5), "the worked example"),
+    # A curve that keeps improving: patience never runs out; the last epoch (4) is also the best.
+    ([1.0, 0.9, 0.8, 0.7, 0.6], 2, 0.0, (4, 4), "a curve that keeps improving"),
+    # Ties do not improve: epochs 2 and 3 repeat 0.9 -> stop after epoch 3, keep epoch 1.
+    ([1.0, 0.9, 0.9, 0.9, 0.5], 2, 0.0, (1, 3), "ties"),
+    # patience=1: stop at the first epoch that does not improve.
+    ([1.0, 0.5, 0.6, 0.4], 1, 0.0, (1, 2), "patience 1"),
+]
+MIN_DELTA_CASES = [
+    # 0.95, 0.94 and 0.93 are below 1.0, but not by more than 0.1 -> none improves -> stop after 3, keep 0.
+    ([1.0, 0.95, 0.94, 0.93, 0.92, 0.5], 3, 0.1, (0, 3), "small gains below min_delta"),
+    # 0.9 improves on 1.0 (by 0.1), 0.87 does not improve on 0.9, 0.8 does (by 0.1).
+    ([1.0, 0.9, 0.87, 0.8, 0.79, 0.78], 2, 0.05, (3, 5), "gains above and below min_delta"),
+]
+
+
+def _reference_stopping(val_losses: Sequence[float], patience: int, min_delta: float) -> tuple[int, int]:
+    """The rule of mlcourse.train.fit, replayed over a list of losses."""
+    from mlcourse.train import EarlyStopping
+
+    rule = EarlyStopping(patience=patience, min_delta=min_delta)
+    best, best_epoch, bad = None, 0, 0
+    for epoch, loss in enumerate(val_losses):
+        if rule.is_improvement(loss, best):
+            best, best_epoch, bad = loss, epoch, 0
+        else:
+            bad += 1
+            if bad >= patience:
+                return best_epoch, epoch
+    return best_epoch, len(val_losses) - 1
+
+
+def _stopping_hint(got: np.ndarray, expected: tuple[int, int], n_epochs: int, patience: int,
+                   min_delta: float) -> str | None:
+    """The likely slip behind a wrong (best_epoch, stopped_epoch)."""
+    best, stop = expected
+    if got[1] == n_epochs - 1 and stop < n_epochs - 1 and got[1] != stop + 1:
+        return f"you never stopped: after {patience} epochs in a row without improvement, training ends." + (
+            f" With min_delta = {min_delta}, an epoch improves only if its loss is below the best so far by "
+            "more than min_delta." if min_delta > 0 else "")
+    if got[1] == stop + 1:
+        return ("you stop one epoch late: stop as soon as the count of epochs without improvement "
+                "reaches patience (count >= patience), counting the epoch you are looking at.")
+    if got[1] == stop - 1:
+        return ("you stop one epoch early: stop when the count of epochs without improvement reaches patience, "
+                "not patience - 1.")
+    if got[0] == got[1] and best != stop:
+        return "best_epoch should be the epoch of the best validation loss (the weights we keep), not the last epoch run."
+    if got[0] != best:
+        return (f"an epoch improves only if its loss < best so far - min_delta (here min_delta = {min_delta}); "
+                "an equal loss is not an improvement.")
+    return None
+
+
+def _check_stopping(early_stopping_epoch, val_losses: Sequence[float], patience: int, min_delta: float,
+                    expected: tuple[int, int], case: str) -> None:
+    got = g.to_float64(g.call(early_stopping_epoch, list(val_losses), patience, min_delta),
+                       "(best_epoch, stopped_epoch)")
+    g.check_true(got.shape == (2,), "early_stopping_epoch should return the pair (best_epoch, stopped_epoch); "
+                                    f"expected 2 numbers, got an array of shape {got.shape}.")
+    _check_whole(f"early_stopping_epoch(..., patience={patience}, min_delta={min_delta}) -> "
+                 "(best_epoch, stopped_epoch)", got, expected, case=case,
+                 hint=_stopping_hint(got, expected, len(val_losses), patience, min_delta))
+
+
+def _random_curve(rng: np.random.Generator, length: int) -> list[float]:
+    """A noisy U-shaped validation curve, rounded to 3 decimals so that ties happen."""
+    t = np.arange(length)
+    bottom = rng.uniform(0.2, 0.8) * length
+    curve = 0.2 + (t - bottom) ** 2 / length ** 2 + rng.uniform(0, 0.05) * rng.standard_normal(length)
+    return np.round(curve, 3).tolist()
+
+
+@check()
+def early_stopping(early_stopping_epoch):
+    """The worked example, a curve that keeps improving, ties, and patience 1 (min_delta = 0)."""
+    for val_losses, patience, min_delta, expected, case in STOPPING_CASES:
+        _check_stopping(early_stopping_epoch, val_losses, patience, min_delta, expected, case)
+    g.passed("early stopping stops after `patience` epochs without improvement and keeps the best epoch")
+
+
+@check()
+def early_stopping_min_delta(early_stopping_epoch):
+    """Gains smaller and larger than min_delta."""
+    for val_losses, patience, min_delta, expected, case in MIN_DELTA_CASES:
+        _check_stopping(early_stopping_epoch, val_losses, patience, min_delta, expected, case)
+    g.passed("early stopping counts only improvements larger than min_delta")
+
+
+@check()
+def early_stopping_random(early_stopping_epoch, *, seed: int, count: int, min_deltas: Sequence[float]):
+    """``count`` noisy U-shaped curves of 2 to 149 epochs, patience 1 to 14, min_delta drawn from
+    ``min_deltas``, against the rule of mlcourse.train.fit."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        curve = _random_curve(rng, int(rng.integers(2, 150)))
+        patience = int(rng.integers(1, 15))
+        min_delta = float(rng.choice(list(min_deltas)))
+        _check_stopping(early_stopping_epoch, curve, patience, min_delta,
+                        _reference_stopping(curve, patience, min_delta), f"a random curve of {len(curve)} epochs")
+    g.passed(f"early_stopping_epoch agrees with mlcourse.train's rule on {count} random curves")
+
+
+# ---- Exercise 3: select_degree ----------------------------------------------------------------
+
+NO_PEEKING = ("Model selection may use split.train and split.val only: a test set that helped choose the model "
+              "no longer measures it honestly.")
+
+
+def _split_with_noise_as_test(like, X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int,
+                              variant: int = 0):
+    """The split of (X, y), built on the learner's side, whose test targets are unrelated noise.
+
+    Selection must not depend on the test part, so the learner never receives the real one: an
+    answer that looks at it chooses by noise. ``variant`` picks another draw of the noise.
+    """
+    parts = _parts(X, y, fractions, seed)
+    test = parts["indices"]["test"]
+    y_noise = y.copy()
+    y_noise[test] = 10 * np.random.default_rng([seed, variant]).standard_normal(len(test))
+    return make(like, "mlcourse.data.Split", X, y_noise, parts["indices"]), parts
+
+
+def _test_reads(split) -> int:
+    return int(g.to_float64(split.test_reads, "split.test_reads"))
+
+
+def _chosen_degree(select_degree, split, candidates: Sequence[int]) -> int:
+    got = g.to_float64(g.call(select_degree, split, list(candidates)), "select_degree's result")
+    g.check_true(got.shape == () and float(got) in [float(c) for c in candidates],
+                 f"select_degree should return one of the candidate degrees: expected one of {list(candidates)}, "
+                 f"got {_show(got)}.")
+    return int(got)
+
+
+@check()
+def select(select_degree):
+    """80 noisy sine examples, split 40 / 20 / 20: the validation MSE is lowest at degree 4."""
+    X, y = _data(80, "sine", VISIBLE_SEED)
+    split, parts = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, VISIBLE_SEED)
+    got = _chosen_degree(select_degree, split, CANDIDATES)
+    hint = ("you read split.test while selecting: choose by the error on split.val only."
+            if _test_reads(split) > 0 else
+            "that is the largest candidate: you ranked the degrees by their TRAINING error, which always "
+            "prefers the most flexible model. Rank them by their error on split.val." if got == CANDIDATES[-1] else
+            "fit each degree on split.train, compute mse(predict_polynomial(w, X_val), y_val), "
+            "and return the degree with the smallest validation MSE.")
+    _check_whole("select_degree(split, range(16))", np.array(float(got)), _select(parts, CANDIDATES),
+                 case="80 noisy sine examples, split 40 / 20 / 20", hint=hint)
+    g.passed("select_degree picks the degree with the lowest validation MSE")
+
+
+@check()
+def select_generalizes(select_degree, *, seed: int, kinds: Sequence[str]):
+    """One data set of 80 examples per kind; the chosen degree, fitted on its training part, is scored
+    on 2000 fresh examples: at most 1.25 x the reference choice's error."""
+    rng = np.random.default_rng(seed)
+    for kind in kinds:
+        data_seed = int(rng.integers(1_000_000))
+        X, y = _data(80, kind, data_seed)
+        split, parts = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, data_seed)
+        X_new, y_new = _data(2000, kind, data_seed + 1)
+        X_t, y_t = parts["train"]
+        reference = _error(_fit(X_t, y_t, _select(parts, CANDIDATES)), X_new, y_new)
+        got = _chosen_degree(select_degree, split, CANDIDATES)
+        g.check_in_band("the MSE on 2000 fresh examples of the degree you chose",
+                        _error(_fit(X_t, y_t, got), X_new, y_new),
+                        low=0.0, high=1.25 * reference, reference=reference,
+                        what=f"(hidden {kind} data set, you chose degree {got})",
+                        hint="you read split.test while selecting: choose by the error on split.val only."
+                             if _test_reads(split) > 0 else
+                             "the band is [0, 1.25 x the reference's error]. Choose the degree with the lowest "
+                             "validation MSE; the training MSE always prefers the most flexible model.")
+    g.passed("select_degree picks a degree that generalizes")
+
+
+def _no_peeking(select_degree, X: np.ndarray, y: np.ndarray, seed: int) -> None:
+    split, _ = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, seed)
+    before = _test_reads(split)
+    degree = _chosen_degree(select_degree, split, CANDIDATES)
+    reads = _test_reads(split) - before
+    g.check_true(reads == 0, f"select_degree read split.test {reads} time(s) (expected 0). " + NO_PEEKING)
+    # the same split with other noise as its test part must give the same choice
+    other_split, _ = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, seed, variant=1)
+    other = _chosen_degree(select_degree, other_split, CANDIDATES)
+    g.check_true(other == degree, f"changing only the test part of the data changed your choice from degree "
+                                  f"{degree} to {other} (expected the same choice): the test set must play no "
+                                  "part in selection.")
+
+
+@check()
+def select_no_peeking(select_degree):
+    """The visible data set: split.test_reads stays 0, and other test targets leave the choice alone."""
+    _no_peeking(select_degree, *_data(80, "sine", VISIBLE_SEED), VISIBLE_SEED)
+    g.passed("select_degree never looks at the test set")
+
+
+@check()
+def select_no_peeking_random(select_degree, *, seed: int, count: int):
+    """The same on ``count`` data sets of 80 noisy sine examples."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        data_seed = int(rng.integers(1_000_000))
+        _no_peeking(select_degree, *_data(80, "sine", data_seed), data_seed)
+    g.passed(f"select_degree never looks at the test set of {count} more data sets")
+
+
+# ---- Exercise 4: final_test_error -------------------------------------------------------------
+
+
+def _split(like, X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int):
+    """The real split, built on the learner's side: the final score needs the true test targets."""
+    return make(like, "mlcourse.data.train_val_test_split", X, y, fractions=tuple(fractions), seed=seed)
+
+
+def _final_error(final_test_error, split, degree: int) -> float:
+    got = g.to_float64(g.call(final_test_error, split, degree), "final_test_error's result")
+    g.check_true(got.shape == (), f"final_test_error should return one number, the test MSE (expected "
+                                  f"shape ()); got an array of shape {got.shape}.")
+    return float(got)
+
+
+def _final_scores(parts: dict, degree: int) -> dict[str, float]:
+    """The test MSE of the right protocol, and what three slips would give instead."""
+    (X_t, y_t), (X_v, y_v), (X_s, y_s) = parts["train"], parts["val"], parts["test"]
+    w = _fit(np.concatenate([X_t, X_v]), np.concatenate([y_t, y_v]), degree)
+    w_leaked = _fit(np.concatenate([X_t, X_v, X_s]), np.concatenate([y_t, y_v, y_s]), degree)
+    return {"right": _error(w, X_s, y_s), "leaked": _error(w_leaked, X_s, y_s),
+            "train_only": _error(_fit(X_t, y_t, degree), X_s, y_s), "on_val": _error(w, X_v, y_v)}
+
+
+def _final_hint(got: float, scores: dict[str, float]) -> str:
+    expected = scores["right"]
+    for key, why in [("leaked", "the test examples were part of the fit: that is test-set leakage, and it makes "
+                                "the score look better than it is. Fit on split.train and split.val only."),
+                     ("train_only", "you fitted on split.train only: refit the chosen degree on train and "
+                                    "validation combined (np.concatenate)."),
+                     ("on_val", "this is the error on the validation set: score the final model on split.test.")]:
+        value = scores[key]
+        if abs(got - value) <= 1e-6 * abs(value) and abs(got - expected) > 1e-6 * abs(expected):
+            return why
+    return "fit on np.concatenate of the train and validation inputs (and targets), then compute the MSE on split.test."
+
+
+@check()
+def final(final_test_error):
+    """The visible data set at degree 4: refit on train + validation, score on test."""
+    X, y = _data(80, "sine", VISIBLE_SEED)
+    scores = _final_scores(_parts(X, y, FRACTIONS, VISIBLE_SEED), 4)
+    got = _final_error(final_test_error, _split(final_test_error, X, y, FRACTIONS, VISIBLE_SEED), 4)
+    g.check_array("final_test_error(split, degree=4)", got, scores["right"], rtol=1e-6,
+                  case="80 noisy sine examples, split 40 / 20 / 20", hint=_final_hint(got, scores))
+    g.passed("final_test_error refits on train + validation and scores the test set")
+
+
+@check()
+def final_random(final_test_error, *, seed: int, kinds: Sequence[str], degrees: Sequence[int]):
+    """One data set of 80 examples per kind, scored at the reference's chosen degree and at each of
+    ``degrees``: within 5 % of the reference's test MSE on the same split."""
+    rng = np.random.default_rng(seed)
+    for kind in kinds:
+        data_seed = int(rng.integers(1_000_000))
+        X, y = _data(80, kind, data_seed)
+        parts = _parts(X, y, FRACTIONS, data_seed)
+        for degree in sorted({_select(parts, CANDIDATES), *degrees}):
+            reference = _final_scores(parts, degree)["right"]
+            got = _final_error(final_test_error, _split(final_test_error, X, y, FRACTIONS, data_seed), degree)
+            g.check_in_band(f"final_test_error(split, degree={degree})", got,
+                            low=0.95 * reference, high=1.05 * reference, reference=reference,
+                            what=f"on a hidden {kind} data set",
+                            hint="the band is the reference's test MSE +- 5 %. Fit on train + validation only (a "
+                                 "value below the band usually means the test set leaked into the fit), then "
+                                 "score on split.test.")
+    g.passed("final_test_error refits on train + validation and scores the test set of hidden data sets")
+
+
+def _one_read(final_test_error, X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int,
+              degree: int) -> None:
+    split = _split(final_test_error, X, y, fractions, seed)
+    before = _test_reads(split)
+    _final_error(final_test_error, split, degree)
+    reads = _test_reads(split) - before
+    g.check_true(reads == 1,
+                 "final_test_error never read split.test (expected exactly one read): the final score must "
+                 "come from the test set." if reads == 0 else
+                 f"final_test_error read split.test {reads} times (expected exactly one read); read it once: "
+                 "X_test, y_test = split.test (split.test[0] and split.test[1] are two reads).")
+
+
+@check()
+def final_reads(final_test_error):
+    """A fresh split of the visible data set starts at test_reads == 0 and must end at exactly 1."""
+    _one_read(final_test_error, *_data(80, "sine", VISIBLE_SEED), FRACTIONS, VISIBLE_SEED, 4)
+    g.passed("final_test_error reads the test set exactly once")
+
+
+@check()
+def final_reads_random(final_test_error, *, seed: int, degrees: Sequence[int], n: int,
+                       fractions: Sequence[float]):
+    """The same on one data set of ``n`` sine examples for each of ``degrees``."""
+    rng = np.random.default_rng(seed)
+    for degree in degrees:
+        data_seed = int(rng.integers(1_000_000))
+        _one_read(final_test_error, *_data(n, "sine", data_seed), fractions, data_seed, degree)
+    g.passed("final_test_error reads the test set exactly once on other splits too")

@@ -1,0 +1,508 @@
+"""Checks of 09-fine-tuning: parroting measured, freezing layers, a fine-tune that generalizes,
+a test set read once.
+
+The learner's torch models live on the learner's side. The checks build them there
+(``make`` with the factories below), and read back only numbers through the small
+helpers below (``requires_grad_flags``, ``parameters_of``, ``logits_of``), run on the
+learner's side too. The fresh text a fine-tuned model is judged on sends only its
+inputs there: the next tokens, and so the loss, stay with the check.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import checks as g
+from ..errors import GradingError
+from ..remote import make, value
+from . import check
+
+HERE = __name__
+NOTEBOOK_SEED = 9  # the notebook draws its 50 example sentences with seed 9, its held-out text with 10
+
+# ---- objects built on the learner's side, and helpers that read them there ----------------
+
+
+def lm(frozen: bool = False):
+    """A fresh ContextMLPLM of the pretrained model's shape, every parameter frozen if ``frozen``."""
+    from mlcourse.pretrained import new_lm
+
+    model = new_lm(seed=0)
+    for p in model.parameters():
+        p.requires_grad_(not frozen)
+    return model
+
+
+def stack(sizes: Sequence[int], trainable: Sequence[bool] | None = None):
+    """``nn.Sequential(Linear, ReLU, ..., Linear)`` through the widths ``sizes``; ``trainable``
+    gives each parameter's ``requires_grad`` in order (all True when None)."""
+    import torch
+
+    layers = []
+    for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True):
+        layers += [torch.nn.Linear(int(d_in), int(d_out)), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*layers[:-1])
+    for p, flag in zip(model.parameters(), trainable or [True] * len(list(model.parameters())), strict=True):
+        p.requires_grad_(bool(flag))
+    return model
+
+
+def requires_grad_flags(model) -> list[bool]:
+    """``p.requires_grad`` of each parameter of ``model``, in ``named_parameters`` order."""
+    return [bool(p.requires_grad) for _, p in model.named_parameters()]
+
+
+def parameters_of(model) -> dict:
+    """A copy of every tensor of ``model.state_dict()``, by name."""
+    return {str(name): t.detach().cpu().clone() for name, t in model.state_dict().items()}
+
+
+def model_facts(obj) -> dict:
+    """Whether ``obj`` is a torch module, and its type's name."""
+    import torch
+
+    return {"module": isinstance(obj, torch.nn.Module), "type": type(obj).__name__}
+
+
+def same_object(a, b) -> bool:
+    return a is b
+
+
+def logits_of(model, X: np.ndarray):
+    """``model``'s logits on windows ``X`` (m, 5), in evaluation mode, without gradients."""
+    import torch
+
+    params = list(model.parameters())
+    device = params[0].device if params else "cpu"
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(torch.as_tensor(np.asarray(X), device=device)).double().cpu()
+    finally:
+        model.train(was_training)
+
+
+class MeanAbsoluteError:
+    """``metric(y_hat, y)``: the mean absolute error, a float."""
+
+    def __call__(self, y_hat, y) -> float:
+        return float(np.mean(np.abs(np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float))))
+
+
+class ConstantSystem:
+    """``build_system(train, val)`` tuned on its validation data: ``predict`` returns the mean
+    validation target everywhere. It records how often it was built and from which val."""
+
+    def __init__(self) -> None:
+        self.builds = 0
+        self.val_targets = None
+
+    def fit(self, val) -> np.ndarray:
+        return np.full(1, float(np.mean(val[1])))
+
+    def __call__(self, train, val):
+        self.builds += 1
+        self.val_targets = np.asarray(val[1], dtype=float)
+        w = self.fit(val)
+        return functools.partial(self.predict, w)
+
+    @staticmethod
+    def predict(w: np.ndarray, X) -> np.ndarray:
+        return np.full(len(X), w[0])
+
+
+class LeastSquaresOnVal(ConstantSystem):
+    """A linear system fitted by least squares on the validation data: ``predict(X) = X @ w``."""
+
+    def fit(self, val) -> np.ndarray:
+        return np.linalg.lstsq(np.asarray(val[0], dtype=float), np.asarray(val[1], dtype=float), rcond=None)[0]
+
+    @staticmethod
+    def predict(w: np.ndarray, X) -> np.ndarray:
+        return np.asarray(X, dtype=float) @ w
+
+
+def _ask(like: Any, helper: str, *args: Any, what: str) -> Any:
+    """Run ``helper(*args)`` of this module on the learner's side of ``like``; its plain result."""
+    try:
+        with g.quiet():
+            return value(make(like, f"{HERE}.{helper}", *args))
+    except GradingError:
+        raise
+    except Exception as exc:
+        kind = getattr(exc, "remote_type", type(exc).__name__)
+        raise GradingError(f"{what} raised {kind}: {exc}") from None
+
+
+def _number(x: Any, name: str) -> float:
+    v = g.to_float64(x, name)
+    g.check_true(v.shape == (), f"`{name}` should be one number, got an array of shape {v.shape}.")
+    return float(v)
+
+
+# ---- Exercise 1: fraction_memorised -------------------------------------------------------
+
+
+def _memorised(fraction_memorised, samples: list, train_examples: list) -> float:
+    got = g.to_float64(g.call(fraction_memorised, samples, train_examples), "fraction_memorised's result")
+    g.check_true(got.shape == (), "fraction_memorised should return one number, a fraction between 0 and 1; "
+                 f"got an array of shape {got.shape}.")
+    return float(got)
+
+
+def _memorised_hint(got: float, samples: list, train_examples: list) -> str:
+    """The likely mistake behind a wrong fraction, named by the number it gives."""
+    deduplicated = len(set(samples) & set(train_examples)) / len(samples)
+    reversed_ = sum(t in samples for t in train_examples) / len(train_examples)
+    copies = sum(s in set(train_examples) for s in samples)
+    if got == deduplicated:
+        return "every sample counts, repeats included: do not turn `samples` into a set."
+    if got == reversed_:
+        return ("this is the fraction of the training examples that were reproduced; the question is the other way "
+                "round: which fraction of the *samples* are copies. Divide by len(samples).")
+    if got == copies:
+        return "this is the number of copies; divide it by len(samples) to get a fraction."
+    return "count the samples that equal some training example, then divide by the number of samples."
+
+
+@check(references=["mlcourse.pretrained.fraction_memorised"])
+def memorised(fraction_memorised):
+    """Sentences as strings with a repeated copy, token tuples, and the two extremes."""
+    train_demo = ["the cat sleeps .", "some happy cats quietly chase a dog .", "a cat runs ."]
+    samples_demo = ["the cat sleeps .", "a cat sleeps .", "the cat sleeps .", "the cat sleeps .", "some happy cats"]
+    got = _memorised(fraction_memorised, samples_demo, train_demo)
+    g.check_array("fraction_memorised(samples_demo, train_demo)", got, 0.6,
+                  hint=_memorised_hint(got, samples_demo, train_demo))
+    g.check_array("fraction_memorised([(1, 28), (2, 28)], [(3, 28)])",
+                  _memorised(fraction_memorised, [(1, 28), (2, 28)], [(3, 28)]), 0.0)
+    g.check_array("fraction_memorised([(3, 28)] * 3, [(3, 28)])",
+                  _memorised(fraction_memorised, [(3, 28)] * 3, [(3, 28)]), 1.0)
+    g.passed("fraction_memorised counts every copied sample")
+
+
+@check(references=["mlcourse.pretrained.fraction_memorised"])
+def memorised_random(fraction_memorised, *, seed: int, draws: int):
+    """Random token-tuple sentences, repeats common, against mlcourse.pretrained.fraction_memorised."""
+    from mlcourse.pretrained import fraction_memorised as reference
+
+    rng = np.random.default_rng(seed)
+    for _ in range(draws):
+        pool = sorted({tuple(rng.integers(0, 6, size=int(rng.integers(1, 4))).tolist()) + (28,)
+                       for _ in range(40)})
+        train = [pool[i] for i in rng.choice(len(pool), size=min(8, len(pool)), replace=False)]
+        samples = [pool[i] for i in rng.integers(0, len(pool), size=int(rng.integers(5, 60)))]
+        got = _memorised(fraction_memorised, samples, train)
+        g.check_array(f"fraction_memorised on {len(samples)} random samples", got, reference(samples, train),
+                      rtol=1e-12, hint=_memorised_hint(got, samples, train))
+    g.passed("fraction_memorised counts every copied sample")
+
+
+# ---- Exercise 2: freeze --------------------------------------------------------------------
+
+FREEZE_FIRST = ("Freeze every parameter of the first {n} layer{s} of list(model.children()), weights and biases "
+                "alike, and no other.")
+FREEZE_REST = ("Parameters outside the first {n} layer{s} must become trainable (requires_grad = True) even if they "
+               "were frozen before, so that freeze(model, k) always means the same thing.")
+
+
+def _judge_freeze(freeze, factory: str, args: tuple, n_layers: int, label: str, *, rest: bool) -> None:
+    """Freeze a model built by ``factory(*args)`` on the learner's side; compare its flags with a twin's."""
+    from ..references import resolve
+
+    twin = resolve(f"{HERE}.{factory}")(*args)   # the same architecture here, for names and expected flags
+    first = [child for child, _ in list(twin.named_children())[:n_layers]]
+    names = [name for name, _ in twin.named_parameters()]
+    expected = [not any(name.startswith(f"{child}.") for child in first) for name in names]
+    model = make(freeze, f"{HERE}.{factory}", *args)
+    g.call(freeze, model, n_layers)
+    flags = g.to_float64(_ask(freeze, "requires_grad_flags", model, what="reading requires_grad after freeze"),
+                         "requires_grad flags")
+    if flags.shape == (len(names),) and bool((flags == np.array(expected, dtype=float)).all()):
+        return
+    got = list(zip(names, [bool(f) for f in flags.reshape(-1)], strict=False))
+    want = list(zip(names, expected, strict=True))
+    s = "" if n_layers == 1 else "s"
+    if rest:
+        raise GradingError(f"freeze(model, {n_layers}) on {label} left requires_grad wrong.\n"
+                           f"  expected: {want}\n  got:      {got}\n" + FREEZE_REST.format(n=n_layers, s=s))
+    wrong = [name for (name, flag), (_, w) in zip(got, want, strict=False) if flag != w]
+    layers = [type(layer).__name__ for layer in twin.children()]
+    raise GradingError(f"after freeze(model, {n_layers}) on {label} (layers: {layers}), requires_grad is wrong "
+                       f"for: {wrong}.\n  expected: {want}\n  got:      {got}\n" + FREEZE_FIRST.format(n=n_layers, s=s))
+
+
+def _random_stack(rng: np.random.Generator, *, random_flags: bool) -> tuple[list[int], list[bool] | None, int]:
+    """Widths, optional requires_grad flags and n_layers of a random Linear/ReLU stack."""
+    sizes = rng.integers(2, 9, size=int(rng.integers(3, 6))).tolist()
+    n_params = 2 * (len(sizes) - 1)            # a weight and a bias per Linear
+    flags = [bool(rng.random() < 0.5) for _ in range(n_params)] if random_flags else None
+    n_layers = int(rng.integers(0, 2 * (len(sizes) - 1) - 1 + 1))   # 0 .. len(stack)
+    return sizes, flags, n_layers
+
+
+@check(references=["mlcourse.pretrained.freeze"])
+def freeze(freeze):
+    """A fresh ContextMLPLM (embed, hidden, out) frozen up to 1, 2 and 3 layers."""
+    for n_layers in (1, 2, 3):
+        _judge_freeze(freeze, "lm", (), n_layers, "a fresh ContextMLPLM", rest=False)
+    g.passed("freeze freezes the first layers, weights and biases")
+
+
+@check(references=["mlcourse.pretrained.freeze"])
+def freeze_random(freeze, *, seed: int, models: int):
+    """Random Linear/ReLU stacks, each frozen up to a random number of layers."""
+    rng = np.random.default_rng(seed)
+    for _ in range(models):
+        sizes, _, n_layers = _random_stack(rng, random_flags=False)
+        _judge_freeze(freeze, "stack", (sizes,), n_layers, "a fresh nn.Sequential", rest=False)
+    g.passed("freeze freezes the first layers, weights and biases")
+
+
+@check(references=["mlcourse.pretrained.freeze"])
+def freeze_rest(freeze):
+    """A ContextMLPLM frozen entirely beforehand: freeze(model, 1) and freeze(model, 0) thaw the rest."""
+    for n_layers in (1, 0):
+        _judge_freeze(freeze, "lm", (True,), n_layers, "a ContextMLPLM whose parameters were all frozen",
+                      rest=True)
+    g.passed("freeze leaves every other parameter trainable")
+
+
+@check(references=["mlcourse.pretrained.freeze"])
+def freeze_rest_random(freeze, *, seed: int, models: int):
+    """Random Linear/ReLU stacks with random parameters frozen beforehand."""
+    rng = np.random.default_rng(seed)
+    for _ in range(models):
+        sizes, flags, n_layers = _random_stack(rng, random_flags=True)
+        _judge_freeze(freeze, "stack", (sizes, flags), n_layers,
+                      "an nn.Sequential with random parameters frozen", rest=True)
+    g.passed("freeze leaves every other parameter trainable")
+
+
+# ---- Exercise 3: fine_tune -----------------------------------------------------------------
+
+FINE_TUNE_REMEDIES = (
+    "Remedies: early stopping on val (fit(..., val, early_stopping=EarlyStopping(patience=5)) restores the best "
+    "epoch), a lower learning rate (1e-3 rather than 1e-2), frozen embeddings, weight decay; and start from a "
+    "copy of the pretrained model, not from fresh weights.")
+
+
+def _draw(seed: int):
+    """40 + 10 dialect sentences drawn with ``seed`` as windows, and 300 fresh ones drawn with seed + 1."""
+    from mlcourse.pretrained import dialect_source, sample_sentences, sentence_windows
+
+    sentences = sample_sentences(dialect_source(), 50, seed=seed)
+    fresh = sentence_windows(sample_sentences(dialect_source(), 300, seed=seed + 1))
+    return sentence_windows(sentences[:40]), sentence_windows(sentences[40:]), fresh
+
+
+@functools.lru_cache(maxsize=8)
+def _baselines(seed: int) -> dict[str, float]:
+    """Held-out losses on the draw ``seed`` of the reference fine-tune and of the models it must beat."""
+    from mlcourse.pretrained import (
+        fine_tune_reference,
+        held_out_loss,
+        naive_fine_tune,
+        pretrained_lm,
+        train_from_scratch,
+    )
+
+    train, val, fresh = _draw(seed)
+    with g.quiet():
+        return {"reference": held_out_loss(fine_tune_reference(pretrained_lm(), train, val), fresh),
+                "naive": held_out_loss(naive_fine_tune(pretrained_lm(), train)[0], fresh),
+                "scratch": held_out_loss(train_from_scratch(train, val)[0], fresh),
+                "zero-shot": held_out_loss(pretrained_lm(), fresh)}
+
+
+def _require_model(fine_tune, model) -> None:
+    facts = _ask(fine_tune, "model_facts", model, what="looking at fine_tune's result")
+    g.check_true(facts["module"] is True, "fine_tune should return the fine-tuned model: expected a torch.nn.Module, "
+                 f"got a {facts['type']}.")
+
+
+def _held_out_loss(fine_tune, model, fresh: tuple[np.ndarray, np.ndarray]) -> float:
+    """``model``'s next-token cross-entropy on ``fresh``: its logits come back, the targets stay here."""
+    import torch
+    import torch.nn.functional as F
+
+    X, y = fresh
+    logits = g.to_float64(_ask(fine_tune, "logits_of", model, X,
+                               what=f"your fine-tuned model on fresh windows X of shape {X.shape}"), "logits")
+    g.check_true(logits.shape == (len(y), 29), f"your fine-tuned model should map X {X.shape} to logits "
+                 f"{(len(y), 29)}, got shape {logits.shape}.")
+    return float(F.cross_entropy(torch.from_numpy(logits), torch.from_numpy(y)))
+
+
+def _judge_fine_tune(fine_tune, seed: int, where: str) -> tuple[float, float]:
+    """Fine-tune on the draw ``seed`` on the learner's side; score on fresh text here."""
+    train, val, fresh = _draw(seed)
+    model = g.call(fine_tune, make(fine_tune, "mlcourse.pretrained.pretrained_lm"), train, val)
+    _require_model(fine_tune, model)
+    got = _held_out_loss(fine_tune, model, fresh)
+    base = _baselines(seed)
+    if abs(got - base["naive"]) < 1e-3:
+        likely = "Your model does exactly as badly as the naive fine-tune: none of the remedies took effect. "
+    elif abs(got - base["zero-shot"]) < 1e-3:
+        likely = ("Your model scores exactly like the pretrained model it was given: did anything train (every layer "
+                  "frozen, zero epochs)? ")
+    elif got > base["zero-shot"]:
+        likely = (f"Your model is worse than the pretrained model without any fine-tuning ({base['zero-shot']:.3f}): "
+                  "it memorised the 40 sentences, or started from fresh weights. ")
+    else:
+        likely = ""
+    advice = likely + FINE_TUNE_REMEDIES
+    g.check_true(got < base["naive"] and got < base["scratch"],
+                 f"on {where}, your fine-tuned model's held-out loss is {got:.3f} nats/token; expected: it beats "
+                 f"both the naive fine-tune ({base['naive']:.3f}) and training from scratch ({base['scratch']:.3f}). {advice}")
+    g.check_in_band("held-out loss of fine_tune's model", got, low=0.0, high=base["reference"] + 0.1,
+                    reference=base["reference"],
+                    what=f"on {where} (nats per token; band: at most the reference + 0.1)", hint=advice)
+    return got, base["reference"]
+
+
+@check(references=["mlcourse.pretrained.fine_tune_reference"])
+def fine_tune(fine_tune):
+    """The notebook's own 40 + 10 sentences (seed 9), judged on its 300 held-out ones (seed 10)."""
+    from mlcourse.pretrained import dialect_source
+
+    got, reference = _judge_fine_tune(fine_tune, NOTEBOOK_SEED, "this notebook's 50 sentences")
+    g.passed(f"your held-out loss {got:.3f}, the reference's {reference:.3f} "
+             f"(floor {dialect_source().entropy_rate():.3f})")
+    g.passed("fine_tune generalizes: better than naive fine-tuning and training from scratch")
+
+
+@check(references=["mlcourse.pretrained.fine_tune_reference"])
+def fine_tune_on_draw(fine_tune, *, seed: int):
+    """Fresh 40 + 10 dialect sentences drawn with ``seed``, judged on 300 more drawn with seed + 1."""
+    _judge_fine_tune(fine_tune, seed, "a hidden set of 50 dialect sentences")
+    g.passed("fine_tune generalizes: better than naive fine-tuning and training from scratch")
+
+
+def _judge_copy(fine_tune, seed: int, where: str) -> None:
+    """fine_tune must leave the model it was given as it was, and return another one."""
+    train, val, _ = _draw(seed)
+    original = make(fine_tune, "mlcourse.pretrained.pretrained_lm")
+    what = "reading the pretrained model's parameters"
+    before = _ask(fine_tune, "parameters_of", original, what=what)
+    model = g.call(fine_tune, original, train, val)
+    after = _ask(fine_tune, "parameters_of", original, what=what)
+    changed = [name for name in before
+               if not np.array_equal(g.to_float64(after[name], name), g.to_float64(before[name], name))]
+    g.check_true(not changed,
+                 f"on {where}, fine_tune changed the pretrained model it was given (parameters {changed}); "
+                 "expected: every weight unchanged. Train a copy: model = copy.deepcopy(pretrained), then fine-tune and return `model`, so the pretrained "
+                 "weights stay available for the next experiment.")
+    same = _ask(fine_tune, "same_object", model, original, what="comparing fine_tune's result with its input")
+    g.check_true(same is False,
+                 "fine_tune returned the very model it was given; expected: a fine-tuned copy (copy.deepcopy).")
+
+
+@check(references=["mlcourse.pretrained.fine_tune_reference"])
+def fine_tune_copy(fine_tune):
+    """The notebook's 40 + 10 sentences: the pretrained model handed in stays unchanged."""
+    _judge_copy(fine_tune, NOTEBOOK_SEED, "this notebook's 50 sentences")
+    g.passed("fine_tune leaves the pretrained model unchanged")
+
+
+@check(references=["mlcourse.pretrained.fine_tune_reference"])
+def fine_tune_copy_on_draw(fine_tune, *, seed: int):
+    """Fresh 40 + 10 dialect sentences drawn with ``seed``: the pretrained model stays unchanged."""
+    _judge_copy(fine_tune, seed, "a hidden data set")
+    g.passed("fine_tune leaves the pretrained model unchanged")
+
+
+# ---- Exercise 4: evaluate_once -------------------------------------------------------------
+
+X_DEMO, Y_DEMO = np.arange(10.0).reshape(10, 1), np.arange(10.0)
+INDICES_DEMO = {"train": np.arange(6), "val": np.array([6, 7]), "test": np.array([8, 9])}
+
+
+def _random_split(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """20 to 59 random examples with ``d`` features, split 1/2, 1/4, 1/4 in a random order."""
+    n = int(rng.integers(20, 60))
+    X, y = rng.standard_normal((n, d)), rng.standard_normal(n)
+    order = rng.permutation(n)
+    return X, y, {"train": order[: n // 2], "val": order[n // 2: 3 * n // 4], "test": order[3 * n // 4:]}
+
+
+def _score(evaluate_once, system: str, X: np.ndarray, y: np.ndarray, indices: dict) -> float:
+    """evaluate_once(system, Split(X, y, indices), mean absolute error), all built on the learner's side."""
+    split = make(evaluate_once, "mlcourse.data.Split", X, y, indices)
+    build = make(evaluate_once, f"{HERE}.{system}")
+    metric = make(evaluate_once, f"{HERE}.MeanAbsoluteError")
+    got = g.to_float64(g.call(evaluate_once, build, split, metric), "evaluate_once's result")
+    g.check_true(got.shape == (), f"evaluate_once should return one number, the test score; got shape {got.shape}.")
+    return float(got)
+
+
+@check(references=[])
+def evaluate_value(evaluate_once):
+    """y = 0..9, split 6 / 2 / 2, and a system predicting the mean validation target."""
+    # The system predicts 6.5 everywhere; on the test targets 8 and 9 its mean absolute error is 2.0.
+    # Scored on the validation set it would be 0.5; built with the test set as its validation data, also 0.5.
+    got = _score(evaluate_once, "ConstantSystem", X_DEMO, Y_DEMO, INDICES_DEMO)
+    g.check_array("evaluate_once(constant_system, split_demo, mean_absolute_error)", got, 2.0,
+                  hint="build the system with build_system(split.train, split.val), then score predict(X_test) "
+                       "against y_test from split.test." if got != 0.5 else
+                       "0.5 is the score on the validation set, or of a system built with the test set as its "
+                       "validation data: build with (split.train, split.val), score on split.test.")
+    g.passed("evaluate_once scores the system on the test set")
+
+
+@check(references=[])
+def evaluate_value_random(evaluate_once, *, seed: int, splits: int):
+    """Random splits and a linear system fitted on the validation data, scored by mean absolute error."""
+    rng = np.random.default_rng(seed)
+    for _ in range(splits):
+        X, y, indices = _random_split(rng, 3)
+        w = np.linalg.lstsq(X[indices["val"]], y[indices["val"]], rcond=None)[0]
+        expected = np.mean(np.abs(X[indices["test"]] @ w - y[indices["test"]]))
+        g.check_array("evaluate_once on a hidden split", _score(evaluate_once, "LeastSquaresOnVal", X, y, indices),
+                      expected, rtol=1e-10,
+                      hint="build with build_system(split.train, split.val), score predict(X_test) against y_test.")
+    g.passed("evaluate_once scores the system on the test set")
+
+
+def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict, where: str) -> None:
+    """One build from train and val, the test set read exactly once."""
+    split = make(evaluate_once, "mlcourse.data.Split", X, y, indices)
+    spy = make(evaluate_once, f"{HERE}.ConstantSystem")
+    g.call(evaluate_once, spy, split, make(evaluate_once, f"{HERE}.MeanAbsoluteError"))
+    builds = int(_number(spy.builds, "build_system's count of builds"))
+    g.check_true(builds == 1, f"on {where}, evaluate_once called build_system {builds} times (expected: once); build "
+                 "the system once, from split.train and split.val.")
+    given_val = g.to_float64(spy.val_targets, "the validation targets build_system received")
+    test_y = np.asarray(y[indices["test"]], dtype=float)
+    received_test = given_val.shape == test_y.shape and bool(np.array_equal(given_val, test_y))
+    g.check_true(not received_test,
+                 f"on {where}, build_system received the test set as its validation data (expected: split.val). Early stopping and "
+                 "every other choice must use split.val; the test set only scores the finished system.")
+    reads = int(_number(split.test_reads, "split.test_reads"))
+    g.check_true(reads == 1,
+                 f"on {where}, evaluate_once never read split.test (expected: once): the final score must come from the test set."
+                 if reads == 0 else
+                 f"on {where}, evaluate_once read split.test {reads} times (expected: once); read it once: X_test, y_test = "
+                 "split.test (split.test[0] and split.test[1] are two reads, and passing it to build_system is "
+                 "another).")
+
+
+@check(references=[])
+def evaluate_reads(evaluate_once):
+    """The ten-example split of evaluate_value: one build from split.val, one read of split.test."""
+    _judge_discipline(evaluate_once, X_DEMO, Y_DEMO, INDICES_DEMO, "the ten-example split")
+    g.passed("evaluate_once reads the test set exactly once, and builds the system without it")
+
+
+@check(references=[])
+def evaluate_reads_random(evaluate_once, *, seed: int, splits: int):
+    """Random splits: one build from split.val, one read of split.test, each time."""
+    rng = np.random.default_rng(seed)
+    for _ in range(splits):
+        X, y, indices = _random_split(rng, 2)
+        _judge_discipline(evaluate_once, X, y, indices, "a hidden split")
+    g.passed("evaluate_once reads the test set exactly once, and builds the system without it")
