@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from mlcourse import diagnose
+
 __all__ = [
     "numerical_gradient", "rel_error", "check_gradient", "GradCheckResult",
     "check_module_gradients",
@@ -261,88 +263,30 @@ def _size_names(shape: tuple[int, ...], name: str,
     return names
 
 
-def _near(value: float, target: float, rtol: float = 1e-4) -> bool:
-    return abs(value - target) <= rtol * abs(target)
-
-
-def _explain_scale(k: float, sizes: dict[int, str]) -> str:
-    ratio = "analytic / numeric"
-    if _near(k, -1.0):
-        return ("sign flipped: the analytic gradient is exactly -1 x the numerical one. "
-                "Did you subtract where you should add (e.g. y - y_hat instead of "
-                "y_hat - y), or return the direction of gradient ascent?")
-    if _near(k, 2.0):
-        return ("exactly 2x the numerical gradient: a factor of 2 from differentiating a "
-                "square that the loss's 1/2 cancels (is there a missing 1/2?), or the same "
-                "gradient added twice?")
-    if _near(k, 0.5):
-        return ("exactly half the numerical gradient: the factor 2 from d/dx x**2 = 2x is "
-                "missing, or the gradient is divided by 2 once too often.")
-    sign = "sign flipped and " if k < 0 else ""
-    m = abs(k)
-    if m > 1 and _near(m, round(m)):
-        N = int(round(m))
-        what = f" ({sizes[N]})" if N in sizes else ""
-        return (f"{sign}exactly {N}x the numerical gradient ({ratio} = {k:.6g}), with "
-                f"N = {N}{what}: a missing 1/N of a mean, i.e. a sum where the loss "
-                "takes the mean?")
-    if m < 1 and _near(1 / m, round(1 / m)):
-        N = int(round(1 / m))
-        what = f" ({sizes[N]})" if N in sizes else ""
-        return (f"{sign}exactly 1/{N} of the numerical gradient ({ratio} = {k:.6g}), with "
-                f"N = {N}{what}: divided by N twice, or a mean where the loss takes the sum?")
-    return (f"{sign}off by a constant factor: {ratio} = {k:.6g} in every element. Look for a "
-            "stray constant: a missing or extra 2, 1/n, learning rate or temperature.")
-
-
 def _diagnose(a: np.ndarray, n: np.ndarray, errs: np.ndarray, tol: float, noise: float,
-              floor: float, x_shape: tuple[int, ...], full: bool, index_of: Callable[[int], tuple],
+              x_shape: tuple[int, ...], full: bool, index_of: Callable[[int], tuple],
               sizes: dict[int, str], name: str) -> str:
-    """Name the most likely mistake; a and n are aligned arrays of checked values."""
-    if not np.any(a):
-        return ("the analytic gradient is zero everywhere, but the numerical one is not. "
-                "Did you forget to return the gradient, or to accumulate it (p.grad += ...) "
-                "instead of binding a new local name, or zero it after backward?")
-    if not np.any(n):
+    """Name the most likely mistake (``mlcourse.diagnose``); a and n are the checked values."""
+    if np.any(a) and not np.any(n):
         return (f"the numerical gradient is zero everywhere: f does not change when {name} "
                 f"changes. f must read the very array it is given (it is perturbed in place); "
                 f"a copy of {name} inside f, or a model that reads another array, hides every "
                 "change.")
-    k = float(np.sum(a * n) / np.sum(n * n))
-    if np.max(np.abs(a - k * n)) <= 1e-5 * np.max(np.abs(a)) + 10 * noise * abs(k):
-        return _explain_scale(k, sizes)
-    if full and len(x_shape) == 2 and x_shape[0] == x_shape[1] > 1:
-        a2, n2 = a.reshape(x_shape), n.reshape(x_shape)
-        if np.max(_rel_errors(a2.T, n2, floor)) <= max(10 * tol, 1e-5):
-            return ("transposed: the analytic gradient is the transpose of the numerical "
-                    "one. Check the order of a matrix product (X.T @ g, not g.T @ X) or a "
-                    "missing .T.")
-    bad = np.flatnonzero(errs > tol)
-    kink = ("" if errs.max() > 1e-2 else
-            " The error is small: if f has kinks (ReLU, max, abs), a central difference that "
-            "straddles one is itself wrong; try another x or a smaller eps.")
-    if bad.size == 1:
-        idx = index_of(int(bad[0]))
-        return (f"a single wrong element: {name}{list(idx)} disagrees while all "
-                f"{errs.size - 1} other checked elements match. Look for a special case: "
-                "an off-by-one index, the first or last element, a boundary in a loop."
-                + kink)
-    if bad.size <= max(3, errs.size // 20):
-        where = ", ".join(str(list(index_of(int(i)))) for i in bad[:5])
-        more = ", ..." if bad.size > 5 else ""
-        line = ""
-        idxs = [index_of(int(i)) for i in bad]
-        if len(x_shape) == 2 and full:
-            if len({i[0] for i in idxs}) == 1:
-                line = f" They all lie in row {idxs[0][0]}."
-            elif len({i[1] for i in idxs}) == 1:
-                line = f" They all lie in column {idxs[0][1]}."
-        return (f"only {bad.size} of {errs.size} checked elements disagree: {where}{more}."
-                f"{line} Look for a special case that treats these elements differently."
-                + kink)
-    return (f"{bad.size} of {errs.size} checked elements disagree with no simple pattern "
-            "(not a constant factor, sign or transpose). Re-derive the gradient with the "
-            "chain rule one step at a time and check each intermediate's shape." + kink)
+    of = "the numerical gradient"
+    k = diagnose.fitted_factor(a, n, noise)
+    sentence = diagnose.zeros(a, n) or (k is not None and diagnose.factor(k, sizes, of=of))
+    if not sentence and full:
+        sentence = diagnose.transposed(a.reshape(x_shape), n.reshape(x_shape), max(10 * tol, 1e-5))
+    bad = [index_of(int(i)) for i in np.flatnonzero(errs > tol)]
+    sentence = sentence or diagnose.few_wrong(bad, errs.size, name)
+    if not sentence:
+        sentence = (f"{len(bad)} of {errs.size} checked elements disagree with no simple pattern "
+                    "(not a constant factor, sign or transpose). Re-derive the gradient with the "
+                    "chain rule one step at a time and check each intermediate's shape.")
+    if errs.max() <= 1e-2 and k is None:
+        sentence += (" The error is small: if f has kinks (ReLU, max, abs), a central difference "
+                     "that straddles one is itself wrong; try another x or a smaller eps.")
+    return sentence
 
 
 def _failed(diagnosis: str, tol: float, name: str, analytic: Any, numeric: Any,
@@ -394,8 +338,8 @@ def check_gradient(f: Callable[[np.ndarray], Any],
     -------
     >>> x = np.array([[1.0, 2.0], [3.0, 4.0]])
     >>> result = check_gradient(lambda x: np.sum(x ** 2), lambda x: -2 * x, x, name="W")
-    >>> result.passed, result.diagnosis[:12]
-    (False, 'sign flipped')
+    >>> result.passed, result.diagnosis[:17]
+    (False, 'the opposite sign')
     """
     x = _check_x(x, "check_gradient")
     analytic = analytic_grad(x) if callable(analytic_grad) else analytic_grad
@@ -404,14 +348,9 @@ def check_gradient(f: Callable[[np.ndarray], Any],
                        tol, name, None, None)
     analytic = np.asarray(analytic, dtype=np.float64)
     if analytic.shape != x.shape:
-        if analytic.ndim == 2 and analytic.shape == x.shape[::-1]:
-            why = ("its shape is the transpose of x's: a missing .T, or the factors of a "
-                   "matrix product in the wrong order (X.T @ g, not g.T @ X)?")
-        elif analytic.size == x.size:
-            why = (f"same number of elements, another layout: reshape it with "
-                   f".reshape({x.shape}), and check where a (n, 1) became (n,)")
-        else:
-            why = "a gradient has the shape of what it differentiates with respect to"
+        why = ("a gradient has the shape of what it differentiates with respect to"
+               if analytic.ndim == x.ndim and analytic.shape != x.shape[::-1] and analytic.size != x.size
+               else diagnose.shape(analytic.shape, x.shape))
         return _failed(f"shape mismatch: the analytic gradient has shape {analytic.shape}, "
                        f"but {name} has shape {x.shape}; {why}", tol, name, analytic, None)
     bad = ~np.isfinite(analytic)
@@ -442,7 +381,7 @@ def check_gradient(f: Callable[[np.ndarray], Any],
         diagnosis = "the analytic gradient matches central differences."
     else:
         diagnosis = _diagnose(
-            a, n, errs, tol, noise, floor, x.shape, indices is None,
+            a, n, errs, tol, noise, x.shape, indices is None,
             lambda i: tuple(int(j) for j in np.unravel_index(flat[i], x.shape)),
             _size_names(x.shape, name, sizes), name)
     return GradCheckResult(float(errs[worst]), worst_index, float(a[worst]), float(n[worst]),

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from . import explain
+from mlcourse import diagnose
+
 from ._guard import to_float64
 from .errors import GradingError
 
@@ -123,13 +124,13 @@ def check_array(
     if g.shape != e.shape:
         raise GradingError(_join(f"`{name}`{where}: wrong shape.",
                                  f"  expected shape: {e.shape}", f"  got shape:      {g.shape}",
-                                 "likely mistake: " + explain.shape_mistake(g.shape, e.shape), hint))
+                                 "likely mistake: " + diagnose.shape(g.shape, e.shape), hint))
     diff = abs(g - e)
     close = diff <= atol + rtol * abs(e)
     close &= (g == g)  # NaN is never close
     if bool(close.all()):
         return
-    mistake = explain.likely_mistake(g, e, close, sizes)
+    mistake = diagnose.likely_mistake(g, e, ~close, sizes, name=name if g.ndim else "")
     if g.ndim == 0:
         shown_e, shown_g = _fmt_pair(float(e), float(g))
         lines = [f"`{name}`{where}: wrong value.",
