@@ -243,7 +243,7 @@ class GradCheckResult:
                     f"Worst element {where}: your analytic gradient gives "
                     f"{self.analytic_value:.6g}, central differences give {self.numeric_value:.6g}."
                 )
-        lines.append(f"Diagnosis: {self.diagnosis}")
+        lines.append(f"{'Diagnosis' if self.passed else 'Likely mistake'}: {self.diagnosis}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

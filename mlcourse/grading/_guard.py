@@ -84,6 +84,21 @@ def ensure_untampered() -> None:
         )
 
 
+def _untorch(value, depth: int = 0):
+    """Torch tensors (on any device, with or without grad, inside lists too) as plain lists,
+    the way they reach the judge during grading."""
+    if type(value).__module__.split(".")[0] == "torch":
+        tensor = value.detach() if hasattr(value, "detach") else value
+        if hasattr(tensor, "cpu"):
+            tensor = tensor.cpu()
+        if hasattr(tensor, "double") and getattr(tensor, "is_floating_point", lambda: True)():
+            tensor = tensor.double()
+        return tensor.tolist() if hasattr(tensor, "tolist") else tensor
+    if type(value) in (list, tuple) and depth < 20:
+        return type(value)(_untorch(v, depth + 1) for v in value)
+    return value
+
+
 def to_float64(value, name: str) -> np.ndarray:
     """A fresh float64 ndarray holding ``value``'s numbers, or a ``GradingError``.
 
@@ -102,13 +117,7 @@ def to_float64(value, name: str) -> np.ndarray:
                            "of numbers.")
     if isinstance(value, (str, bytes)):
         raise GradingError(f"`{name}` is the string {value!r}; a number or an array was expected.")
-    if type(value).__module__.split(".")[0] == "torch":
-        tensor = value.detach() if hasattr(value, "detach") else value
-        if hasattr(tensor, "cpu"):
-            tensor = tensor.cpu()
-        if hasattr(tensor, "double") and getattr(tensor, "is_floating_point", lambda: True)():
-            tensor = tensor.double()
-        value = tensor.tolist() if hasattr(tensor, "tolist") else tensor
+    value = _untorch(value)
     try:
         out = _ARRAY(value, dtype=_FLOAT64, copy=True, subok=False)
     except (TypeError, ValueError) as exc:

@@ -156,12 +156,19 @@ def run(calls: list[CheckCall], lookup: Callable[[str], Any],
 
             def value(arg):
                 kind, v = arg
-                return lookup(v) if kind == "name" else v
+                if kind != "name":
+                    return v
+                try:
+                    return lookup(v)
+                except Exception as exc:
+                    raise GradingError(
+                        f"`{v}` is not defined in your notebook ({type(exc).__name__}): run the "
+                        f"cell that defines it, and keep its name `{v}`.") from None
 
             try:
                 if before is not None:
                     before(call, fn)
-                fn(*(value(a) for a in call.args), **{k: value(a) for k, a in call.kwargs})
+                fn(*[value(a) for a in call.args], **{k: value(a) for k, a in call.kwargs})
             except GradingError as exc:
                 verdict.passed, verdict.message = False, str(exc)
                 break

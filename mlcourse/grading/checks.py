@@ -103,6 +103,7 @@ def check_array(
     sizes: Iterable[int] = (),
     case: str | None = None,
     hint: str | None = None,
+    explain: bool = True,
 ) -> None:
     """Raise ``GradingError`` unless ``got`` equals ``expected`` element by element.
 
@@ -130,7 +131,7 @@ def check_array(
     close &= (g == g)  # NaN is never close
     if bool(close.all()):
         return
-    mistake = diagnose.likely_mistake(g, e, ~close, sizes, name=name if g.ndim else "")
+    mistake = diagnose.likely_mistake(g, e, ~close, sizes, name=name if g.ndim else "") if explain else None
     if g.ndim == 0:
         shown_e, shown_g = _fmt_pair(float(e), float(g))
         lines = [f"`{name}`{where}: wrong value.",
@@ -153,8 +154,9 @@ def check_array(
 
 def check_equal(name: str, got: Any, expected: Any, *, case: str | None = None,
                 hint: str | None = None) -> None:
-    """Exact equality of numbers (integer counts, labels, indices)."""
-    check_array(name, got, expected, rtol=0.0, atol=0.0, case=case, hint=hint)
+    """Exact equality of numbers (integer counts, labels, indices): no "2x" or "off by a
+    constant" guesses, which mislead for whole numbers."""
+    check_array(name, got, expected, rtol=0.0, atol=0.0, case=case, hint=hint, explain=False)
 
 
 def check_true(condition: Any, message: str) -> None:
@@ -192,7 +194,8 @@ def check_in_band(
     ok = x == x and (low is None or x >= low) and (high is None or x <= high)
     if ok:
         return
-    lines = [f"`{name}`{' ' + what if what else ''}: got {_fmt(x)}, outside the passing band {band}."]
+    lines = [f"`{name}`{' ' + what if what else ''}: got {_fmt(x)}, expected a value in the passing "
+             f"band {band}."]
     if reference is not None:
         lines.append(f"  the reference solution reaches {_fmt(reference)} on the same data.")
     raise GradingError(_join(*lines, hint))

@@ -220,7 +220,7 @@ STREAM = [0, 1, 0, 1, 0, 2, 2, 1, 1, 0]
 def _exact_counts(stream: np.ndarray, vocab_size: int) -> np.ndarray:
     """Pair counts by a plain loop, independent of any numpy indexing trick."""
     counts = np.zeros((vocab_size, vocab_size))
-    for a, b in zip(stream[:-1].tolist(), stream[1:].tolist()):
+    for a, b in zip(stream[:-1].tolist(), stream[1:].tolist(), strict=True):
         counts[a, b] += 1
     return counts
 

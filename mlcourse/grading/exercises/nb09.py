@@ -46,7 +46,8 @@ def stack(sizes: Sequence[int], trainable: Sequence[bool] | None = None):
     for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True):
         layers += [torch.nn.Linear(int(d_in), int(d_out)), torch.nn.ReLU()]
     model = torch.nn.Sequential(*layers[:-1])
-    for p, flag in zip(model.parameters(), trainable or [True] * len(list(model.parameters())), strict=True):
+    params = list(model.parameters())
+    for p, flag in zip(params, [True] * len(params) if trainable is None else trainable, strict=True):
         p.requires_grad_(bool(flag))
     return model
 
@@ -69,6 +70,7 @@ def model_facts(obj) -> dict:
 
 
 def same_object(a, b) -> bool:
+    """Whether ``a`` and ``b`` are one object (identity can only be seen on the learner's side)."""
     return a is b
 
 
@@ -102,13 +104,13 @@ class ConstantSystem:
         self.builds = 0
         self.val_targets = None
 
-    def fit(self, val) -> np.ndarray:
+    def tune(self, val) -> np.ndarray:
         return np.full(1, float(np.mean(val[1])))
 
     def __call__(self, train, val):
         self.builds += 1
         self.val_targets = np.asarray(val[1], dtype=float)
-        w = self.fit(val)
+        w = self.tune(val)
         return functools.partial(self.predict, w)
 
     @staticmethod
@@ -119,7 +121,7 @@ class ConstantSystem:
 class LeastSquaresOnVal(ConstantSystem):
     """A linear system fitted by least squares on the validation data: ``predict(X) = X @ w``."""
 
-    def fit(self, val) -> np.ndarray:
+    def tune(self, val) -> np.ndarray:
         return np.linalg.lstsq(np.asarray(val[0], dtype=float), np.asarray(val[1], dtype=float), rcond=None)[0]
 
     @staticmethod
@@ -239,9 +241,9 @@ def _judge_freeze(freeze, factory: str, args: tuple, n_layers: int, label: str, 
 def _random_stack(rng: np.random.Generator, *, random_flags: bool) -> tuple[list[int], list[bool] | None, int]:
     """Widths, optional requires_grad flags and n_layers of a random Linear/ReLU stack."""
     sizes = rng.integers(2, 9, size=int(rng.integers(3, 6))).tolist()
-    n_params = 2 * (len(sizes) - 1)            # a weight and a bias per Linear
-    flags = [bool(rng.random() < 0.5) for _ in range(n_params)] if random_flags else None
-    n_layers = int(rng.integers(0, 2 * (len(sizes) - 1) - 1 + 1))   # 0 .. len(stack)
+    n_linear = len(sizes) - 1
+    flags = [bool(rng.random() < 0.5) for _ in range(2 * n_linear)] if random_flags else None  # weight, bias
+    n_layers = int(rng.integers(0, 2 * n_linear))   # 0 .. len(stack): a ReLU between Linears
     return sizes, flags, n_layers
 
 
@@ -358,7 +360,8 @@ def _judge_fine_tune(fine_tune, seed: int, where: str) -> tuple[float, float]:
     advice = likely + FINE_TUNE_REMEDIES
     g.check_true(got < base["naive"] and got < base["scratch"],
                  f"on {where}, your fine-tuned model's held-out loss is {got:.3f} nats/token; expected: it beats "
-                 f"both the naive fine-tune ({base['naive']:.3f}) and training from scratch ({base['scratch']:.3f}). {advice}")
+                 f"both the naive fine-tune ({base['naive']:.3f}) and training from scratch "
+                 f"({base['scratch']:.3f}). {advice}")
     g.check_in_band("held-out loss of fine_tune's model", got, low=0.0, high=base["reference"] + 0.1,
                     reference=base["reference"],
                     what=f"on {where} (nats per token; band: at most the reference + 0.1)", hint=advice)
@@ -391,12 +394,12 @@ def _judge_copy(fine_tune, seed: int, where: str) -> None:
     before = _ask(fine_tune, "parameters_of", original, what=what)
     model = g.call(fine_tune, original, train, val)
     after = _ask(fine_tune, "parameters_of", original, what=what)
-    changed = [name for name in before
-               if not np.array_equal(g.to_float64(after[name], name), g.to_float64(before[name], name))]
+    changed = [name for name in before if name not in after
+               or not np.array_equal(g.to_float64(after[name], name), g.to_float64(before[name], name))]
     g.check_true(not changed,
                  f"on {where}, fine_tune changed the pretrained model it was given (parameters {changed}); "
-                 "expected: every weight unchanged. Train a copy: model = copy.deepcopy(pretrained), then fine-tune and return `model`, so the pretrained "
-                 "weights stay available for the next experiment.")
+                 "expected: every weight unchanged. Train a copy: model = copy.deepcopy(pretrained), then "
+                 "fine-tune and return `model`, so the pretrained weights stay available for the next experiment.")
     same = _ask(fine_tune, "same_object", model, original, what="comparing fine_tune's result with its input")
     g.check_true(same is False,
                  "fine_tune returned the very model it was given; expected: a fine-tuned copy (copy.deepcopy).")
@@ -480,15 +483,16 @@ def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict
     test_y = np.asarray(y[indices["test"]], dtype=float)
     received_test = given_val.shape == test_y.shape and bool(np.array_equal(given_val, test_y))
     g.check_true(not received_test,
-                 f"on {where}, build_system received the test set as its validation data (expected: split.val). Early stopping and "
-                 "every other choice must use split.val; the test set only scores the finished system.")
+                 f"on {where}, build_system received the test set as its validation data (expected: split.val). "
+                 "Early stopping and every other choice must use split.val; the test set only scores the finished "
+                 "system.")
     reads = int(_number(split.test_reads, "split.test_reads"))
     g.check_true(reads == 1,
-                 f"on {where}, evaluate_once never read split.test (expected: once): the final score must come from the test set."
-                 if reads == 0 else
-                 f"on {where}, evaluate_once read split.test {reads} times (expected: once); read it once: X_test, y_test = "
-                 "split.test (split.test[0] and split.test[1] are two reads, and passing it to build_system is "
-                 "another).")
+                 f"on {where}, evaluate_once never read split.test (expected: once): the final score must come "
+                 "from the test set." if reads == 0 else
+                 f"on {where}, evaluate_once read split.test {reads} times (expected: once); read it once: "
+                 "X_test, y_test = split.test (split.test[0] and split.test[1] are two reads, and passing it to "
+                 "build_system is another).")
 
 
 @check(references=[])
