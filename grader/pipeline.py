@@ -5,6 +5,7 @@
     feedback   feedback HTML in grader/feedback/ (hidden tests removed)
     export     rewrite grader/grades.csv from the gradebook, without grading again
     strip      remove outputs and execution counts from solutions/ in place
+    cells      replace cells of a source notebook by grade_id from a blocks file
 
 nbgrader runs in this process through its converter classes, one submission at a
 time, so that one broken or foreign notebook costs that submission (zero, with the
@@ -549,6 +550,31 @@ def build_course(where: Path, sources: Sequence[Path]) -> Course:
 # ---- command line ------------------------------------------------------------------------
 
 
+def set_cells(notebook: Path, blocks_file: Path) -> list[str]:
+    """Replace cells of a source notebook by grade_id (an author's tool for solutions/).
+
+    ``blocks_file`` holds blocks that start with a line ``#%% <grade_id>``; each block
+    becomes the whole source of the cell with that grade_id. Metadata and every other
+    cell are kept. Returns the grade_ids replaced.
+    """
+    import re
+
+    parts = re.split(r"^#%% (\S+)\n", blocks_file.read_text(encoding="utf-8"), flags=re.M)
+    blocks = {parts[i]: parts[i + 1].strip("\n") for i in range(1, len(parts), 2)}
+    nb = nbformat.read(notebook, as_version=4)
+    found = []
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in blocks:
+            cell.source = blocks[gid]
+            found.append(gid)
+    missing = sorted(set(blocks) - set(found))
+    if missing:
+        raise PipelineError(f"no cells with grade_id {missing} in {notebook}")
+    notebook.write_text(normalise(nb), encoding="utf-8")
+    return found
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -566,6 +592,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = sub.add_parser("export", help="grades CSV from the gradebook")
     p.add_argument("--out", type=Path, default=None, help="instead of grader/grades.csv")
     sub.add_parser("strip", help="remove outputs from solutions/ in place")
+    p = sub.add_parser("cells", help="replace cells of a source notebook by grade_id")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("blocks", type=Path, help="a file of '#%%%% <grade_id>' blocks")
     args = parser.parse_args(argv)
     course = Course(args.course.resolve())
 
@@ -585,6 +614,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "strip":
             changed = strip_solutions(course)
             print(f"stripped {len(changed)} notebooks" + "".join(f"\n  {p}" for p in changed))
+        elif args.command == "cells":
+            print(f"{args.notebook}: replaced {', '.join(set_cells(args.notebook, args.blocks))}")
     except PipelineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
