@@ -45,4 +45,18 @@ WRONG = [
     ("step-answer",
      "def gradient_descent_step(w, b, dw, db, lr):\n    return w - lr * dw, b - db\n",
      {"step-tests"}),
+    # slope and intercept swapped
+    ("predict-answer",
+     "def predict(w, b, X):\n    return b * X + w\n",
+     {"predict-tests"}),
+    # the pair returned the wrong way round: (db, dw)
+    ("grad-answer",
+     "def mse_gradients(w, b, X, y):\n"
+     "    error = w * X + b - y\n"
+     "    return 2 * np.mean(error), 2 * np.mean(error * X)\n",
+     {"grad-w-tests", "grad-b-tests"}),
+    # only the new w returned
+    ("step-answer",
+     "def gradient_descent_step(w, b, dw, db, lr):\n    return w - lr * dw\n",
+     {"step-tests"}),
 ]

@@ -82,4 +82,25 @@ WRONG = [
      "def standardize_splits(X_train, X_val, X_test, fit=fit_standardizer, apply=apply_standardizer):\n"
      "    return tuple(apply(X, *fit(X)) for X in (X_train, X_val, X_test))\n",
      {"pipeline-tests"}),
+    # a generator where a tuple belongs: the three parts cannot be counted or reused
+    ("stratified-answer",
+     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=split_indices):\n"
+     "    parts = ([], [], [])\n"
+     "    for k, c in enumerate(np.unique(y)):\n"
+     "        members = np.flatnonzero(y == c)\n"
+     "        for part, idx in zip(parts, split_fn(len(members), fractions, seed + k)):\n"
+     "            part.append(members[idx])\n"
+     "    return (np.concatenate(part) for part in parts)\n",
+     {"stratified-partition-tests", "stratified-proportion-tests"}),
+    # operator precedence: only the mean is divided by the std
+    ("apply-standardizer-answer",
+     "def apply_standardizer(X, mean, std):\n"
+     "    return X - mean / std\n",
+     {"apply-standardizer-tests"}),
+    # the training set standardized, validation and test returned raw
+    ("pipeline-answer",
+     "def standardize_splits(X_train, X_val, X_test, fit=fit_standardizer, apply=apply_standardizer):\n"
+     "    mean, std = fit(X_train)\n"
+     "    return apply(X_train, mean, std), X_val, X_test\n",
+     {"pipeline-tests"}),
 ]

@@ -76,4 +76,50 @@ WRONG = [
      "    W = rng.standard_normal((d_out, d_in)) * np.sqrt(2.0 / d_in)\n"
      "    return W, np.zeros(d_out)\n",
      {"init-tests", "init-deep-tests"}),
+    # linear_forward: the matrix product the wrong way round (shapes do not fit)
+    ("linear-answer",
+     "def linear_forward(X, W, b):\n"
+     "    return W.T @ X.T + b\n",
+     {"linear-tests"}),
+    # softmax: divides by the sum of the whole array, not each row's
+    ("softmax-answer",
+     "def softmax(logits):\n"
+     "    e = np.exp(logits - logits.max(axis=-1, keepdims=True))\n"
+     "    return e / e.sum()\n",
+     {"softmax-tests", "softmax-stability-tests"}),
+    # softmax: the row maxima without keepdims, which broadcast along the wrong axis
+    ("softmax-answer",
+     "def softmax(logits):\n"
+     "    e = np.exp(logits - logits.max(axis=-1))\n"
+     "    return e / e.sum(axis=-1, keepdims=True)\n",
+     {"softmax-tests", "softmax-stability-tests"}),
+    # mlp_forward: a ReLU on the input X too
+    ("mlp-answer",
+     "def mlp_forward(X, params):\n"
+     "    H = X\n"
+     "    for W, b in params:\n"
+     "        H = np.maximum(H, 0) @ W + b\n"
+     "    return H\n",
+     {"mlp-tests"}),
+    # mlp_forward: every layer fed X instead of the previous layer's output
+    ("mlp-answer",
+     "def mlp_forward(X, params):\n"
+     "    H = X\n"
+     "    for i, (W, b) in enumerate(params):\n"
+     "        H = X @ W + b\n"
+     "        if i < len(params) - 1:\n"
+     "            H = np.maximum(H, 0)\n"
+     "    return H\n",
+     {"mlp-tests"}),
+    # init_linear: uniform(-s, s) with s = sqrt(2 / d_in), whose std is s / sqrt(3)
+    ("init-answer",
+     "def init_linear(d_in, d_out, rng):\n"
+     "    s = np.sqrt(2.0 / d_in)\n"
+     "    return rng.uniform(-s, s, size=(d_in, d_out)), np.zeros(d_out)\n",
+     {"init-tests", "init-deep-tests"}),
+    # init_linear: returns W alone, without the bias
+    ("init-answer",
+     "def init_linear(d_in, d_out, rng):\n"
+     "    return rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)\n",
+     {"init-tests", "init-deep-tests"}),
 ]

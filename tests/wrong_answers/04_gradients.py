@@ -154,3 +154,55 @@ WRONG = [
     ("mlp-answer", _MLP_DW2_FROM_Z1, {"mlp-output-tests"}),
     ("mlp-answer", _MLP_DB1_MEAN, {"mlp-hidden-tests"}),
 ]
+
+# ---- added with the checks of mlcourse.grading.exercises.nb04 ----------------------------------
+
+_NUMGRAD_RESTORE_BY_ARITHMETIC = '''\
+def numerical_gradient(f, x, eps=1e-6):
+    grad = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        x[idx] += eps
+        f_plus = f(x)
+        x[idx] -= 2 * eps
+        f_minus = f(x)
+        x[idx] += eps                             # x + eps - 2 eps + eps is not x, bit for bit
+        grad[idx] = (f_plus - f_minus) / (2 * eps)
+    return grad
+'''
+
+_LINEAR_ONLY_DW = '''\
+def linear_mse_grads(X, y, W, b):
+    n, k = y.shape
+    G = 2 * (X @ W + b - y) / (n * k)
+    return X.T @ G                                 # db is forgotten: not the pair (dW, db)
+'''
+
+_LINEAR_DICT = '''\
+def linear_mse_grads(X, y, W, b):
+    n, k = y.shape
+    G = 2 * (X @ W + b - y) / (n * k)
+    return {"W": X.T @ G, "b": G.sum(axis=0)}      # a dict, where the pair (dW, db) is asked for
+'''
+
+_CE_WRONG_INDEX = '''\
+def softmax_cross_entropy_grad(logits, y):
+    n = logits.shape[0]
+    p = softmax(logits)
+    p[:, y] -= 1.0                                 # every row loses 1 in every label's column
+    return p / n
+'''
+
+_MLP_TUPLE = '''\
+def mlp_backward(dlogits, cache, params):
+    X, Z1, H = cache["X"], cache["Z1"], cache["H"]
+    dZ1 = (dlogits @ params["W2"].T) * (Z1 > 0)
+    return X.T @ dZ1, dZ1.sum(axis=0), H.T @ dlogits, dlogits.sum(axis=0)   # a tuple, not a dict
+'''
+
+WRONG += [
+    ("numgrad-answer", _NUMGRAD_RESTORE_BY_ARITHMETIC, {"numgrad-restore-tests"}),
+    ("linear-answer", _LINEAR_ONLY_DW, {"linear-dW-tests", "linear-db-tests"}),
+    ("linear-answer", _LINEAR_DICT, {"linear-dW-tests", "linear-db-tests"}),
+    ("ce-answer", _CE_WRONG_INDEX, {"ce-grad-tests"}),
+    ("mlp-answer", _MLP_TUPLE, {"mlp-output-tests", "mlp-hidden-tests"}),
+]

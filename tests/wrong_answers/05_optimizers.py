@@ -80,6 +80,16 @@ class Adam(Optimizer):
 ''' + body
 
 
+_MOMENTUM_DAMPENS_FIRST = _momentum('''\
+        for i, p in enumerate(self.params):
+            if self.buffers[i] is None:            # dampening already at the first step
+                self.buffers[i] = (1 - self.dampening) * np.array(p.grad, dtype=np.float64)
+            else:
+                self.buffers[i] = self.momentum * self.buffers[i] + (1 - self.dampening) * p.grad
+            p.data -= self.lr * self.buffers[i]
+''')
+
+
 _ADAM_T_AFTER = _adam('''\
         for i, p in enumerate(self.params):
             g = p.grad
@@ -145,6 +155,17 @@ _ADAM_STATE_NOT_STORED = _adam('''\
             p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 ''')
 
+_ADAM_V_OF_G = _adam('''\
+        self.t += 1
+        for i, p in enumerate(self.params):
+            g = p.grad
+            self.m[i] = beta1 * self.m[i] + (1 - beta1) * g
+            self.v[i] = beta2 * self.v[i] + (1 - beta2) * np.abs(g)   # |g|, not g**2
+            m_hat = self.m[i] / (1 - beta1 ** self.t)
+            v_hat = self.v[i] / (1 - beta2 ** self.t)
+            p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+''')
+
 _LR_ONE_OVER = '''\
 def largest_stable_lr(H):
     return float(1.0 / np.linalg.eigvalsh(H).max())    # the edge is at 2 / lambda_max
@@ -168,12 +189,14 @@ WRONG = [
     ("momentum-answer", _MOMENTUM_ZERO_START, {"momentum-dampening-tests"}),
     ("momentum-answer", _MOMENTUM_LOOKAHEAD, {"momentum-tests", "momentum-dampening-tests"}),
     ("momentum-answer", _MOMENTUM_FORGETS, {"momentum-tests", "momentum-dampening-tests"}),
+    ("momentum-answer", _MOMENTUM_DAMPENS_FIRST, {"momentum-dampening-tests"}),
     ("adam-answer", _ADAM_T_AFTER, {"adam-first-step-tests", "adam-tests"}),
     ("adam-answer", _ADAM_T_PLUS_ONE, {"adam-first-step-tests", "adam-tests"}),
     ("adam-answer", _ADAM_T_PER_PARAMETER, {"adam-first-step-tests", "adam-tests"}),
     ("adam-answer", _ADAM_EPS_INSIDE, {"adam-first-step-tests", "adam-tests"}),
     ("adam-answer", _ADAM_NO_BIAS_CORRECTION, {"adam-first-step-tests", "adam-tests"}),
     ("adam-answer", _ADAM_STATE_NOT_STORED, {"adam-tests"}),
+    ("adam-answer", _ADAM_V_OF_G, {"adam-first-step-tests", "adam-tests"}),
     ("stable-lr-answer", _LR_ONE_OVER, {"stable-lr-tests"}),
     ("stable-lr-answer", _LR_SMALLEST, {"stable-lr-tests"}),
     ("stable-lr-answer", _LR_DIAGONAL, {"stable-lr-tests"}),

@@ -34,6 +34,13 @@ WRONG = [
      "    return [batches[i] for i in rng.permutation(len(batches))]\n",
      {"batches-shuffle-tests"}),
 
+    # one cut too many when batch_size divides n: an empty batch at the end of the epoch
+    ("batches-answer",
+     _BATCHES_HEAD
+     + "    order = rng.permutation(n)\n"
+     "    return [order[start:start + batch_size] for start in range(0, n + 1, batch_size)]\n",
+     {"batches-cover-tests"}),
+
     # -- train_numpy ------------------------------------------------------------------------
     # optimizer.zero_grad() forgotten: gradients pile up from step to step
     ("numpy-answer",
@@ -84,6 +91,39 @@ WRONG = [
      "            losses.append(float(loss))\n"
      "    return losses\n",
      {"numpy-steps-tests", "numpy-gd-tests"}),
+
+    # the loss measured after the step (on the updated model), not before it
+    ("numpy-answer",
+     _NUMPY_HEAD
+     + "    optimizer = SGD(model.parameters(), lr=lr)\n"
+     "    rng = np.random.default_rng(seed)\n"
+     "    losses = []\n"
+     "    for epoch in range(num_epochs):\n"
+     "        for X_batch, y_batch in iterate_minibatches(X, y, batch_size, seed=rng):\n"
+     "            optimizer.zero_grad()\n"
+     "            logits = model(X_batch)\n"
+     "            model.backward(cross_entropy_grad(logits, y_batch))\n"
+     "            optimizer.step()\n"
+     "            losses.append(float(cross_entropy(model(X_batch), y_batch)))\n"
+     "    return losses\n",
+     {"numpy-gd-tests"}),
+    # one loss per epoch (the mean over its batches) instead of one per step
+    ("numpy-answer",
+     _NUMPY_HEAD
+     + "    optimizer = SGD(model.parameters(), lr=lr)\n"
+     "    rng = np.random.default_rng(seed)\n"
+     "    losses = []\n"
+     "    for epoch in range(num_epochs):\n"
+     "        epoch_losses = []\n"
+     "        for X_batch, y_batch in iterate_minibatches(X, y, batch_size, seed=rng):\n"
+     "            optimizer.zero_grad()\n"
+     "            logits = model(X_batch)\n"
+     "            epoch_losses.append(float(cross_entropy(logits, y_batch)))\n"
+     "            model.backward(cross_entropy_grad(logits, y_batch))\n"
+     "            optimizer.step()\n"
+     "        losses.append(float(np.mean(epoch_losses)))\n"
+     "    return losses\n",
+     {"numpy-steps-tests"}),
 
     # -- train_torch ------------------------------------------------------------------------
     # optimizer.zero_grad() forgotten

@@ -88,7 +88,8 @@ WRONG = [
      "              for d in candidates]\n"
      "    return list(candidates)[int(np.argmin(errors))]\n",
      {"select-tests", "select-no-peeking-tests"}),
-    # 'more data is better': validation and test pooled to score the candidates
+    # 'more data is better': validation and test pooled to score the candidates. The selection checks
+    # hand select_degree a split whose test targets are noise, so the pooled choice is wrong there too.
     ("select-answer",
      "def select_degree(split, candidates):\n"
      "    X_train, y_train = split.train\n"
@@ -97,7 +98,7 @@ WRONG = [
      "    errors = [mse(predict_polynomial(fit_polynomial(X_train, y_train, d), X_eval), y_eval)\n"
      "              for d in candidates]\n"
      "    return list(candidates)[int(np.argmin(errors))]\n",
-     {"select-no-peeking-tests"}),
+     {"select-tests", "select-no-peeking-tests"}),
     # test-set leakage: the test examples are part of the final fit
     ("final-answer",
      "def final_test_error(split, degree):\n"
@@ -127,5 +128,42 @@ WRONG = [
      "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
      "    w = fit_polynomial(np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]), degree)\n"
      "    return mse(predict_polynomial(w, X_val), y_val)\n",
+     {"final-tests", "final-reads-tests"}),
+    # stops one epoch early: patience - 1 epochs without improvement end the run
+    ("early-stopping-answer",
+     "def early_stopping_epoch(val_losses, patience, min_delta=0.0):\n"
+     "    best_loss, best_epoch, bad_epochs = None, 0, 0\n"
+     "    for epoch, loss in enumerate(val_losses):\n"
+     "        if best_loss is None or loss < best_loss - min_delta:\n"
+     "            best_loss, best_epoch, bad_epochs = loss, epoch, 0\n"
+     "        else:\n"
+     "            bad_epochs += 1\n"
+     "            if bad_epochs >= patience - 1:\n"
+     "                return best_epoch, epoch\n"
+     "    return best_epoch, len(val_losses) - 1\n",
+     {"early-stopping-tests", "early-stopping-min-delta-tests"}),
+    # a peek at the test set that does not change the choice: still a read of the test set
+    ("select-answer",
+     "def select_degree(split, candidates):\n"
+     "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
+     "    print('test examples:', len(split.test[1]))\n"
+     "    errors = [mse(predict_polynomial(fit_polynomial(X_train, y_train, d), X_val), y_val)\n"
+     "              for d in candidates]\n"
+     "    return list(candidates)[int(np.argmin(errors))]\n",
+     {"select-no-peeking-tests"}),
+    # the validation MSE returned instead of the degree that achieves it
+    ("select-answer",
+     "def select_degree(split, candidates):\n"
+     "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
+     "    return min(mse(predict_polynomial(fit_polynomial(X_train, y_train, d), X_val), y_val)\n"
+     "               for d in candidates)\n",
+     {"select-tests", "select-no-peeking-tests"}),
+    # the per-example squared errors returned, not their mean
+    ("final-answer",
+     "def final_test_error(split, degree):\n"
+     "    (X_train, y_train), (X_val, y_val) = split.train, split.val\n"
+     "    w = fit_polynomial(np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]), degree)\n"
+     "    X_test, y_test = split.test\n"
+     "    return (predict_polynomial(w, X_test) - y_test) ** 2\n",
      {"final-tests", "final-reads-tests"}),
 ]

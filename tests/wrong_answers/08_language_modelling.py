@@ -80,6 +80,14 @@ def bigram_probs(tokens, vocab_size, alpha=1.0):
     return counts / counts.sum(axis=1, keepdims=True)
 '''
 
+BIGRAM_ALPHA_IGNORED = '''
+def bigram_probs(tokens, vocab_size, alpha=1.0):
+    """Plain ratios of counts whatever alpha is: an unseen token's row divides 0 by 0."""
+    counts = np.zeros((vocab_size, vocab_size))
+    np.add.at(counts, (tokens[:-1], tokens[1:]), 1)
+    return counts / counts.sum(axis=1, keepdims=True)
+'''
+
 # ---------------------------------------------------------------- Exercise 3: train_context_model
 _TRAIN_LOOP = '''
     model = ContextMLPLM(vocab_size, {model_context}, embed_dim=16, hidden=64, seed=seed).to(device)
@@ -126,6 +134,27 @@ def train_context_model(tokens, vocab_size, context, *, seed=0):
     X, y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
 ''' + _TRAIN_LOOP.format(model_context="1")
 
+CONTEXT_RETURNS_HISTORY = '''
+def train_context_model(tokens, vocab_size, context, *, seed=0):
+    """Returns the model together with its training losses, not the model alone."""
+    lr, num_steps, batch_size = 0.04, 100, 2048
+    device = get_device()
+    seed_everything(seed)
+    X, y = make_lm_dataset(tokens, context)
+    X, y = torch.from_numpy(X).to(device), torch.from_numpy(y).to(device)
+    model = ContextMLPLM(vocab_size, context, embed_dim=16, hidden=64, seed=seed).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for step in range(num_steps):
+        rows = torch.randint(len(y), (batch_size,), device=device)
+        loss = F.cross_entropy(model(X[rows]), y[rows])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return model, losses
+'''
+
 # ---------------------------------------------------------------- Exercise 4: sample
 _SAMPLE = '''
 def sample(next_logits, prompt, n_tokens, *, temperature=1.0, seed=0):
@@ -155,6 +184,8 @@ SAMPLE_LAST_TOKEN_ONLY = _sample("Passes only the last token: fine for a bigram,
 SAMPLE_GREEDY = _sample("Takes the most likely token every time instead of drawing one.",
                         draw="int(np.argmax(p))")
 SAMPLE_WITH_PROMPT = _sample("Returns the prompt and the new tokens together.", keep="")
+SAMPLE_RESEEDED = _sample("A fresh generator for every token: each draw reuses the same random number.",
+                          draw="int(np.random.default_rng(seed).choice(len(p), p=p))")
 
 WRONG = [
     ("loss-answer", LOSS_SUM, {"loss-tests", "loss-grad-tests"}),
@@ -166,9 +197,11 @@ WRONG = [
     ("bigram-answer", BIGRAM_TRANSPOSED, {"bigram-counts-tests", "bigram-smoothing-tests"}),
     ("bigram-answer", BIGRAM_FANCY_INDEX, {"bigram-counts-tests", "bigram-smoothing-tests"}),
     ("bigram-answer", BIGRAM_OFF_BY_ONE, {"bigram-counts-tests", "bigram-smoothing-tests"}),
+    ("bigram-answer", BIGRAM_ALPHA_IGNORED, {"bigram-smoothing-tests"}),
     ("context-answer", CONTEXT_MISALIGNED, {"context-tests"}),
     ("context-answer", CONTEXT_LR_TOO_SMALL, {"context-tests"}),
     ("context-answer", CONTEXT_IGNORED, {"context-tests"}),
+    ("context-answer", CONTEXT_RETURNS_HISTORY, {"context-tests"}),
     ("sample-answer", SAMPLE_TEMPERATURE_TIMES, {"sample-tests"}),
     ("sample-answer", SAMPLE_PROMPT_ONLY, {"sample-tests", "sample-grammar-tests"}),
     ("sample-answer", SAMPLE_LAST_TOKEN_ONLY, {"sample-grammar-tests"}),
@@ -176,4 +209,5 @@ WRONG = [
     # so it also falls below the reference's valid fraction on bigram samples.
     ("sample-answer", SAMPLE_GREEDY, {"sample-tests", "sample-grammar-tests"}),
     ("sample-answer", SAMPLE_WITH_PROMPT, {"sample-tests", "sample-grammar-tests"}),
+    ("sample-answer", SAMPLE_RESEEDED, {"sample-tests", "sample-grammar-tests"}),
 ]

@@ -104,6 +104,17 @@ WRONG = [
      "        early_stopping=EarlyStopping(patience=5), seed=seed, progress=False)\n"
      "    return model\n",
      {"finetune-copy-tests"}),
+    # a good fine-tune that returns (model, history), as the notebook's naive_fine_tune does
+    ("finetune-answer",
+     _FINETUNE_HEAD
+     + "    model = copy.deepcopy(pretrained)\n"
+     "    model.embed.weight.requires_grad_(False)\n"
+     "    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3,\n"
+     "                                  weight_decay=1e-2)\n"
+     "    history = fit(model, F.cross_entropy, optimizer, train, val, epochs=50, batch_size=32,\n"
+     "                  device=device, early_stopping=EarlyStopping(patience=5), seed=seed, progress=False)\n"
+     "    return model, history\n",
+     {"finetune-tests"}),
 
     # -- evaluate_once ---------------------------------------------------------------------
     # the test set read twice: split.test[0], then split.test[1]
