@@ -123,11 +123,12 @@ def run_with_replacement(
     return {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
 
 
-def run_source(source_nb_path: Path | str, timeout: int = 120):
-    """Execute a source notebook unchanged; returns the executed notebook."""
+def run_source(source_nb_path: Path | str, timeout: int = 120, judged: bool = True):
+    """Execute a source notebook unchanged; returns the executed notebook. ``judged=False``
+    runs its test cells in the kernel, as the learner's Lab does."""
     path = Path(source_nb_path).resolve()
     nb = nbformat.read(path, as_version=4)
-    return execute(nb, path.parent, timeout=timeout, env=AUTOGRADE_ENV)
+    return execute(nb, path.parent, timeout=timeout, env=AUTOGRADE_ENV, judged=judged)
 
 
 # ---- the checks without a kernel -------------------------------------------------------------

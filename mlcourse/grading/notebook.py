@@ -111,13 +111,17 @@ def kernel_env(extra: dict | None = None) -> dict:
     return env
 
 
-def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None = None):
+def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None = None,
+            judged: bool = True):
     """Run the notebook in a fresh kernel as the instructor's autograder does: every
     cell in order, carrying on past errors, interrupting a cell stuck longer than
-    ``timeout`` seconds; graded test cells are decided by the judge (``judge``)."""
+    ``timeout`` seconds; graded test cells are decided by the judge (``judge``).
+    With ``judged=False`` the test cells run in the kernel, as in the learner's Lab."""
+    from nbclient import NotebookClient
+
     from .judge import judged_client
 
-    client = judged_client(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+    client = (judged_client if judged else NotebookClient)(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                            interrupt_on_timeout=True, extra_arguments=KERNEL_ARGS,
                            resources={"metadata": {"path": str(cwd)}})
     client.execute(env=kernel_env(env))
