@@ -40,9 +40,13 @@ DEATH = ("the notebook's kernel stopped (it died, exited or was killed) {where};
 
 
 def is_learner_cell(cell) -> bool:
-    """Code the learner wrote: answer cells and cells they added (untracked by nbgrader)."""
+    """Code the learner wrote: answer cells and every cell that is not a locked cell of the
+    source. A locked cell keeps its grade_id only when nbgrader found it in the gradebook
+    (and restored its source from there); a learner's cell that claims to be locked
+    without a known grade_id is the learner's."""
     meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and (is_answer(cell) or not meta.get("locked", False))
+    trusted = bool(meta.get("locked")) and bool(meta.get("grade_id")) and not is_answer(cell)
+    return cell.get("cell_type") == "code" and not trusted
 
 
 def _label(index: int, cell) -> str:

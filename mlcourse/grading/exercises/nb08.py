@@ -332,7 +332,7 @@ def _context_gap(train_context_model: Callable, corpus_seed: int, context: int, 
     model = g.call(train_context_model, tokens[:N_TRAIN], V, context, seed=seed)
     about = value(make(train_context_model, f"{__name__}.describe_model", model))
     g.check_true(about["module"] is True,
-                 f"train_context_model should return the trained model (a ContextMLPLM), got a {about['type']}.")
+                 f"train_context_model returned a {about['type']}: expected the trained model (a ContextMLPLM).")
     g.check_true(type(about["context"]) is int and about["context"] == context,
                  f"train_context_model(..., context={context}) returned a model with model.context = "
                  f"{about['context']}, expected {context}: build ContextMLPLM(vocab_size, context, ...) and the windows "
@@ -386,7 +386,7 @@ def _drawn(sample: Callable, next_logits: Any, prompt: Sequence[int], n_tokens: 
     name = f"sample(..., n_tokens={n_tokens})"
     got = g.to_float64(g.call(sample, next_logits, np.array(prompt), n_tokens, **kwargs), name)
     g.check_true(got.shape == (n_tokens,),
-                 f"{name} should return the {n_tokens} new tokens, shape ({n_tokens},), got shape {got.shape}. "
+                 f"{name}: expected the {n_tokens} new tokens, shape ({n_tokens},), got shape {got.shape}. "
                  "Return only the drawn tokens, without the prompt.")
     g.check_true(bool(np.all(got == np.round(got)) and got.min() >= 0 and got.max() < vocab_size),
                  f"sample should return token ids, integers in 0..{vocab_size - 1}; got values from "
