@@ -1,7 +1,8 @@
 """Time every solution notebook top to bottom: ``python -m benchmarks.notebooks``.
 
 Each notebook runs in a fresh kernel, as a learner's "Restart and run all"
-would, on the CPU (CUDA hidden). Budgets (DESIGN.md): ≤ 30 s a notebook, ≤ 4
+would, on the CPU (CUDA hidden); then again as grading runs it, with the judge
+deciding the test cells outside the kernel, and the ratio of the two is printed. Budgets (DESIGN.md): ≤ 30 s a notebook, ≤ 4
 minutes for the whole course. Printed, never asserted: timings on a shared
 machine are noisy, so re-run on a quiet one before drawing conclusions.
 """
@@ -48,6 +49,18 @@ def time_notebook(path: Path, timeout: int) -> tuple[float, float, list[str]]:
     return wall, in_cells, errors
 
 
+def time_judged(path: Path, timeout: int) -> float:
+    """Wall seconds to grade the solution as ``mlcourse grade`` / the autograder do."""
+    import nbformat
+
+    from mlcourse.grading.notebook import execute
+
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    execute(nb, path.parent, timeout=timeout)
+    return time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebooks to time (default: all in solutions/)")
@@ -61,13 +74,16 @@ def main(argv: list[str] | None = None) -> int:
         print("no notebooks found in solutions/", file=sys.stderr)
         return 1
     total, worst = 0.0, 0.0
-    print(f"{'notebook':<28} {'wall s':>7} {'in cells s':>10}  budget {NOTEBOOK_BUDGET_S:.0f} s")
+    print(f"{'notebook':<28} {'wall s':>7} {'in cells s':>10} {'judged s':>9} {'judged/wall':>11}"
+          f"  budget {NOTEBOOK_BUDGET_S:.0f} s")
     for path in paths:
         wall, in_cells, errors = time_notebook(path, args.timeout)
+        judged = time_judged(path, args.timeout)
         total += wall
         worst = max(worst, wall)
         flag = "OK" if wall <= NOTEBOOK_BUDGET_S else "OVER"
-        print(f"{path.stem:<28} {wall:7.1f} {in_cells:10.1f}  {flag}", flush=True)
+        print(f"{path.stem:<28} {wall:7.1f} {in_cells:10.1f} {judged:9.1f} {judged / wall:11.2f}  {flag}",
+              flush=True)
         for error in errors:
             print(f"    error: {error}")
     flag = "OK" if total <= COURSE_BUDGET_S else "OVER"

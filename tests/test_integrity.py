@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -300,3 +303,57 @@ def test_reference_use_is_named_in_the_feedback_and_costs_only_its_exercise():
     assert not results["mse-tests"].passed
     assert "reference implementation `mlcourse.losses.mse`" in results["mse-tests"].output
     assert all(r.passed for gid, r in results.items() if gid != "mse-tests"), results
+
+
+# ---- the same through nbgrader: plain `nbgrader autograde` in the course folder ---------------
+
+THROUGH_NBGRADER = ("patched checks", "swallowing exception handler", "silent showtraceback",
+                    "reference hidden from the scan", "always-equal answers", "os._exit")
+# A learner's own cell dressed up as a locked cell of the course, so that the reference guard
+# would trust it: nbgrader drops its unknown grade_id, and the judge treats it as the learner's.
+FAKE_LOCKED = {"nbgrader": {"grade": False, "grade_id": "course-helpers", "locked": True,
+                            "schema_version": 3, "solution": False, "task": False}}
+DISGUISED_REFERENCE = ("import operator\nimport mlcourse.losses as L\n"
+                       "mse = operator.attrgetter('mse')(L)\n")
+
+
+@pytest.mark.slow
+def test_cheats_earn_nothing_through_nbgrader_and_mlcourse_grade_alike(tmp_path, course_env):
+    from test_roundtrip import local_scores, nbgrader, scores, submit
+
+    from grader import pipeline
+
+    name = "03-losses"
+    course = pipeline.build_course(tmp_path, [NB03.parent])
+    nbgrader(["generate_assignment", name], course, course_env)
+    released = nbformat.read(course.release_dir / name / f"{name}.ipynb", as_version=4)
+    students = {}
+    for i, key in enumerate(THROUGH_NBGRADER):
+        nb = nbformat.from_dict(json.loads(nbformat.writes(released)))
+        answer = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-answer")
+        answer.source = CHEATS[key]
+        students[f"cheat-{i}"] = nb
+    disguised = nbformat.from_dict(json.loads(nbformat.writes(released)))
+    disguised.cells.insert(2, nbformat.v4.new_code_cell(DISGUISED_REFERENCE, metadata=FAKE_LOCKED))
+    students["disguised"] = disguised
+    for student, nb in students.items():
+        submit(course, student, name, None, text=nbformat.writes(nb))
+    proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", name, "--force"],
+                          cwd=course.root, env=course_env, capture_output=True, text=True)
+    for student in students:
+        book = scores(course, name, student)
+        assert book, f"{student} was not graded:\n{proc.stderr[-3000:]}"
+        assert not {gid: s for gid, s in book.items() if s[0] > 0}, f"{student} earned {book}"
+        assert book == local_scores(course, name, student), f"{student}: nbgrader and mlcourse grade differ"
+
+
+@pytest.mark.slow
+def test_a_failing_check_shows_its_message_not_the_grading_code():
+    """In the learner's kernel (Lab, Validate) a failed check reads as its message alone."""
+    wrong = {"mse-answer": "def mse(y_hat, y):\n    return np.sum((y_hat - y) ** 2)\n"}
+    nb = notebook.execute(notebook.merge(nbformat.read(NB03, 4), wrong), NB03.parent, judged=False)
+    cell = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-tests")
+    (error,) = [o for o in cell.outputs if o.output_type == "error"]
+    shown = "\n".join(error.traceback)
+    assert error.ename == "GradingError" and "missing division by 3" in shown, shown
+    assert "checks.py" not in shown and "File " not in shown and len(error.traceback) <= 10, shown

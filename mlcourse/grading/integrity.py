@@ -79,12 +79,14 @@ def _root(node: ast.AST) -> str | None:
 
 def imported_names(sources: list[str]) -> dict[str, str]:
     """Every name bound by an import in ``sources``: local name -> dotted path."""
-    names = {}
+    trees = []
     for source in sources:
         try:
-            tree = ast.parse(_python(source))
-        except SyntaxError:
+            trees.append(ast.parse(_python(source)))
+        except (SyntaxError, ValueError, RecursionError):
             continue
+    names = {}
+    for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -98,11 +100,7 @@ def imported_names(sources: list[str]) -> dict[str, str]:
                     names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     # Names bound to an imported object are that object too: m = np; m.allclose = ...
     for _ in range(3):
-        for source in sources:
-            try:
-                tree = ast.parse(_python(source))
-            except SyntaxError:
-                continue
+        for tree in trees:
             for node in ast.walk(tree):
                 if isinstance(node, (ast.Assign, ast.NamedExpr)):
                     value = node.value
