@@ -204,6 +204,19 @@ class JudgeMixin:
             return cell
 
 
+def _execute_cell_sync(self, cell, cell_index: int, execution_count: int | None = None,
+                       store_history: bool = True):
+    from nbclient.util import run_sync
+
+    return run_sync(self.async_execute_cell)(cell, cell_index, execution_count, store_history)
+
+
+# nbclient binds its sync ``execute_cell`` to its own ``async_execute_cell`` when the class is
+# made, and nbconvert's ExecutePreprocessor (nbgrader's Execute) calls that sync one: route
+# it through the judge's.
+JudgeMixin.execute_cell = _execute_cell_sync
+
+
 def judged_client(nb, **kwargs: Any):
     """An nbclient ``NotebookClient`` whose graded test cells are decided by the judge."""
     from nbclient import NotebookClient
