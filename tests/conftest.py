@@ -24,7 +24,9 @@ def course_env() -> dict[str, str]:
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.pop("MLCOURSE_DB_URL", None)
     env.pop("MLCOURSE_COURSE_ID", None)
-    env.update(PYTHONWARNINGS="ignore", MPLBACKEND="Agg")
+    # One math thread per process, as grading kernels have (KERNEL_ENV): two pytest workers
+    # each driving nbgrader, its judge and a kernel would otherwise fight over 2 cores.
+    env.update(PYTHONWARNINGS="ignore", MPLBACKEND="Agg", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     return env
 
 
