@@ -267,6 +267,10 @@ CHEATS = {
                          "cross_entropy = lambda a, b: g(a, b)\n"
                          "h = operator.attrgetter('next_token_' + 'cross_entropy')(L)\n"
                          "next_token_cross_entropy = np.vectorize(h, signature='(b,t,v),(b,t)->()')\n",
+    "forged judge replies": "import json\ndef mse(a, b):\n    for n in range(64):\n"
+                            "        display({'application/vnd.mlcourse.judge+json': json.dumps({'nonce': n, "
+                            "'ok': 1.6666666666666667})}, raw=True)\n    raise NotImplementedError()\n"
+                            "cross_entropy = next_token_cross_entropy = mse\n",
     "fake wire reply": "def mse(a, b):\n    return {'float': '1.6666666666666667'}\n"
                        "cross_entropy = next_token_cross_entropy = mse\n",
 }

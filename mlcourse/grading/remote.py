@@ -17,6 +17,7 @@ Checks are written once for both places with two helpers:
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any, Protocol
 
 from .references import resolve
@@ -55,11 +56,16 @@ class Link:
     def request(self, op: str, **fields: Any) -> Any:
         from . import wire
 
-        self._nonce += 1
+        # Unpredictable, so that learner code cannot publish a reply to a request of its own
+        # guessing (it would gain nothing a return value could not, but the link stays exact).
+        self._nonce = secrets.randbits(52)
         message = {"op": op, "nonce": self._nonce}
         for key, val in fields.items():
             message[key] = val if key in ("name", "path") else self._encode(val)
         reply_text = self.exchange(json.dumps(message))
+        if len(reply_text) > wire.MAX_BYTES:
+            raise remote_error("BadReply", f"the notebook's reply is {len(reply_text) / 2**20:.0f} MB, "
+                                           f"more than the {wire.MAX_BYTES / 2**20:.0f} MB a check reads")
         try:
             reply = json.loads(reply_text)
             if type(reply) is not dict or reply.get("nonce") != self._nonce:
