@@ -1,16 +1,22 @@
-"""What nbgrader test cells call: compare with the reference, explain failures.
+"""Grading: the checks of every exercise, and the judge that decides them outside the kernel.
 
-A test cell stays a few readable lines::
+A test cell is a few calls of checks kept in ``exercises/nbNN.py``::
 
-    from mlcourse import grading
-    got = grading.call(mse, y_hat, y)
-    grading.check_array("mse(y_hat, y)", got, 0.5, sizes=[len(y)])
-    grading.passed("mse matches on a fixed case")
+    # visible: fixed, explained cases
+    nb03.mse(mse)
+    ### BEGIN HIDDEN TESTS
+    nb03.mse_random(mse, seed=60_606, shapes=[(7,), (12, 3)])
+    ### END HIDDEN TESTS
 
-Every check turns the answer into a plain float64 array first, so only numbers
-earn points, and raises ``GradingError`` (an ``AssertionError``) with a message
-that names what was expected, what came, where and the likely mistake.
-Nothing here imports nbgrader; notebooks and the instructor's pipeline both use it.
+A check is built from the primitives exported here: ``call`` the learner's code,
+``to_float64`` what comes back (only numbers earn points), compare with
+``check_array`` / ``check_equal`` / ``check_gradient`` / ``check_in_band`` /
+``check_true``, which raise ``GradingError`` naming what was expected, what came,
+where and the likely mistake (``mlcourse.diagnose``); ``make`` builds an argument
+on the learner's side and ``value`` brings it back. In the learner's kernel the
+cell runs as Python; in grading ``judge`` runs the same checks in its own process
+(see ``cells``, ``remote``, ``wire``, ``agent``, ``integrity``). Nothing here
+imports nbgrader; ``grader/`` plugs the judge into it.
 """
 
 from ._guard import ensure_untampered, to_float64
