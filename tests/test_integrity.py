@@ -367,3 +367,32 @@ def test_a_failing_check_shows_its_message_not_the_grading_code():
     shown = "\n".join(error.traceback)
     assert error.ename == "GradingError" and "missing division by 3" in shown, shown
     assert "checks.py" not in shown and "File " not in shown and len(error.traceback) <= 10, shown
+
+
+# Reads the test set twice, then makes every Split report one read: through a function argument,
+# which the scan cannot follow. The judge builds its splits from the package as it was at kernel
+# start, so the patch is undone before the count is read.
+FAKED_READ_COUNT = """
+def _quietly(cls):
+    cls.test_reads = property(lambda self: (self._test_reads + 1) // 2)
+
+_quietly(type(train_val_test_split(np.zeros((4, 1)), np.zeros(4), fractions=(0.5, 0.25, 0.25))))
+
+def final_test_error(split, degree):
+    (X_train, y_train), (X_val, y_val) = split.train, split.val
+    w = fit_polynomial(np.concatenate([X_train, X_val]), np.concatenate([y_train, y_val]), degree)
+    return mse(predict_polynomial(w, split.test[0]), split.test[1])
+"""
+
+
+@pytest.mark.slow
+def test_a_faked_read_counter_does_not_buy_the_read_once_point():
+    nb07 = SOLUTIONS / "07-generalization" / "07-generalization.ipynb"
+    source = nbformat.read(nb07, 4)
+    solved = {nbgrader_meta(c)["grade_id"]: c.source for c in source.cells if nbgrader_meta(c).get("solution")}
+    solved["final-answer"] = FAKED_READ_COUNT
+    nb = notebook.execute(notebook.merge(source, solved), nb07.parent, timeout=60)
+    results = {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
+    assert results["final-tests"].passed, results["final-tests"].output
+    assert not results["final-reads-tests"].passed, "the faked counter bought the point"
+    assert "2 times" in results["final-reads-tests"].output, results["final-reads-tests"].output

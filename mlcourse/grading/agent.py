@@ -44,7 +44,7 @@ def _do(request: dict, namespace: dict) -> Any:
             raise NameError(f"name '{request['name']}' is not defined: run the cell that defines it")
         return namespace[request["name"]]
     if op == "make":
-        fn = resolve(request["path"])
+        fn = _factory(request["path"])
         return _keep(fn(*_arg(request["args"]), **_arg(request["kwargs"])))
     target = _arg(request["target"])
     if op == "call":
@@ -159,3 +159,50 @@ def guard_references(paths: list[str], trusted_files: list[str]) -> None:
         for mod in list(sys.modules.values()):
             if getattr(mod, "__name__", "").startswith("mlcourse") and getattr(mod, attr, None) is original:
                 setattr(mod, attr, stand_in)
+
+
+# ---- the course package as it was before any learner code ran ---------------------------------
+
+_frozen: dict[str, dict] = {}                  # module name -> its namespace at kernel start
+_frozen_classes: list[tuple[type, dict]] = []  # the package's classes and their attributes then
+
+
+def freeze(module_names: list[str]) -> None:
+    """Remember the namespaces of these course modules (and their classes) before any learner
+    cell runs: ``make`` builds the judge's objects from them, and puts back any class
+    attribute a learner's code changed since (a read counter, say), however it got there."""
+    import importlib
+
+    for name in module_names:
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # a check module that needs what this kernel lacks: nothing to keep
+            continue
+        _frozen[name] = dict(vars(module))
+        for obj in list(vars(module).values()):
+            if isinstance(obj, type) and obj.__module__ == name:
+                _frozen_classes.append((obj, dict(vars(obj))))
+
+
+def _restore_classes() -> None:
+    for cls, saved in _frozen_classes:
+        current = vars(cls)
+        for key in [k for k in current if k not in saved]:
+            try:
+                delattr(cls, key)
+            except (AttributeError, TypeError):
+                pass
+        for key, value in saved.items():
+            if current.get(key) is not value:
+                try:
+                    setattr(cls, key, value)
+                except (AttributeError, TypeError):
+                    pass
+
+
+def _factory(path: str) -> Any:
+    module_name, _, attr = path.rpartition(".")
+    _restore_classes()
+    if attr in _frozen.get(module_name, {}):
+        return _frozen[module_name][attr]
+    return resolve(path)

@@ -134,8 +134,33 @@ class JudgeMixin:
         code = ("import mlcourse.grading.agent as _mlcourse_agent\n"
                 "_mlcourse_agent.guard_references(" + repr(references) + ", [get_ipython().compile."
                 "get_code_name(s, s, 0) for s in " + repr(trusted) + "])\n"
+                "_mlcourse_agent.freeze(" + repr(self._judge_modules()) + ")\n"
                 "del _mlcourse_agent")
         await self._judge_run(code)
+
+    def _judge_modules(self) -> list[str]:
+        """The check modules this notebook's cells call, and the course modules they build
+        objects from (dotted paths written in their source)."""
+        import importlib
+        import inspect
+        import re
+
+        names = set()
+        for cell in self.nb.cells:
+            if not is_graded_test(cell):
+                continue
+            try:
+                names |= {f"{cells.EXERCISES}.{call.module}" for call in cells.parse(cell.source)}
+            except cells.TestCellError:
+                continue
+        modules = set(names)
+        for name in names:
+            try:
+                source = inspect.getsource(importlib.import_module(name))
+            except (ImportError, OSError, TypeError):
+                continue
+            modules |= {m.rpartition(".")[0] for m in re.findall(r"[\"'](mlcourse(?:\.\w+)+)[\"']", source)}
+        return sorted(m for m in modules if m.startswith("mlcourse."))
 
     @staticmethod
     def _judge_references(source: str) -> list[str]:
