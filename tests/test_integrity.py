@@ -108,6 +108,9 @@ TAMPERING = {
     "pickle": "import pickle\npickle.loads(b'')",
     "threads": "import threading",
     "the agent": "from mlcourse.grading import agent",
+    "the checks' own helpers": "def final_test_error(split, degree):\n    return nb03._fit(split, degree)",
+    "attrgetter": "import operator\nf = operator.attrgetter('m' + 'se')",
+    "getattr as a value": "import functools\nf = functools.reduce(getattr, ['losses', 'mse'], mlcourse)",
 }
 
 
@@ -305,9 +308,10 @@ def test_a_cheat_earns_nothing(cheat, in_own_cell):
 
 @pytest.mark.slow
 def test_reference_use_is_named_in_the_feedback_and_costs_only_its_exercise():
+    """Found by the scan: the exercise's cell says why; the other exercises keep their points."""
     solved = {c.metadata.nbgrader["grade_id"]: c.source for c in nbformat.read(NB03, 4).cells
               if "grade_id" in c.metadata.get("nbgrader", {}) and c.metadata.nbgrader.get("solution")}
-    solved["mse-answer"] = "import operator\nimport mlcourse.losses as L\nmse = operator.attrgetter('mse')(L)"
+    solved["mse-answer"] = "import mlcourse.losses as L\nmse = getattr(L, 'mse')"
     nb = notebook.execute(notebook.merge(nbformat.read(NB03, 4), solved), NB03.parent, timeout=60)
     results = {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
     assert not results["mse-tests"].passed
@@ -396,3 +400,35 @@ def test_a_faked_read_counter_does_not_buy_the_read_once_point():
     assert results["final-tests"].passed, results["final-tests"].output
     assert not results["final-reads-tests"].passed, "the faked counter bought the point"
     assert "2 times" in results["final-reads-tests"].output, results["final-reads-tests"].output
+
+
+GUARD_SCRIPT = r"""
+import functools, numpy as np
+import mlcourse.losses
+from mlcourse.grading import agent
+agent.guard_references(["mlcourse.losses.mse"], trusted_files=["/locked/cell.py"])
+a, b = np.array([1.0, 2.0]), np.array([1.0, 4.0])
+def run(code, filename):
+    namespace = {"mlcourse": mlcourse, "np": np, "functools": functools, "a": a, "b": b}
+    try:
+        exec(compile(code, filename, "exec"), namespace)
+        return "served"
+    except agent.ReferenceUseError:
+        return "refused"
+print(run("mlcourse.losses.mse(a, b)", "/tmp/ipykernel_1/123.py"),
+      run("mlcourse.losses.mse(a, b)", "/locked/cell.py"),
+      run("np.vectorize(mlcourse.losses.mse, signature='(n),(n)->()')(a, b)", "<learner>"),
+      run("f = functools.partial(mlcourse.losses.mse)\nf(a, b)", "<learner>"),
+      agent.answer('{"op": "call", "nonce": 1, "target": {"handle": %d, "type": "f"}, "args": '
+                   '{"list": []}, "kwargs": {"dict": []}}' % agent._keep(mlcourse.losses.mse)["handle"],
+                   {})[:60].count("ReferenceUseError"),
+      mlcourse.losses.mse.__name__, hasattr(mlcourse.losses.mse, "__wrapped__"))
+"""
+
+
+def test_the_kernel_guard_refuses_the_learners_own_calls_of_a_reference():
+    """In the kernel, a reference serves the library and locked cells, and refuses calls from
+    the learner's cells (directly, through numpy or functools) or handed to the judge."""
+    proc = subprocess.run([sys.executable, "-c", GUARD_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["refused", "served", "refused", "refused", "1", "mse", "False"], proc.stdout

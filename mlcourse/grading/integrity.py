@@ -41,7 +41,10 @@ FORBIDDEN_DOTTED = {"sys.modules", "sys.settrace", "sys.setprofile", "sys.addaud
                     "os._exit", "os.kill", "os.killpg", "os.environ", "os.putenv", "os.unsetenv",
                     "os.system", "os.popen", "os.fork", "os.forkpty", "os.execv", "os.execve",
                     "os.execl", "os.spawnl", "os.posix_spawn", "os.getppid", "os.setsid",
-                    "numpy.core", "numpy._core", "torch._C", "torch.ops"}
+                    "numpy.core", "numpy._core", "torch._C", "torch.ops",
+                    # the checks themselves (their helpers compute the expected answers), and
+                    # getattr in disguise
+                    "mlcourse.grading", "operator.attrgetter", "operator.methodcaller"}
 # Mutating a name that came from an import is patching a library (np.allclose = ...).
 ALLOWED_SUBSCRIPTS = {"rcParams"}
 
@@ -193,6 +196,8 @@ class _Scanner(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if node.id in FORBIDDEN_NAMES:
             self.flag(node, f"uses {node.id}")
+        elif node.id == "getattr":  # reached here only when not called with a literal name
+            self.flag(node, "uses getattr as a value")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if node.attr in FORBIDDEN_ATTRS:
@@ -246,9 +251,15 @@ class _Scanner(ast.NodeVisitor):
         if name == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
             dotted = _dotted(node.args[0])
             if dotted and dotted[0] in self.imported and isinstance(node.args[1].value, str):
-                self.reference(".".join([self.imported[dotted[0]], *dotted[1:], node.args[1].value]))
+                path = ".".join([self.imported[dotted[0]], *dotted[1:], node.args[1].value])
+                self.reference(path)
+                self.dotted(node, path)
                 if node.args[1].value in FORBIDDEN_ATTRS:
                     self.flag(node, f"reaches {node.args[1].value}")
+        if name == "getattr":  # a direct call is judged above: the name itself is no finding
+            for child in [*node.args, *node.keywords]:
+                self.visit(child)
+            return
         if name == "open":
             self.flag(node, "opens a file (answers compute; they read nothing from disk)")
         self.generic_visit(node)
