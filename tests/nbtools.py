@@ -156,6 +156,7 @@ def run_in_process(source_nb_path: Path | str, replace: dict[str, str] | None = 
     import matplotlib
 
     from mlcourse.grading import cells
+    from mlcourse.grading.remote import Loopback
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -164,6 +165,7 @@ def run_in_process(source_nb_path: Path | str, replace: dict[str, str] | None = 
     nb = nbformat.read(path, as_version=4)
     replace = dict(replace or {})
     namespace: dict = {"__name__": "__main__"}
+    lookup = Loopback(namespace).lookup if loopback else namespace.__getitem__
     verdicts = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -173,14 +175,6 @@ def run_in_process(source_nb_path: Path | str, replace: dict[str, str] | None = 
             continue
         source = replace.pop(gid, cell.source)
         if is_test_cell(cell):
-            def lookup(name):
-                if name not in namespace:
-                    raise NameError(f"name '{name}' is not defined")
-                return namespace[name]
-            if loopback:
-                from mlcourse.grading.remote import Loopback
-
-                lookup = Loopback(namespace).lookup  # noqa: F811
             verdicts[gid] = cells.run(cells.parse(source), lookup)
             continue
         try:

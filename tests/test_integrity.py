@@ -28,7 +28,7 @@ from nbtools import (
 from test_wrong_answers import WRONG
 
 from mlcourse.grading import integrity, notebook, wire
-from mlcourse.grading.judge import is_learner_cell
+from mlcourse.grading.judge import JudgeMixin, is_learner_cell
 
 COURSE = source_notebooks(SOLUTIONS)
 NB03 = SOLUTIONS / "03-losses" / "03-losses.ipynb"
@@ -51,17 +51,9 @@ def test_no_solution_and_no_plausible_wrong_answer_is_flagged(path):
     trusted = [c.source for c in nb.cells if c.cell_type == "code" and not is_learner_cell(c)]
     learner = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if is_learner_cell(c)}
     learner.update({f"wrong {i}: {gid}": code for i, (gid, code, _) in enumerate(WRONG[path.parent.name])})
-    refs = [r for c in nb.cells if is_test_cell(c) for r in _references(c.source)]
+    refs = [r for c in nb.cells if is_test_cell(c) for r in JudgeMixin._judge_references(c.source)]
     found = integrity.scan(learner, trusted, refs)
     assert not found.tampering and not found.references, (found.tampering, found.references)
-
-
-def _references(source: str) -> list[str]:
-    from mlcourse.grading import cells
-    try:
-        return [r for call in cells.parse(source) for r in cells.check_function(call).references]
-    except cells.TestCellError:
-        return []
 
 
 def test_every_answer_cell_is_a_learner_cell_and_no_locked_cell_is():

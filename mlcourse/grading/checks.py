@@ -69,15 +69,20 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
     An untouched exercise raises ``NotImplementedError``; that becomes "not
     written yet". Any other exception is reported with the arguments' shapes.
     """
-    label = name or getattr(fn, "__name__", "your function")
+    def label() -> str:  # only on failure: for a learner's object in the kernel it is a request
+        try:
+            return name or getattr(fn, "__name__", "your function")
+        except Exception:  # the kernel is gone, or the object will not say
+            return "your function"
+
     if not callable(fn):
-        raise GradingError(f"`{label}` should be a function, but it is a {type(fn).__name__}.")
+        raise GradingError(f"`{label()}` should be a function, but it is a {type(fn).__name__}.")
     try:
         with quiet():
             return fn(*args, **kwargs)
     except NotImplementedError:
         raise GradingError(
-            f"`{label}` is not written yet: replace `raise NotImplementedError()` in its "
+            f"`{label()}` is not written yet: replace `raise NotImplementedError()` in its "
             "answer cell with your code, run that cell, then run this one again."
         ) from None
     except GradingError:
@@ -88,7 +93,7 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
             raise GradingError(str(exc)) from None
         shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         raise GradingError(
-            f"`{label}({shown})` raised {kind}: {exc}\n"
+            f"`{label()}({shown})` raised {kind}: {exc}\n"
             "Run your function on these inputs in a cell of your own to see where it breaks."
         ) from exc
 

@@ -199,6 +199,15 @@ class JudgeMixin:
             verdict.message += "\n" + DEATH.format(where=self._judge_dead)
         return verdict
 
+    def execute_cell(self, cell, cell_index: int, execution_count: int | None = None,
+                     store_history: bool = True):
+        """nbclient binds its sync ``execute_cell`` to its own async method when its class is
+        made, and nbconvert's ExecutePreprocessor (nbgrader's Execute) calls the sync one:
+        route it through the judge's."""
+        from nbclient.util import run_sync
+
+        return run_sync(self.async_execute_cell)(cell, cell_index, execution_count, store_history)
+
     async def async_execute_cell(self, cell, cell_index: int, execution_count: int | None = None,
                                  store_history: bool = True):
         from nbclient.exceptions import DeadKernelError
@@ -227,19 +236,6 @@ class JudgeMixin:
             cell.outputs = [from_dict({"output_type": "error", "ename": "KernelDied",
                                        "evalue": DEATH.format(where=self._judge_dead), "traceback": []})]
             return cell
-
-
-def _execute_cell_sync(self, cell, cell_index: int, execution_count: int | None = None,
-                       store_history: bool = True):
-    from nbclient.util import run_sync
-
-    return run_sync(self.async_execute_cell)(cell, cell_index, execution_count, store_history)
-
-
-# nbclient binds its sync ``execute_cell`` to its own ``async_execute_cell`` when the class is
-# made, and nbconvert's ExecutePreprocessor (nbgrader's Execute) calls that sync one: route
-# it through the judge's.
-JudgeMixin.execute_cell = _execute_cell_sync
 
 
 def judged_client(nb, **kwargs: Any):

@@ -152,12 +152,13 @@ def _hand_steps(like: Any, start: list[float], step: Callable[[Any], Callable[[]
     """Steps on one parameter with given gradients; each change of theta against a hand computation."""
     params, set_grads, values_now = _bench(like, [start])
     one_step = step(params)
+    (before,) = values_now()
     for t, (grad, change) in enumerate(zip(grads, changes, strict=True), start=1):
-        (before,) = values_now()
         set_grads([grad])
         one_step()
         (got,) = values_now()
         g.check_array(name, _change(got, before), change, case=case.format(t=t), hint=hint)
+        before = got
 
 
 # ---- exercise 1: gradient descent ----------------------------------------------------------
