@@ -1,4 +1,4 @@
-"""nbgrader's Execute preprocessor with the course's judge in front.
+"""nbgrader's Execute preprocessor with the course's judge in front, in a sandbox.
 
 ``nbgrader autograde`` (through ``nbgrader_config.py``, so plain ``nbgrader
 autograde`` in this folder and ``make grade`` alike) runs every cell of a
@@ -6,21 +6,76 @@ submission in its kernel except the graded test cells, which the judge decides
 in this process (``mlcourse.grading.judge``). nbgrader then scores the judge's
 outputs as usual: the gradebook, feedback, export and formgrader all show the
 judge's verdicts.
+
+The kernel runs in the sandbox of ``sandbox.py`` (memory, process and time caps,
+no network, only its own folder visible and writable);
+``c.SandboxedKernelManager.enabled = False`` runs it as stock nbgrader does.
 """
 
 from __future__ import annotations
 
 import os
 
-from nbgrader.preprocessors import Execute
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Integer
 
-from mlcourse.grading.judge import JudgeMixin
+from mlcourse.grading.judge import OUTPUT_LIMIT, JudgeMixin
+
+try:  # imported as grader.judged_execute
+    from .sandbox import SandboxedKernelManager
+except ImportError:  # loaded by nbgrader_config.py from this folder
+    from sandbox import SandboxedKernelManager
 
 
 class JudgedExecute(JudgeMixin, Execute):
     """Execute, with graded test cells decided by the judge outside the kernel."""
 
+    submission_timeout = Integer(
+        900, allow_none=True,
+        help="Seconds the whole notebook may run; then its kernel is killed and the cells "
+             "not yet run score 0 (the cells before keep their points).").tag(config=True)
+    output_limit = Integer(OUTPUT_LIMIT, help="Characters of output kept per cell.").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
     def preprocess(self, nb, resources=None, km=None):
         # ipykernel names every cell alike when this is set; the judge needs the real names.
         os.environ.pop("IPYKERNEL_CELL_NAME", None)
         return super().preprocess(nb, resources, km)
+
+
+class CleanCellIds(NbGraderPreprocessor):
+    """Before nbgrader restores the locked cells: one cell per grade_id, and no cell that
+    claims a grade_id the assignment does not have.
+
+    Stock ``DeduplicateIds`` leaves ``"nbgrader": {}`` on a duplicate, which makes
+    ``OverwriteCells`` fail and the whole submission with it. Here every cell whose
+    nbgrader metadata has no grade_id, a grade_id not in the gradebook, or a grade_id
+    already met (the last copy keeps it, as in nbgrader) becomes an ordinary cell of the
+    learner's; nbgrader then adds back any graded cell that is missing.
+    """
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                known = {c.name for c in gb.find_notebook(info["notebook"], info["assignment"]).source_cells}
+            except MissingEntry:
+                known = set()
+        seen: set[str] = set()
+        for cell in reversed(nb.cells):
+            meta = cell.get("metadata", {})
+            if "nbgrader" not in meta:
+                continue
+            nbg = meta["nbgrader"]
+            gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
+            if not isinstance(gid, str) or gid not in known or gid in seen:
+                if isinstance(gid, str) and gid in seen:
+                    self.log.warning("Cell with id '%s' exists more than once: graded once", gid)
+                del meta["nbgrader"]
+                continue
+            seen.add(gid)
+        return nb, resources

@@ -18,11 +18,14 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from feedback_filter import HideHiddenTestsInFeedback  # noqa: E402
-from judged_execute import JudgedExecute  # noqa: E402
+from judged_execute import CleanCellIds, JudgedExecute  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
     GetGrades,
     IgnorePattern,
     LimitOutput,
@@ -54,6 +57,15 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # A cell that runs longer is interrupted and scores zero; the rest still runs.
 # Graded test cells are decided by the judge in the grading process, never in the
 # learner's kernel (judged_execute.py); the rest is nbgrader's own list.
+# Before that, nbgrader's own sanitizing, with its DeduplicateIds replaced (an honest
+# duplicated cell made it fail the whole submission).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    CleanCellIds,
+    OverwriteKernelspec,
+    OverwriteCells,
+    CheckCellMetadata,
+]
 c.Autograde.autograde_preprocessors = [
     JudgedExecute,
     IgnorePattern,
@@ -65,6 +77,11 @@ c.Autograde.autograde_preprocessors = [
 ]
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# The kernel runs in a sandbox (sandbox.py): these caps, no network, only its own folder.
+# `make grade --memory 4GiB --time-limit 1800` overrides them for one batch.
+c.JudgedExecute.submission_timeout = 900
+c.SandboxedKernelManager.memory_limit = "2GiB"
+c.SandboxedKernelManager.process_limit = 256
 c.Execute.kernel_name = "python3"
 # No history file; no kernel start-up chatter on the instructor's terminal.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]

@@ -37,7 +37,7 @@ from mlcourse.grading.notebook import KERNEL_ENV
 GRADER = Path(__file__).resolve().parent
 REPO = GRADER.parent
 # The files that make a course folder: copy these to build another one.
-COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py", "judged_execute.py")
+COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py", "judged_execute.py", "sandbox.py")
 CSV_FIELDS = ("student", "assignment", "score", "max_score", "failed_cells", "error")
 
 

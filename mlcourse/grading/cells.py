@@ -130,6 +130,7 @@ class Verdict:
     passed: bool
     lines: list[str] = field(default_factory=list)   # what passed checks said
     message: str = ""                                  # why it failed
+    missing: str | None = None                         # a learner name not defined (yet)
 
     def outputs(self) -> list[dict]:
         """The cell outputs nbgrader scores: stdout lines, and an error output on failure."""
@@ -161,6 +162,7 @@ def run(calls: list[CheckCall], lookup: Callable[[str], Any],
                 try:
                     return lookup(v)
                 except Exception as exc:
+                    verdict.missing = v
                     raise GradingError(
                         f"`{v}` is not defined in your notebook ({type(exc).__name__}): run the "
                         f"cell that defines it, and keep its name `{v}`.") from None

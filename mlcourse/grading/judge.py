@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import signal
+import time
 from typing import Any
 
 from . import cells, integrity
@@ -35,8 +38,24 @@ from .notebook import is_answer, is_graded_test, nbgrader_meta
 from .references import reference_message
 from .remote import Link
 
-DEATH = ("the notebook's kernel stopped (it died, exited or was killed) {where}; "
-         "every check after that scores 0. Look for sys.exit, os._exit, exit() or runaway memory.")
+AFTER_DEATH = ("every check after that scores 0. Look for sys.exit, os._exit, exit(), "
+               "a process killed, or runaway memory or time.")
+# Per cell, what the notebook may print into the graded copy; the rest is cut.
+OUTPUT_LIMIT = 1_000_000
+
+
+def exit_cause(process) -> str:
+    """Why a kernel process is gone, from its exit status, in words."""
+    code = process.poll() if process is not None else None
+    if code is None:
+        return "it stopped answering"
+    if code < 0 or code > 128:
+        number = -code if code < 0 else code - 128
+        try:
+            return f"it was killed by signal {signal.Signals(number).name}"
+        except ValueError:
+            return f"it was killed by signal {number}"
+    return f"it exited with status {code}"
 
 
 def is_learner_cell(cell) -> bool:
@@ -53,6 +72,11 @@ def _label(index: int, cell) -> str:
     return f"cell {index} ({nbgrader_meta(cell).get('grade_id', 'your own cell')})"
 
 
+def _where(index: int, cell) -> str:
+    gid = nbgrader_meta(cell).get("grade_id")
+    return f"in cell `{gid}`" if gid else f"in cell {index} (your own cell)"
+
+
 class KernelLink(Link):
     """The judge's requests, run as code in the kernel by the client's own loop."""
 
@@ -63,13 +87,13 @@ class KernelLink(Link):
     def exchange(self, request_text: str) -> str:
         nonce = json.loads(request_text)["nonce"]
         if self.client._judge_dead is not None:
-            return self._error(nonce, "KernelDied", DEATH.format(where=self.client._judge_dead))
+            return self._error(nonce, "KernelDied", self.client._judge_death_message())
         code = ("__import__('mlcourse.grading.agent', fromlist=['serve']).serve("
                 + repr(request_text) + ")")
         future = asyncio.run_coroutine_threadsafe(self.client._judge_run(code), self.loop)
         outputs = future.result()
         if outputs is None:
-            return self._error(nonce, "KernelDied", DEATH.format(where=self.client._judge_dead))
+            return self._error(nonce, "KernelDied", self.client._judge_death_message())
         for out in reversed(outputs):
             text = out.get("data", {}).get(MIME) if out.get("output_type") == "display_data" else None
             if isinstance(text, str):
@@ -94,11 +118,67 @@ class JudgeMixin:
     _judge_ready = False
     _judge_dead: str | None = None
     _judge_findings: integrity.Findings | None = None
+    # The whole notebook's time limit in seconds (None: only nbclient's per-cell timeout).
+    submission_timeout: float | None = None
+    output_limit: int = OUTPUT_LIMIT
 
     def reset_execution_trackers(self) -> None:
         """A new notebook (nbgrader reuses one client for a whole batch): forget the last one."""
         super().reset_execution_trackers()
         self._judge_ready, self._judge_dead, self._judge_findings = False, None, None
+        self._judge_deadline: float | None = None
+        self._judge_where = "before the first cell"
+        self._judge_copies: set[int] = set()
+        self._judge_pending: list = []
+        self._judge_output_sizes: dict[int, int] = {}
+
+    # ---- the kernel's death, the notebook's time, its output
+    def _judge_cause(self) -> str:
+        km = getattr(self, "km", None)
+        if hasattr(km, "death_cause"):
+            return km.death_cause()
+        return exit_cause(getattr(getattr(km, "provisioner", None), "process", None))
+
+    def _judge_died(self, where: str, cause: str | None = None) -> None:
+        if self._judge_dead is None:
+            self._judge_dead = f"kernel killed: {cause or self._judge_cause()} {where}"
+
+    def _judge_death_message(self) -> str:
+        return f"{self._judge_dead}; {AFTER_DEATH}"
+
+    async def _judge_kill(self) -> None:
+        from jupyter_core.utils import ensure_async
+
+        try:
+            await ensure_async(self.km._kill_kernel(restart=False))
+        except Exception:  # already gone
+            pass
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if self._judge_deadline is None:
+            return timeout
+        left = max(1, math.ceil(self._judge_deadline - time.monotonic()))
+        return left if timeout is None else min(timeout, left)
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``output_limit`` characters of what one cell prints."""
+        content = msg.get("content", {})
+        if MIME in (content.get("data") or {}):
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(content.get("text") or "") + sum(
+            len(v) if isinstance(v, str) else len(json.dumps(v)) for v in (content.get("data") or {}).values())
+        seen = self._judge_output_sizes.get(cell_index, 0)
+        self._judge_output_sizes[cell_index] = seen + size
+        if seen + size <= self.output_limit:
+            return super().output(outs, msg, display_id, cell_index)
+        if seen <= self.output_limit:
+            from nbformat import from_dict
+
+            outs.append(from_dict({"output_type": "stream", "name": "stdout", "text": (
+                f"\n[output cut: this cell printed more than {self.output_limit:,} characters; "
+                "the rest is not kept]\n")}))
+        return None
 
     async def _judge_run(self, code: str):
         """Run ``code`` in the kernel as a throwaway cell; its outputs, or None if the kernel died."""
@@ -112,10 +192,14 @@ class JudgeMixin:
         try:
             await super().async_execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
         except DeadKernelError:
-            self._judge_dead = self._judge_dead or "during a check"
+            self._judge_died(f"while checks ran {self._judge_where}")
             return None
-        except Exception as exc:  # a timeout: the learner's code ran too long
-            return [{"output_type": "error", "ename": type(exc).__name__, "evalue": str(exc)[:500]}]
+        except Exception as exc:  # the learner's code ran past its time limit, ignoring the interrupt
+            await self._judge_kill()
+            self._judge_died(f"while checks ran {self._judge_where}",
+                             f"it ran past its time limit and ignored the interrupt "
+                             f"({type(exc).__name__})")
+            return None
         finally:
             slot = next(i for i in range(len(self.nb.cells) - 1, -1, -1) if self.nb.cells[i] is cell)
             del self.nb.cells[slot]
@@ -124,8 +208,14 @@ class JudgeMixin:
     async def _judge_prepare(self) -> None:
         """Read the learner's cells, then guard the references in the fresh kernel."""
         self._judge_ready = True
+        if self.submission_timeout:
+            self._judge_deadline = time.monotonic() + self.submission_timeout
         nb = self.nb
-        learner = {_label(i, c): c.source for i, c in enumerate(nb.cells) if is_learner_cell(c)}
+        # A learner's copy of a test cell (nbgrader strips the grade_id of all but one copy)
+        # is not run: each test cell is graded once, by its grade_id.
+        self._judge_copies = {id(c) for c in nb.cells if is_learner_cell(c) and _is_test_copy(c)}
+        learner = {_label(i, c): c.source for i, c in enumerate(nb.cells)
+                   if is_learner_cell(c) and id(c) not in self._judge_copies}
         trusted = [c.source for c in nb.cells
                    if c.get("cell_type") == "code" and not is_learner_cell(c) and not is_graded_test(c)]
         references = sorted({ref for c in nb.cells if is_graded_test(c)
@@ -172,6 +262,8 @@ class JudgeMixin:
     def _judge_cell(self, cell, loop) -> cells.Verdict:
         """Decide one graded test cell (runs in a worker thread; the loop talks to the kernel)."""
         findings = self._judge_findings
+        if self._judge_dead is not None:
+            return cells.Verdict(passed=False, message="not run: " + self._judge_death_message())
         if findings and findings.tampering:
             return cells.Verdict(passed=False, message=findings.refusal())
         try:
@@ -195,9 +287,29 @@ class JudgeMixin:
                     raise GradingError(f"{reference_message(ref)} (found in {', '.join(found)})")
 
         verdict = cells.run(calls, lambda name: link.request("global", name=name), before=before)
-        if not verdict.passed and self._judge_dead and "kernel stopped" not in verdict.message:
-            verdict.message += "\n" + DEATH.format(where=self._judge_dead)
+        if not verdict.passed and self._judge_dead and "kernel killed" not in verdict.message:
+            verdict.message += "\n" + self._judge_death_message()
         return verdict
+
+    async def _judge_decide(self, cell, execution_count) -> cells.Verdict:
+        from nbformat import from_dict
+
+        loop = asyncio.get_running_loop()
+        verdict = await loop.run_in_executor(None, self._judge_cell, cell, loop)
+        cell.outputs = [from_dict(o) for o in verdict.outputs()]
+        if execution_count is not None:
+            cell.execution_count = execution_count
+        return verdict
+
+    async def _judge_retry_pending(self) -> None:
+        """Test cells judged before the learner's names existed (a test cell moved above its
+        answer) are judged again once a later cell has run."""
+        for cell in list(self._judge_pending):
+            if self._judge_dead is not None:
+                return
+            verdict = await self._judge_decide(cell, None)
+            if verdict.missing is None:
+                self._judge_pending.remove(cell)
 
     def execute_cell(self, cell, cell_index: int, execution_count: int | None = None,
                      store_history: bool = True):
@@ -215,27 +327,53 @@ class JudgeMixin:
 
         if not self._judge_ready:
             await self._judge_prepare()
-        if is_graded_test(cell):
-            loop = asyncio.get_running_loop()
-            verdict = await loop.run_in_executor(None, self._judge_cell, cell, loop)
-            cell.outputs = [from_dict(o) for o in verdict.outputs()]
-            cell.execution_count = execution_count
-            return cell
         if cell.get("cell_type") != "code":
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._judge_dead is None and self._judge_deadline is not None \
+                and time.monotonic() >= self._judge_deadline:
+            await self._judge_kill()
+            self._judge_died(self._judge_where, f"the notebook ran past its time limit of "
+                                                f"{self.submission_timeout:g} s")
+        if is_graded_test(cell):
+            self._judge_where = _where(cell_index, cell)
+            verdict = await self._judge_decide(cell, execution_count)
+            if verdict.missing is not None and self._judge_dead is None:
+                self._judge_pending.append(cell)
+            return cell
+        if id(cell) in self._judge_copies:
+            cell.outputs = [from_dict({"output_type": "stream", "name": "stdout", "text": (
+                "A copy of a test cell: not run here. Each test cell is graded once, "
+                "at the cell that keeps its grade_id.\n")})]
+            return cell
         if self._judge_dead is not None:
             cell.outputs = [from_dict({"output_type": "error", "ename": "KernelDied",
-                                       "evalue": "not run: " + DEATH.format(where=self._judge_dead),
+                                       "evalue": "not run: " + self._judge_death_message(),
                                        "traceback": []})]
             return cell
+        self._judge_where = _where(cell_index, cell)
         try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
-            gid = nbgrader_meta(cell).get("grade_id")
-            self._judge_dead = f"in cell {cell_index}" + (f" ({gid})" if gid else "")
-            cell.outputs = [from_dict({"output_type": "error", "ename": "KernelDied",
-                                       "evalue": DEATH.format(where=self._judge_dead), "traceback": []})]
-            return cell
+            self._judge_died(self._judge_where)
+        except Exception as exc:  # a cell that ignored the interrupt at its time limit
+            await self._judge_kill()
+            self._judge_died(self._judge_where, f"it ran past its time limit and ignored the "
+                                                f"interrupt ({type(exc).__name__})")
+        else:
+            if self._judge_pending:
+                await self._judge_retry_pending()
+            return result
+        cell.outputs = [from_dict({"output_type": "error", "ename": "KernelDied",
+                                   "evalue": self._judge_death_message(), "traceback": []})]
+        return cell
+
+
+def _is_test_copy(cell) -> bool:
+    """Is this cell nothing but check calls, like a graded test cell?"""
+    try:
+        return bool(cells.parse(cell.source))
+    except (cells.TestCellError, SyntaxError, ValueError):
+        return False
 
 
 def judged_client(nb, **kwargs: Any):
