@@ -22,9 +22,9 @@ from traitlets import Integer
 
 from mlcourse.grading.judge import OUTPUT_LIMIT, JudgeMixin
 
-try:  # imported as grader.judged_execute
-    from .sandbox import SandboxedKernelManager
-except ImportError:  # loaded by nbgrader_config.py from this folder
+try:  # the repository's grader package (grading workers, the tests, `make grade`)
+    from grader.sandbox import SandboxedKernelManager
+except ImportError:  # a copy of this folder elsewhere: its own sandbox.py, next to this file
     from sandbox import SandboxedKernelManager
 
 

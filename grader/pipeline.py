@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import sys
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -384,12 +385,25 @@ def grade(
     students: Sequence[str] | None = None,
     out: Path | None = None,
     echo=print,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    force: bool = False,
+    settings=None,
 ) -> list[GradeRow]:
-    """Autograde every submission, one at a time, and write the grades CSV.
+    """Autograde the class: every submission that is new or changed since it was last
+    graded (all of them with ``force``), each in a sandbox, in parallel on Dask
+    (``grader/batch.py``); each grade reaches the gradebook as it is decided. Then write
+    the grades CSV.
 
     Returns this run's results; the CSV holds every submission the gradebook knows.
+    Ctrl-C stops the batch and keeps every grade recorded so far (``KeyboardInterrupt``
+    is raised again after the CSV is written).
     """
+    from grader import batch
+
     course = course or Course()
+    settings = settings or batch.Settings()
     known = course.assignments()
     chosen = list(assignments) if assignments else known
     unknown = sorted(set(chosen) - set(known))
@@ -405,47 +419,89 @@ def grade(
             f"nothing to grade: put each submission at "
             f"{course.submitted}/<student>/<assignment>/<assignment>.ipynb"
         )
+    _quiet_nbgrader_logs()
+    with kernel_environment():
+        jobs, bad, current = batch.collect(course, todo, settings, force, echo)
+    for assignment in sorted({j.assignment for j in jobs} | {b[0] for b in bad}):
+        generate(course, assignment)  # the gradebook knows the assignment and its points
+    if current:
+        echo(f"{current} submission(s) already graded from the same files "
+             f"(grade them again with --force)")
     failures = _load_failures(course)
-    generated: set[str] = set()
-    results = []
-    for assignment, student in todo:
-        if assignment not in generated:
-            generate(course, assignment)
-            generated.add(assignment)
-        row = _grade_one(course, assignment, student)
-        key = f"{student}/{assignment}"
+    ledger = batch.Ledger(course.root / ".work" / batch.LEDGER)
+    results: list[GradeRow] = []
+
+    def done(row: GradeRow, fp: str | None, line=echo) -> None:
+        key = f"{row.student}/{row.assignment}"
         if row.error:
             failures[key] = row.error
-            echo(f"  {student:<16} {assignment:<28} ERROR {row.error} (scored 0)")
+            line(f"  {row.student:<16} {row.assignment:<28} ERROR {row.error} (scored 0)")
         else:
             failures.pop(key, None)
             mark = f"failed: {', '.join(row.failed_cells)}" if row.failed_cells else "all passed"
-            echo(f"  {student:<16} {assignment:<28} {row.score:g}/{row.max_score:g}  {mark}")
+            line(f"  {row.student:<16} {row.assignment:<28} {row.score:g}/{row.max_score:g}  {mark}")
+        _save_failures(course, failures)
+        ledger.set(key, fp)
         results.append(row)
-    _save_failures(course, failures)
-    export(course, out=out)
-    bad = [r for r in results if r.error]
-    echo(f"graded {len(results) - len(bad)} of {len(results)} submissions; "
-         f"wrote {out or course.grades_csv}")
-    if bad:
-        echo(f"{len(bad)} could not be graded and scored 0:")
-        for r in bad:
-            echo(f"  {r.student}/{r.assignment}: {r.error}")
+
+    for assignment, student, why, fp in bad:
+        _remove_stale(course, assignment, student)
+        done(GradeRow(student, assignment, 0.0, _max_score(course, assignment), [], why), fp)
+
+    warnings: set[str] = set()
+    seconds: list[float] = []
+    progress = batch.Progress(len(jobs), echo)
+    started = time.perf_counter()
+    try:
+        with kernel_environment():
+            for job, result in batch.run_jobs(jobs, workers, scheduler):
+                warnings.update(result.get("warnings") or [])
+                seconds.append(result.get("seconds") or 0.0)
+                if result["ok"]:
+                    batch.record(course, job, result)
+                    row = _row_from_gradebook(course, job.assignment, job.student)
+                else:
+                    _remove_stale(course, job.assignment, job.student)
+                    row = GradeRow(job.student, job.assignment, 0.0,
+                                   _max_score(course, job.assignment), [], result["error"])
+                # A worker that failed for its own reasons is tried again next run.
+                keep = not result.get("error", "").startswith("the grading worker failed")
+                done(row, job.fingerprint if keep else None, progress.line)
+                progress.step()
+    finally:
+        progress.close()
+        export(course, out=out)
+        _summary(course, results, jobs, warnings, seconds, time.perf_counter() - started,
+                 out, echo)
     return results
 
 
-def _grade_one(course: Course, assignment: str, student: str) -> GradeRow:
-    try:
-        reason = check_submission(course, assignment, student)
-        if not reason:
-            result = course.run("Autograde", assignment_id=assignment, student_id=student)
-            if result["success"]:
-                return _row_from_gradebook(course, assignment, student)
-            reason = f"autograde failed: {_log_reason(result)}"
-    except Exception as exc:  # whatever one submission does, the batch goes on
-        reason = f"grading failed: {type(exc).__name__}: {exc}"
-    _remove_stale(course, assignment, student)
-    return GradeRow(student, assignment, 0.0, _max_score(course, assignment), [], reason)
+def _summary(course, results, jobs, warnings, seconds, wall, out, echo) -> None:
+    """What the instructor reads at the end of a batch (also kept in .work/last-batch.txt)."""
+    from grader import sandbox
+
+    bad = [r for r in results if r.error]
+    lines = [f"graded {len(results) - len(bad)} of {len(results)} submissions; "
+             f"wrote {out or course.grades_csv}"]
+    finished = {(r.student, r.assignment) for r in results}
+    left = sum(1 for j in jobs if (j.student, j.assignment) not in finished)
+    if left > 0:
+        lines.append(f"interrupted: {left} submission(s) not graded yet; run again to grade "
+                     f"only those (every grade above is in the gradebook)")
+    if seconds:
+        lines.append(f"{len(seconds)} graded in {wall:.1f} s "
+                     f"({sum(seconds) / len(seconds):.1f} s each on a worker)")
+    if jobs:
+        lines.append("sandbox: " + sandbox.probe().describe())
+    for warning in sorted(warnings):
+        lines.append(f"WARNING: {warning}")
+    if bad:
+        lines.append(f"{len(bad)} could not be graded and scored 0:")
+        lines += [f"  {r.student}/{r.assignment}: {r.error}" for r in bad]
+    for line in lines:
+        echo(line)
+    course.failures_file.parent.mkdir(parents=True, exist_ok=True)
+    (course.failures_file.parent / "last-batch.txt").write_text("\n".join(lines) + "\n")
 
 
 def _row_from_gradebook(course: Course, assignment: str, student: str) -> GradeRow:
@@ -587,6 +643,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("assignments", nargs="*")
     p.add_argument("--student", action="append", help="only this student (repeatable)")
     p.add_argument("--out", type=Path, default=None, help="instead of grader/grades.csv")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Dask workers on this machine (default: one per core; 0: no Dask, "
+                        "one submission after another in this process)")
+    p.add_argument("--scheduler", default=None,
+                   help="a running Dask scheduler, e.g. tcp://HOST:8786, instead of a local cluster")
+    p.add_argument("--force", action="store_true",
+                   help="grade every submission again, not only the new or changed ones")
+    p.add_argument("--memory", default="2GiB", help="memory cap of each kernel (default 2GiB)")
+    p.add_argument("--time-limit", type=int, default=900,
+                   help="seconds a whole notebook may run (default 900)")
+    p.add_argument("--cell-time-limit", type=int, default=120,
+                   help="seconds one cell may run (default 120)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run learner code with the grader's own rights (never for a class)")
     p = sub.add_parser("feedback", help="feedback HTML for autograded submissions")
     p.add_argument("assignments", nargs="*")
     p = sub.add_parser("export", help="grades CSV from the gradebook")
@@ -604,7 +674,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = release(course, out, args.assignments)
             print(f"released {len(written)} files into {out}")
         elif args.command == "grade":
-            rows = grade(course, args.assignments, args.student, args.out)
+            from grader.batch import Settings
+            from grader.sandbox import parse_size
+
+            try:
+                parse_size(args.memory)  # a clear error before anything starts
+            except ValueError as exc:
+                raise PipelineError(f"--memory: {exc}") from None
+            settings = Settings(memory=args.memory, time_limit=args.time_limit,
+                                cell_time_limit=args.cell_time_limit, sandbox=not args.no_sandbox)
+            try:
+                rows = grade(course, args.assignments, args.student, args.out,
+                             workers=args.workers, scheduler=args.scheduler, force=args.force,
+                             settings=settings)
+            except KeyboardInterrupt:
+                print("stopped: every grade finished before Ctrl-C is in the gradebook", file=sys.stderr)
+                return 130
             return 1 if any(r.error for r in rows) else 0
         elif args.command == "feedback":
             feedback(course, args.assignments)

@@ -90,7 +90,6 @@ TAMPERING = {
     "computed getattr": "f = getattr(np, 'all' + 'close')",
     "dunder walk": "().__class__.__base__.__subclasses__()",
     "unicode lookalike": "ｓｅｔａｔｔｒ(np, 'allclose', print)",
-    "os._exit": "import os\nos._exit(0)",
     "environment": "import os\nos.environ['IPYKERNEL_CELL_NAME'] = 'x'",
     "run magic": "%run -i other.py",
     "env magic": "%env IPYKERNEL_CELL_NAME=x",
@@ -138,6 +137,11 @@ HONEST = [
     "import torch.nn as nn\nlayer = nn.Linear(2, 3)\nfor p in layer.parameters():\n"
     "    p.requires_grad = False\nmods = list(layer.modules())",
     "rng = np.random.default_rng(0)\nW = rng.normal(size=(2, 2))\nW[0, 0] = 1.0",
+    # Processes are the sandbox's business (grader/sandbox.py): a kernel that exits or is
+    # killed costs the checks after it, never the ones before.
+    "import os\nos._exit(0)",
+    "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    "import subprocess\nsubprocess.run(['true'])",
 ]
 
 

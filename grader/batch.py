@@ -1,0 +1,405 @@
+"""Grading a class: one task per submission, each in a sandbox, in parallel on Dask.
+
+The instructor's process (the *coordinator*) is the only one that touches the course:
+it reads each submission folder (regular files only, size-capped), hands a worker a
+``Job`` of plain data, and writes each result into the gradebook the moment it comes
+back. A worker never sees the course folder, the real gradebook or another
+submission: it grades one ``Job`` with nbgrader's ``Autograde`` in a scratch course
+of its own (the course's config files and a gradebook that holds this one assignment)
+whose kernel runs in ``sandbox.py``'s sandbox, and returns plain data. So
+
+- a Dask cluster elsewhere (``--scheduler tcp://HOST:8786``) needs this repository
+  and its Python environment on the workers, nothing of the course;
+- an interrupted batch (Ctrl-C, a crash) keeps every grade recorded before it; a
+  ledger of what each grade was computed from (``.work/ledger.json``) lets the next
+  run grade only what is missing or changed (``force=True`` grades everything).
+
+Workers: ``workers=None`` starts a ``LocalCluster`` with one worker per core;
+``workers=0`` grades in this process, one submission after another (tests, debugging).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# The largest submission folder we read (notebook and data files together).
+MAX_SUBMISSION_BYTES = 50 * 1024**2
+LEDGER = "ledger.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The caps every submission is graded under (``make grade`` flags)."""
+
+    memory: str = "2GiB"
+    time_limit: int = 900        # seconds for the whole notebook
+    cell_time_limit: int = 120   # seconds for one cell
+    processes: int = 256
+    sandbox: bool = True
+
+    def config_lines(self) -> str:
+        """Appended to a worker's scratch nbgrader_config.py (values we wrote, not a learner)."""
+        return (
+            "\n# ---- this batch (grader/batch.py) ----\n"
+            f"c.SandboxedKernelManager.memory_limit = {self.memory!r}\n"
+            f"c.SandboxedKernelManager.process_limit = {int(self.processes)!r}\n"
+            f"c.SandboxedKernelManager.enabled = {bool(self.sandbox)!r}\n"
+            f"c.JudgedExecute.submission_timeout = {int(self.time_limit)!r}\n"
+            f"c.Execute.timeout = {int(self.cell_time_limit)!r}\n"
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to grade one submission, as plain data."""
+
+    student: str
+    assignment: str
+    files: dict            # path inside the submission folder -> bytes
+    course_files: dict     # name -> text (nbgrader_config.py, judged_execute.py, ...)
+    gradebook: bytes       # a SQLite gradebook that knows this assignment only
+    settings: Settings
+    fingerprint: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.student}/{self.assignment}"
+
+
+# ---- on a worker ----------------------------------------------------------------------
+
+
+def grade_job(job: Job) -> dict:
+    """Grade one submission in a scratch course; return its grades as plain data.
+
+    Runs on a Dask worker (or in this process). Never raises for anything the
+    submission does: the result says ``ok: False`` and why.
+    """
+    from grader.pipeline import Course, _log_reason
+
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="mlcg-"))
+    try:
+        root = scratch / "grader"
+        root.mkdir()
+        for name, text in job.course_files.items():
+            (root / name).write_text(text, encoding="utf-8")
+        config = root / "nbgrader_config.py"
+        config.write_text(config.read_text(encoding="utf-8") + job.settings.config_lines(),
+                          encoding="utf-8")
+        (root / "gradebook.db").write_bytes(job.gradebook)
+        (scratch / "solutions" / job.assignment).mkdir(parents=True)
+        folder = root / "submitted" / job.student / job.assignment
+        for rel, data in job.files.items():
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        course = Course(root, db_url_override="sqlite:///" + str(root / "gradebook.db"))
+        run = course.run("Autograde", assignment_id=job.assignment, student_id=job.student)
+        if not run["success"]:
+            return _failed(job, f"autograde failed: {_log_reason(run)}", started)
+        result = _read_scratch(course, job)
+        result.update(ok=True, seconds=time.perf_counter() - started, warnings=_warnings(job))
+        return result
+    except Exception as exc:  # whatever one submission does, the batch goes on
+        return _failed(job, f"grading failed: {type(exc).__name__}: {exc}", started)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _failed(job: Job, reason: str, started: float) -> dict:
+    return {"ok": False, "error": reason, "seconds": time.perf_counter() - started,
+            "warnings": _warnings(job)}
+
+
+def _warnings(job: Job) -> list[str]:
+    if not job.settings.sandbox:
+        return ["sandbox turned off for this batch: learner code ran with the grader's rights"]
+    try:
+        from grader.sandbox import probe
+    except ImportError:
+        return []
+    return list(probe().why_not)
+
+
+def _read_scratch(course, job: Job) -> dict:
+    """The scratch gradebook's scores and the autograded notebooks, as plain data."""
+    notebooks, autograded = {}, {}
+    with course.gradebook() as gb:
+        submission = gb.find_submission(job.assignment, job.student)
+        timestamp = submission.timestamp.isoformat() if submission.timestamp else None
+        for nb in submission.notebooks:
+            notebooks[nb.name] = {
+                "grades": {g.name: {"auto_score": g.auto_score,
+                                    "needs_manual_grade": bool(g.needs_manual_grade)}
+                           for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "late_penalty": nb.late_submission_penalty,
+                "flagged": bool(nb.flagged),
+            }
+    folder = course.root / "autograded" / job.student / job.assignment
+    for name in notebooks:
+        path = folder / f"{name}.ipynb"
+        if path.is_file():
+            autograded[f"{name}.ipynb"] = path.read_text(encoding="utf-8")
+    for extra in ("timestamp.txt",):
+        if (folder / extra).is_file():
+            autograded[extra] = (folder / extra).read_text(encoding="utf-8")
+    return {"notebooks": notebooks, "autograded": autograded, "timestamp": timestamp}
+
+
+# ---- on the coordinator -----------------------------------------------------------------
+
+
+def read_submission(folder: Path) -> tuple[dict, str]:
+    """The submission's regular files (links and oversized folders refused), or a reason."""
+    files, total = {}, 0
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part in (".ipynb_checkpoints", "__pycache__") for part in rel.parts):
+            continue
+        if path.is_symlink():
+            continue  # never follow a link out of the learner's folder
+        if not path.is_file():
+            continue
+        total += path.stat().st_size
+        if total > MAX_SUBMISSION_BYTES:
+            return {}, (f"the submission folder holds more than "
+                        f"{MAX_SUBMISSION_BYTES // 1024**2} MB: remove data files and outputs")
+        files[rel.as_posix()] = path.read_bytes()
+    return files, ""
+
+
+def fingerprint(files: dict, assignment_source: bytes, course_files: dict,
+                settings: Settings) -> str:
+    """What a grade was computed from: the submission, the source notebook, the course's
+    grading files and code, the caps. Any change means grading again."""
+    h = hashlib.sha256()
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+    h.update(assignment_source)
+    for name in sorted(course_files):
+        h.update(name.encode() + course_files[name].encode())
+    h.update(_code_digest().encode())
+    h.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def _code_digest() -> str:
+    import mlcourse
+
+    h = hashlib.sha256()
+    for path in sorted(Path(mlcourse.__file__).parent.rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def template_gradebook(course, assignment: str) -> bytes:
+    """A SQLite gradebook that knows this one assignment (made in a scratch course)."""
+    from grader.pipeline import build_course, generate
+
+    with tempfile.TemporaryDirectory(prefix="mlcg-template-") as tmp:
+        scratch = build_course(Path(tmp), [course.solutions / assignment])
+        generate(scratch, assignment)
+        return (scratch.root / "gradebook.db").read_bytes()
+
+
+def record(course, job: Job, result: dict) -> None:
+    """Write one worker's result into the course's gradebook and autograded/ folder."""
+    from datetime import datetime
+
+    with course.gradebook() as gb:
+        gb.update_or_create_student(job.student)
+        stamp = result.get("timestamp")
+        kwargs = {"timestamp": datetime.fromisoformat(stamp)} if stamp else {}
+        submission = gb.update_or_create_submission(job.assignment, job.student, **kwargs)
+        for nb in submission.notebooks:
+            got = result["notebooks"].get(nb.name, {})
+            grades, comments = got.get("grades", {}), got.get("comments", {})
+            for grade in nb.grades:
+                mine = grades.get(grade.name)
+                # A graded cell the worker did not report (it cannot happen with nbgrader's
+                # add_missing_cells) scores 0 rather than keeping an older score.
+                grade.auto_score = mine["auto_score"] if mine else 0.0
+                grade.needs_manual_grade = mine["needs_manual_grade"] if mine else False
+            for comment in nb.comments:
+                comment.auto_comment = comments.get(comment.name)
+            nb.late_submission_penalty = got.get("late_penalty")
+            nb.flagged = bool(got.get("flagged"))
+        gb.db.commit()
+    folder = course.root / "autograded" / job.student / job.assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, text in result.get("autograded", {}).items():
+        (folder / Path(name).name).write_text(text, encoding="utf-8")
+
+
+class Ledger:
+    """Which fingerprint each recorded grade was computed from (one JSON file, rewritten
+    atomically after every grade, so a crash loses at most the grade being written)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.entries = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.entries = {}
+
+    def current(self, key: str, fp: str) -> bool:
+        return self.entries.get(key) == fp
+
+    def set(self, key: str, fp: str | None) -> None:
+        if fp is None:
+            self.entries.pop(key, None)
+        else:
+            self.entries[key] = fp
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+# ---- running the jobs -------------------------------------------------------------------
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+def run_jobs(jobs: list[Job], workers: int | None = None, scheduler: str | None = None,
+             ) -> Iterator[tuple[Job, dict]]:
+    """Yield ``(job, result)`` as each job finishes: in this process when ``workers == 0``,
+    else on Dask (a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``)."""
+    if not jobs:
+        return
+    if workers == 0 and not scheduler:
+        for job in jobs:
+            yield job, grade_job(job)
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    with contextlib.ExitStack() as stack:
+        if scheduler:
+            client = stack.enter_context(Client(scheduler, timeout="30s"))
+        else:
+            n = workers or default_workers()
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                memory_limit=0,  # a kernel's memory is capped by its sandbox, not by Dask
+                silence_logs=logging.ERROR, worker_dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        # Each job's large parts travel once per worker, not once per job.
+        shared: dict = {}
+        futures = {}
+        for job in jobs:
+            if job.assignment not in shared:
+                shared[job.assignment] = client.scatter(job.gradebook, broadcast=True)
+            slim = Job(job.student, job.assignment, job.files, job.course_files, b"",
+                       job.settings, job.fingerprint)
+            future = client.submit(_grade_with, slim, shared[job.assignment], pure=False,
+                                   key=f"grade-{job.key}-{job.fingerprint[:12]}")
+            futures[future] = job
+        try:
+            for future in as_completed(futures):
+                job = futures.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker that died three times, a lost connection
+                    result = {"ok": False, "error": f"the grading worker failed: "
+                              f"{type(exc).__name__}: {exc}", "seconds": 0.0, "warnings": []}
+                yield job, result
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _grade_with(job: Job, gradebook: bytes) -> dict:
+    from dataclasses import replace
+
+    return grade_job(replace(job, gradebook=gradebook))
+
+
+# ---- progress ------------------------------------------------------------------------------
+
+
+class Progress:
+    """A progress bar with an ETA on a terminal (tqdm); plain lines elsewhere."""
+
+    def __init__(self, total: int, echo: Callable[[str], None]):
+        self.echo, self.total = echo, total
+        self.bar = None
+        if total and sys.stderr.isatty() and echo is print:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="submission", dynamic_ncols=True)
+
+    def line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text)
+        else:
+            self.echo(text)
+
+    def step(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: bool,
+            echo: Callable[[str], None]) -> tuple[list[Job], list[tuple[str, str, str]], int]:
+    """Jobs for every submission that needs grading; submissions that cannot be graded
+    (with why); how many were already graded from the same inputs."""
+    from grader.pipeline import COURSE_FILES, check_submission
+
+    course_files = {name: (course.root / name).read_text(encoding="utf-8") for name in COURSE_FILES}
+    ledger = Ledger(course.root / ".work" / LEDGER)
+    graded = _graded_keys(course)
+    templates: dict[str, bytes] = {}
+    jobs, bad, current = [], [], 0
+    for assignment, student in todo:
+        key = f"{student}/{assignment}"
+        folder = course.submitted / student / assignment
+        files, why = read_submission(folder)
+        source = course.source_notebook(assignment).read_bytes()
+        fp = fingerprint(files, source, course_files, settings)
+        if not force and ledger.current(key, fp) and (key in graded or key in _failures(course)):
+            current += 1
+            continue
+        why = why or check_submission(course, assignment, student)
+        if why:
+            bad.append((assignment, student, why, fp))
+            continue
+        if assignment not in templates:
+            templates[assignment] = template_gradebook(course, assignment)
+        jobs.append(Job(student, assignment, files, course_files, templates[assignment],
+                        settings, fp))
+    return jobs, bad, current
+
+
+def _graded_keys(course) -> set[str]:
+    with course.gradebook() as gb:
+        return {f"{s.student.id}/{a.name}" for a in gb.assignments for s in a.submissions}
+
+
+def _failures(course) -> dict:
+    from grader.pipeline import _load_failures
+
+    return _load_failures(course)

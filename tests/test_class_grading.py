@@ -1,0 +1,376 @@
+"""Grading a class: hostile submissions in one batch on Dask, each in its sandbox.
+
+One scratch course (grader/'s config files and the 99-fixture assignment), one batch of
+honest and hostile submissions graded by ``pipeline.grade`` on a two-worker
+LocalCluster, under small caps (512 MiB, 64 processes, 6 s a cell, 40 s a notebook).
+Every hostile kind must leave the batch running, change nothing of the course or of
+another learner, read nothing outside its own folder and earn only what it solved.
+
+The fixture: ``double`` (answer), ``double-visible`` (1 point), ``double-hidden``
+(2 points, holds the canary ``hidden-canary-7f3a``). Hostile code goes in a cell of
+the learner's own after ``double-visible``, so a kernel that dies there keeps 1 point.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell
+from nbtools import FIXTURES
+
+from grader import batch, pipeline, sandbox
+
+NAME = "99-fixture"
+CANARY = "hidden-canary-7f3a"
+SETTINGS = batch.Settings(memory="512MiB", time_limit=40, cell_time_limit=6, processes=64)
+WRONG = "def double(x):\n    return x + 2\n"  # right on 2 only: the visible case
+
+pytestmark = pytest.mark.slow
+
+
+def needs(part: str):
+    """Skip where the machine lacks a sandbox part, except in CI, which must have them all."""
+    caps = sandbox.probe()
+    have = {"namespaces": caps.bwrap, "cgroups": caps.memory_cgroup, "root": caps.root}[part]
+    if not have and os.environ.get("MLCOURSE_REQUIRE_SANDBOX"):
+        pytest.fail(f"this machine must have {part} for the sandbox: {caps.why_not}")
+    return pytest.mark.skipif(not have, reason=f"no {part} here: {caps.why_not}")
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts connections (a submission must make none)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.connections += 1
+                conn.close()
+            except OSError:
+                continue
+
+    def close(self):
+        self.stop = True
+        self.thread.join(2)
+        self.sock.close()
+
+
+def released(course: pipeline.Course):
+    return nbformat.read(course.release_dir / NAME / f"{NAME}.ipynb", as_version=4)
+
+
+def cell(nb, gid):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
+
+def answered(course, answer: str = "def double(x):\n    return 2 * x\n", extra: str | None = None,
+             edit=None):
+    nb = released(course)
+    cell(nb, "double-answer").source = answer
+    if extra is not None:
+        at = nb.cells.index(cell(nb, "double-visible")) + 1
+        nb.cells.insert(at, new_code_cell(extra))
+    if edit is not None:
+        edit(nb)
+    return nbformat.writes(nb)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+
+
+def sandbox_processes() -> list[int]:
+    """Processes of the sandbox's users still alive."""
+    low, high = sandbox.UID_BASE, sandbox.UID_BASE + sandbox.UID_SLOTS
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                uid = proc.stat().st_uid
+            except OSError:
+                continue
+            if low <= uid < high:
+                found.append(int(proc.name))
+    return found
+
+
+def hostile_corpus(course: pipeline.Course, listener: Listener, marker: Path) -> dict:
+    """student -> (notebook text, expected score or None for "an error row", checks)."""
+    root, sol = course.root, course.solutions / NAME / f"{NAME}.ipynb"
+    other = course.submitted / "honest" / NAME / f"{NAME}.ipynb"
+    targets = [root / "gradebook.db", root / "nbgrader_config.py", sol, other,
+               root / "judged_execute.py"]
+    # pathlib, not open(): the integrity scan refuses open() outright, and these must
+    # meet the sandbox, which is what stops an attacker who avoids the scan.
+    reads = "import pathlib\n" + "\n".join(
+        f"try:\n    print({str(t)!r}, pathlib.Path({str(t)!r}).read_bytes()[:80])\n"
+        f"except OSError as e:\n    print('refused', type(e).__name__)" for t in [*targets, "leak.txt"])
+    writes = "import pathlib\n" + "\n".join(
+        f"try:\n    pathlib.Path({str(t)!r}).write_text('raise SystemExit(\"owned\")')\n"
+        f"except OSError as e:\n    print('refused', type(e).__name__)" for t in targets)
+    later = (f"import os, time, pathlib\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+             f"        time.sleep(4)\n        pathlib.Path({str(marker)!r}).write_text('I outlived grading')\n"
+             f"        pathlib.Path({str(root / 'gradebook.db')!r}).write_bytes(b'x')\n    os._exit(0)\n")
+    ran_by_grader = (f"import pathlib\nfor name in ('nbgrader_config.py', 'sitecustomize.py', "
+                     f"'judged_execute.py', 'sandbox.py'):\n"
+                     f"    pathlib.Path(name).write_text('import pathlib; pathlib.Path({str(marker)!r})"
+                     f".write_text(\"ran\")')\n")
+
+    def drop(gid):
+        return lambda nb: nb.cells.remove(cell(nb, gid))
+
+    def retype(nb):
+        c = cell(nb, "double-hidden")
+        nb.cells[nb.cells.index(c)] = new_markdown_cell(c.source, metadata=c.metadata)
+
+    def regrade(nb):
+        meta = cell(nb, "double-hidden").metadata.nbgrader
+        meta["grade_id"], meta["points"] = "free-points", 100
+        cell(nb, "double-visible").metadata.nbgrader["points"] = 50
+
+    def edit_tests(nb):
+        for gid in ("double-visible", "double-hidden"):
+            cell(nb, gid).source = "print('all good')"
+
+    def duplicate(nb):
+        c = cell(nb, "double-visible")
+        nb.cells.insert(nb.cells.index(c) + 1, nbformat.from_dict(json.loads(json.dumps(c))))
+
+    def reorder(nb):
+        a = cell(nb, "double-answer")
+        nb.cells.remove(a)
+        nb.cells.append(a)
+
+    foreign = nbformat.v4.new_notebook(cells=[new_code_cell("print('another course')")])
+    return {
+        # honest learners: their grades must come out exactly right
+        "honest": (answered(course), 3),
+        "honest-wrong": (answered(course, WRONG), 1),
+        "honest-duplicate": (answered(course, edit=duplicate), 3),
+        "honest-reordered": (answered(course, edit=reorder), 3),
+        # kernels that die midway keep what was graded before
+        "exit": (answered(course, extra="import os\nos._exit(3)"), 1),
+        "kill9": (answered(course, extra="import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"), 1),
+        # IPython's exit() in a kernel under nbclient asks the front end to close: the kernel
+        # goes on, so the answer still counts.
+        "ipython-exit": (answered(course, extra="exit()"), 3),
+        "memory-bomb": (answered(course, extra="import numpy as np\na = np.ones(2**30 // 8)\nprint(a.sum())"), 1),
+        "fork-bomb": (answered(course, extra=(
+            "import os, time\nn = 0\nfor i in range(300):\n    try:\n        pid = os.fork()\n"
+            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(300)\n"
+            "        os._exit(0)\n    n += 1\nprint('forked', n)")), 3),
+        "infinite-loop": (answered(course, extra="while True:\n    pass"), 3),
+        "stubborn-loop": (answered(course, extra=(
+            "import time\nwhile True:\n    try:\n        time.sleep(100)\n"
+            "    except KeyboardInterrupt:\n        pass")), 1),
+        "flood": (answered(course, extra="for _ in range(60):\n    print('x' * 1_000_000)"), 3),
+        "kill-the-grader": (answered(course, extra=(
+            "import os, signal\nfor pid in range(2, 5000):\n    try:\n        os.kill(pid, signal.SIGKILL)\n"
+            "    except OSError:\n        pass\nos.kill(-1, signal.SIGKILL)")), 1),
+        "detached": (answered(course, extra=later), 3),
+        "network": (answered(course, extra=(
+            f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {listener.port}), timeout=2)\n"
+            f"    print('connected')\nexcept OSError as e:\n    print('refused', e)")), 3),
+        "reads": (answered(course, extra=reads), 3),
+        "writes": (answered(course, WRONG, extra=writes), 1),
+        "deletes-own-files": (answered(course, extra=(
+            "import os\nfor f in os.listdir('.'):\n    os.remove(f)\nprint(os.listdir('.'))")), 3),
+        "planted-files": (answered(course, extra=ran_by_grader), 3),
+        "deleted-tests": (answered(course, WRONG, edit=drop("double-hidden")), 1),
+        "edited-tests": (answered(course, WRONG, edit=edit_tests), 1),
+        "retyped-test": (answered(course, WRONG, edit=retype), 1),
+        "changed-ids-points": (answered(course, WRONG, edit=regrade), 1),
+        "empty-file": ("", None),
+        "corrupt-json": ('{"cells": [', None),
+        "foreign-notebook": (nbformat.writes(foreign), None),
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    where = tmp_path_factory.mktemp("class")
+    course = pipeline.build_course(where, [FIXTURES / NAME])
+    pipeline.generate(course, NAME)
+    marker = where / "marker.txt"
+    listener = Listener()
+    corpus = hostile_corpus(course, listener, marker)
+    for student, (text, _) in corpus.items():
+        folder = course.submitted / student / NAME
+        folder.mkdir(parents=True)
+        (folder / f"{NAME}.ipynb").write_text(text, encoding="utf-8")
+    # A link out of the learner's folder is never followed.
+    (course.submitted / "reads" / NAME / "leak.txt").symlink_to(course.source_notebook(NAME))
+    watched = {p: digest(p) for p in [course.root / "nbgrader_config.py", course.root / "judged_execute.py",
+                                       course.source_notebook(NAME),
+                                       course.submitted / "honest" / NAME / f"{NAME}.ipynb"]}
+    started = time.perf_counter()
+    rows = pipeline.grade(course, workers=2, settings=SETTINGS, echo=lambda line: None)
+    seconds = time.perf_counter() - started
+    time.sleep(6)  # longer than the detached process waits before it acts
+    listener.close()
+    yield {"course": course, "rows": {r.student: r for r in rows}, "corpus": corpus,
+           "marker": marker, "listener": listener, "watched": watched, "seconds": seconds}
+
+
+@needs("namespaces")
+@needs("cgroups")
+def test_every_submission_earns_what_it_solved_and_no_more(graded):
+    rows, corpus = graded["rows"], graded["corpus"]
+    assert set(rows) == set(corpus), "the batch did not reach every submission"
+    wrong = {}
+    for student, (_, expected) in corpus.items():
+        row = rows[student]
+        got = None if row.error else row.score
+        if got != expected or row.max_score != 3:
+            wrong[student] = (got, row.max_score, row.error or row.failed_cells)
+    assert not wrong, f"student: (score, max, why) where another was due: {wrong}"
+
+
+@needs("namespaces")
+def test_nothing_of_the_course_or_another_learner_was_read_or_changed(graded):
+    for path, before in graded["watched"].items():
+        assert digest(path) == before, f"{path} changed during grading"
+    out = autograded_text(graded, "reads")
+    assert CANARY not in out and "BEGIN SOLUTION" not in out and "SQLite" not in out
+    assert out.count("refused") == 6, out[:2000]
+    assert graded["listener"].connections == 0
+    assert "refused" in autograded_text(graded, "network")
+    assert not graded["marker"].exists(), graded["marker"].read_text()
+
+
+@needs("namespaces")
+def test_every_process_is_gone_after_grading(graded):
+    assert sandbox_processes() == []
+    assert not any(Path("/sys/fs/cgroup/memory").glob("mlcourse-*"))
+
+
+@needs("cgroups")
+def test_a_kernel_death_names_its_cause_and_the_cell(graded):
+    memory = autograded_text(graded, "memory-bomb")
+    assert "kernel killed: memory above 512 MiB in cell 3 (your own cell)" in memory
+    assert "not run: kernel killed" in memory
+    assert "kernel killed: it exited with status 3" in autograded_text(graded, "exit")
+    assert "killed by signal SIGKILL" in autograded_text(graded, "kill9")
+    assert "ignored the interrupt" in autograded_text(graded, "stubborn-loop")
+
+
+def test_output_is_capped_and_errors_say_why(graded):
+    flood = graded["course"].root / "autograded" / "flood" / NAME / f"{NAME}.ipynb"
+    assert flood.stat().st_size < 3_000_000
+    assert "[output cut" in flood.read_text()
+    errors = {s: graded["rows"][s].error for s in ("empty-file", "corrupt-json", "foreign-notebook")}
+    assert "not a readable notebook" in errors["empty-file"]
+    assert "not a readable notebook" in errors["corrupt-json"]
+    assert "foreign notebook" in errors["foreign-notebook"]
+
+
+def test_fork_bomb_is_capped(graded):
+    text = autograded_text(graded, "fork-bomb")
+    forked = int(re.search(r"forked (\d+)", text).group(1))
+    assert forked < SETTINGS.processes, text
+
+
+def test_rerun_grades_nothing_unchanged_and_force_gives_identical_scores(graded):
+    course = graded["course"]
+    lines = []
+    again = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lines.append)
+    assert again == [] and any("already graded" in line for line in lines), lines
+    # Change one submission: only that one is graded again.
+    path = course.submitted / "honest-wrong" / NAME / f"{NAME}.ipynb"
+    path.write_text(answered(course), encoding="utf-8")
+    changed = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lines.append)
+    assert [(r.student, r.score) for r in changed] == [("honest-wrong", 3)]
+    honest = pipeline.grade(course, students=["honest", "exit"], workers=0, settings=SETTINGS,
+                            force=True, echo=lines.append)
+    assert {r.student: r.score for r in honest} == {"honest": 3, "exit": 1}
+
+
+def autograded_text(graded, student: str) -> str:
+    path = graded["course"].root / "autograded" / student / NAME / f"{NAME}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+# ---- an interrupted batch ------------------------------------------------------------------
+
+
+def test_ctrl_c_keeps_every_finished_grade_and_the_rerun_grades_the_rest(tmp_path, course_env):
+    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
+    pipeline.generate(course, NAME)
+    text = answered(course)
+    students = [f"s{i}" for i in range(5)]
+    for student in students:
+        folder = course.submitted / student / NAME
+        folder.mkdir(parents=True)
+        (folder / f"{NAME}.ipynb").write_text(text, encoding="utf-8")
+    command = [sys.executable, "-m", "grader.pipeline", "--course", str(course.root), "grade",
+               "--workers", "1"]
+    ledger = course.root / ".work" / batch.LEDGER
+    proc = subprocess.Popen(command, env=course_env, cwd=Path(pipeline.__file__).parents[1],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (ledger.is_file() and json.loads(ledger.read_text())):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=120)[0]
+    assert proc.returncode == 130, out
+    done = json.loads(ledger.read_text())
+    assert 1 <= len(done) < len(students), out
+    with course.gradebook() as gb:
+        recorded = {s.student.id for s in gb.find_assignment(NAME).submissions}
+    assert {k.split("/")[0] for k in done} <= recorded
+    rerun = subprocess.run(command, env=course_env, cwd=Path(pipeline.__file__).parents[1],
+                           capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert f"{len(done)} submission(s) already graded" in rerun.stdout
+    assert f"graded {len(students) - len(done)} of {len(students) - len(done)}" in rerun.stdout
+    rows = list(csv_rows(course.grades_csv))
+    assert [(r["student"], r["score"]) for r in rows] == [(s, "3") for s in students]
+
+
+def csv_rows(path: Path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        yield from csv.DictReader(fh)
+
+
+def test_without_namespaces_grading_goes_on_and_says_so(tmp_path, course_env):
+    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
+    pipeline.generate(course, NAME)
+    folder = course.submitted / "alone" / NAME
+    folder.mkdir(parents=True)
+    (folder / f"{NAME}.ipynb").write_text(answered(course), encoding="utf-8")
+    env = {**course_env, sandbox.WITHOUT: "namespaces,cgroups"}
+    run = subprocess.run([sys.executable, "-m", "grader.pipeline", "--course", str(course.root),
+                          "grade", "--workers", "0"], env=env, capture_output=True, text=True,
+                         cwd=Path(pipeline.__file__).parents[1], timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "alone" in run.stdout and "3/3" in run.stdout
+    assert "WARNING: namespaces turned off" in run.stdout
+    assert "memory is capped by address space" in run.stdout
+    assert "WARNING" in (course.root / ".work" / "last-batch.txt").read_text()
