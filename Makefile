@@ -2,7 +2,7 @@
 #   make lab      JupyterLab on notebooks/ (learn)
 #   make test     the whole test suite (verify), one worker per core
 #   make release  regenerate notebooks/ from solutions/ with nbgrader
-#   make grade    autograde grader/submitted/ and write grader/grades.csv
+#   make grade    autograde grader/submitted/ (sandboxed, parallel on Dask) and write grader/grades.csv
 #   make bench    side-by-side performance comparisons
 #   make lint     ruff
 
@@ -19,7 +19,7 @@ PYTEST_ARGS     ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: lab test test-fast release grade bench lint clean venv
+.PHONY: lab test test-fast release grade bench lint clean venv system-deps
 
 venv: $(VENV)/.installed
 
@@ -40,7 +40,12 @@ $(VENV)/.installed: pyproject.toml
 lab: venv
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: venv
+# bubblewrap (the grading sandbox) and PostgreSQL (the gradebook test): installed as root on
+# Debian/Ubuntu, reported elsewhere.
+system-deps:
+	@bash .ci/system-deps
+
+test: venv system-deps
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
 
 test-fast: venv
@@ -49,8 +54,9 @@ test-fast: venv
 release: venv
 	$(BIN)/python -m grader.pipeline release
 
-grade: venv
-	$(BIN)/python -m grader.pipeline grade
+# make grade ARGS="--workers 4 --memory 4GiB"   or   ARGS="--scheduler tcp://HOST:8786"
+grade: venv system-deps
+	$(BIN)/python -m grader.pipeline grade $(ARGS)
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -215,8 +215,31 @@ def template_gradebook(course, assignment: str) -> bytes:
         return (scratch.root / "gradebook.db").read_bytes()
 
 
-def record(course, job: Job, result: dict) -> None:
-    """Write one worker's result into the course's gradebook and autograded/ folder."""
+def record(course, job: Job, result: dict, attempts: int = 5) -> None:
+    """Write one worker's result into the course's gradebook and autograded/ folder.
+
+    Another batch writing the same PostgreSQL gradebook may create the same student a
+    moment earlier: a write that collides is rolled back and tried again."""
+    from nbgrader.api import InvalidEntry
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for attempt in range(attempts):
+        try:
+            _record_grades(course, job, result)
+            break
+        except (InvalidEntry, SQLAlchemyError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    folder = course.root / "autograded" / job.student / job.assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, text in result.get("autograded", {}).items():
+        (folder / Path(name).name).write_text(text, encoding="utf-8")
+
+
+def _record_grades(course, job: Job, result: dict) -> None:
     from datetime import datetime
 
     with course.gradebook() as gb:
@@ -238,12 +261,6 @@ def record(course, job: Job, result: dict) -> None:
             nb.late_submission_penalty = got.get("late_penalty")
             nb.flagged = bool(got.get("flagged"))
         gb.db.commit()
-    folder = course.root / "autograded" / job.student / job.assignment
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    for name, text in result.get("autograded", {}).items():
-        (folder / Path(name).name).write_text(text, encoding="utf-8")
 
 
 class Ledger:

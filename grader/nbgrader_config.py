@@ -46,8 +46,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.CourseDirectory.db_url = os.environ.get(
     "MLCOURSE_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db")
 )
-# The exchange (JupyterHub) needs a course id; set MLCOURSE_COURSE_ID there.
-c.CourseDirectory.course_id = os.environ.get("MLCOURSE_COURSE_ID", "")
+# The exchange (JupyterHub) needs a course id; set MLCOURSE_COURSE_ID there. Never empty:
+# nbgrader creates no course row for "", which PostgreSQL's foreign keys then refuse.
+c.CourseDirectory.course_id = os.environ.get("MLCOURSE_COURSE_ID") or "mlcourse"
 
 # ---- release -----------------------------------------------------------------------
 c.ClearOutput.enabled = True
