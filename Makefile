@@ -58,9 +58,10 @@ release: venv
 grade: venv system-deps
 	$(BIN)/python -m grader.pipeline grade $(ARGS)
 
-bench: venv
+bench: venv system-deps
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.notebooks
+	$(BIN)/python -m benchmarks.grading
 
 lint: venv
 	$(BIN)/ruff check .

@@ -61,14 +61,22 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Assignment:
+    """What a worker needs to know of one assignment, as plain data."""
+
+    name: str
+    source_files: dict     # the source folder (solutions/NAME/): path -> bytes
+    course_files: dict     # name -> text (nbgrader_config.py, judged_execute.py, ...)
+
+
+@dataclass(frozen=True)
 class Job:
-    """Everything a worker needs to grade one submission, as plain data."""
+    """Everything a worker needs to grade one submission (with its assignment's
+    template gradebook), as plain data."""
 
     student: str
     assignment: str
     files: dict            # path inside the submission folder -> bytes
-    course_files: dict     # name -> text (nbgrader_config.py, judged_execute.py, ...)
-    gradebook: bytes       # a SQLite gradebook that knows this assignment only
     settings: Settings
     fingerprint: str
 
@@ -80,37 +88,66 @@ class Job:
 # ---- on a worker ----------------------------------------------------------------------
 
 
-def grade_job(job: Job) -> dict:
+def _scratch_course(where: Path, assignment: Assignment, settings: Settings | None = None):
+    """A course folder of our own at ``where``: the course's files and one assignment."""
+    from grader.pipeline import Course
+
+    root = where / "grader"
+    root.mkdir(parents=True)
+    for name, text in assignment.course_files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    if settings is not None:
+        config = root / "nbgrader_config.py"
+        config.write_text(config.read_text(encoding="utf-8") + settings.config_lines(),
+                          encoding="utf-8")
+    source = where / "solutions" / assignment.name
+    for rel, data in assignment.source_files.items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(data)
+    return Course(root, db_url_override="sqlite:///" + str(root / "gradebook.db"))
+
+
+def make_template(assignment: Assignment) -> bytes:
+    """A SQLite gradebook that knows this one assignment (nbgrader generate_assignment in a
+    scratch course). Runs once per assignment and batch, on a worker."""
+    from grader.pipeline import generate, kernel_environment
+
+    with tempfile.TemporaryDirectory(prefix="mlcg-template-") as tmp, kernel_environment():
+        course = _scratch_course(Path(tmp), assignment)
+        generate(course, assignment.name)
+        return (course.root / "gradebook.db").read_bytes()
+
+
+def grade_job(job: Job, assignment: Assignment, template: bytes) -> dict:
     """Grade one submission in a scratch course; return its grades as plain data.
 
     Runs on a Dask worker (or in this process). Never raises for anything the
     submission does: the result says ``ok: False`` and why.
     """
-    from grader.pipeline import Course, _log_reason
+    from grader.pipeline import _log_reason, kernel_environment
 
     started = time.perf_counter()
     scratch = Path(tempfile.mkdtemp(prefix="mlcg-"))
     try:
-        root = scratch / "grader"
-        root.mkdir()
-        for name, text in job.course_files.items():
-            (root / name).write_text(text, encoding="utf-8")
-        config = root / "nbgrader_config.py"
-        config.write_text(config.read_text(encoding="utf-8") + job.settings.config_lines(),
-                          encoding="utf-8")
-        (root / "gradebook.db").write_bytes(job.gradebook)
-        (scratch / "solutions" / job.assignment).mkdir(parents=True)
+        course = _scratch_course(scratch, assignment, job.settings)
+        root = course.root
+        (root / "gradebook.db").write_bytes(template)
         folder = root / "submitted" / job.student / job.assignment
         for rel, data in job.files.items():
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        course = Course(root, db_url_override="sqlite:///" + str(root / "gradebook.db"))
-        run = course.run("Autograde", assignment_id=job.assignment, student_id=job.student)
+        from grader import sandbox
+
+        del sandbox.PEAKS[:]
+        with kernel_environment():
+            run = course.run("Autograde", assignment_id=job.assignment, student_id=job.student)
         if not run["success"]:
             return _failed(job, f"autograde failed: {_log_reason(run)}", started)
         result = _read_scratch(course, job)
-        result.update(ok=True, seconds=time.perf_counter() - started, warnings=_warnings(job))
+        peaks = [p for p in sandbox.PEAKS if p is not None]
+        result.update(ok=True, seconds=time.perf_counter() - started, warnings=_warnings(job),
+                      peak_memory=max(peaks) if peaks else None)
         return result
     except Exception as exc:  # whatever one submission does, the batch goes on
         return _failed(job, f"grading failed: {type(exc).__name__}: {exc}", started)
@@ -141,7 +178,7 @@ def _read_scratch(course, job: Job) -> dict:
         timestamp = submission.timestamp.isoformat() if submission.timestamp else None
         for nb in submission.notebooks:
             notebooks[nb.name] = {
-                "grades": {g.name: {"auto_score": g.auto_score,
+                "grades": {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
                                     "needs_manual_grade": bool(g.needs_manual_grade)}
                            for g in nb.grades},
                 "comments": {c.name: c.auto_comment for c in nb.comments},
@@ -149,13 +186,10 @@ def _read_scratch(course, job: Job) -> dict:
                 "flagged": bool(nb.flagged),
             }
     folder = course.root / "autograded" / job.student / job.assignment
-    for name in notebooks:
-        path = folder / f"{name}.ipynb"
-        if path.is_file():
-            autograded[f"{name}.ipynb"] = path.read_text(encoding="utf-8")
-    for extra in ("timestamp.txt",):
-        if (folder / extra).is_file():
-            autograded[extra] = (folder / extra).read_text(encoding="utf-8")
+    for name in [f"{nb}.ipynb" for nb in notebooks] + ["timestamp.txt"]:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            autograded[name] = path.read_text(encoding="utf-8")
     return {"notebooks": notebooks, "autograded": autograded, "timestamp": timestamp}
 
 
@@ -203,16 +237,6 @@ def _code_digest() -> str:
     for path in sorted(Path(mlcourse.__file__).parent.rglob("*.py")):
         h.update(path.read_bytes())
     return h.hexdigest()
-
-
-def template_gradebook(course, assignment: str) -> bytes:
-    """A SQLite gradebook that knows this one assignment (made in a scratch course)."""
-    from grader.pipeline import build_course, generate
-
-    with tempfile.TemporaryDirectory(prefix="mlcg-template-") as tmp:
-        scratch = build_course(Path(tmp), [course.solutions / assignment])
-        generate(scratch, assignment)
-        return (scratch.root / "gradebook.db").read_bytes()
 
 
 def record(course, job: Job, result: dict, attempts: int = 5) -> None:
@@ -298,15 +322,24 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_jobs(jobs: list[Job], workers: int | None = None, scheduler: str | None = None,
+def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], workers: int | None = None,
+             scheduler: str | None = None, on_start: Callable[[], None] = lambda: None,
              ) -> Iterator[tuple[Job, dict]]:
     """Yield ``(job, result)`` as each job finishes: in this process when ``workers == 0``,
-    else on Dask (a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``)."""
+    else on Dask (a LocalCluster of ``workers`` processes, or the cluster at ``scheduler``).
+
+    Each assignment's template gradebook is made once, as a task the grading tasks of
+    that assignment wait for; the coordinator goes on meanwhile (``on_start``)."""
     if not jobs:
+        on_start()
         return
     if workers == 0 and not scheduler:
+        on_start()
+        templates: dict[str, bytes] = {}
         for job in jobs:
-            yield job, grade_job(job)
+            if job.assignment not in templates:
+                templates[job.assignment] = make_template(assignments[job.assignment])
+            yield job, grade_job(job, assignments[job.assignment], templates[job.assignment])
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -320,18 +353,19 @@ def run_jobs(jobs: list[Job], workers: int | None = None, scheduler: str | None 
                 memory_limit=0,  # a kernel's memory is capped by its sandbox, not by Dask
                 silence_logs=logging.ERROR, worker_dashboard_address=None))
             client = stack.enter_context(Client(cluster))
-        # Each job's large parts travel once per worker, not once per job.
-        shared: dict = {}
+        remote: dict = {}
+        for name in dict.fromkeys(j.assignment for j in jobs):
+            info = client.scatter(assignments[name], broadcast=True)
+            remote[name] = (info, client.submit(make_template, info, pure=False,
+                                                key=f"template-{name}-{os.urandom(4).hex()}"))
         futures = {}
         for job in jobs:
-            if job.assignment not in shared:
-                shared[job.assignment] = client.scatter(job.gradebook, broadcast=True)
-            slim = Job(job.student, job.assignment, job.files, job.course_files, b"",
-                       job.settings, job.fingerprint)
-            future = client.submit(_grade_with, slim, shared[job.assignment], pure=False,
+            info, template = remote[job.assignment]
+            future = client.submit(grade_job, job, info, template, pure=False,
                                    key=f"grade-{job.key}-{job.fingerprint[:12]}")
             futures[future] = job
         try:
+            on_start()
             for future in as_completed(futures):
                 job = futures.pop(future)
                 try:
@@ -343,12 +377,6 @@ def run_jobs(jobs: list[Job], workers: int | None = None, scheduler: str | None 
         finally:
             for future in futures:
                 future.cancel()
-
-
-def _grade_with(job: Job, gradebook: bytes) -> dict:
-    from dataclasses import replace
-
-    return grade_job(replace(job, gradebook=gradebook))
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -381,34 +409,34 @@ class Progress:
 
 
 def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: bool,
-            echo: Callable[[str], None]) -> tuple[list[Job], list[tuple[str, str, str]], int]:
-    """Jobs for every submission that needs grading; submissions that cannot be graded
-    (with why); how many were already graded from the same inputs."""
+            ) -> tuple[list[Job], dict[str, Assignment], list[tuple[str, str, str, str]], int]:
+    """Jobs for every submission that needs grading, and their assignments; submissions
+    that cannot be graded (with why); how many were already graded from the same inputs."""
     from grader.pipeline import COURSE_FILES, check_submission
 
     course_files = {name: (course.root / name).read_text(encoding="utf-8") for name in COURSE_FILES}
     ledger = Ledger(course.root / ".work" / LEDGER)
     graded = _graded_keys(course)
-    templates: dict[str, bytes] = {}
+    failures = _failures(course)
+    assignments: dict[str, Assignment] = {}
     jobs, bad, current = [], [], 0
-    for assignment, student in todo:
-        key = f"{student}/{assignment}"
-        folder = course.submitted / student / assignment
-        files, why = read_submission(folder)
-        source = course.source_notebook(assignment).read_bytes()
+    for name, student in todo:
+        if name not in assignments:
+            source, _ = read_submission(course.solutions / name)
+            assignments[name] = Assignment(name, source, course_files)
+        key = f"{student}/{name}"
+        files, why = read_submission(course.submitted / student / name)
+        source = course.source_notebook(name).read_bytes()
         fp = fingerprint(files, source, course_files, settings)
-        if not force and ledger.current(key, fp) and (key in graded or key in _failures(course)):
+        if not force and ledger.current(key, fp) and (key in graded or key in failures):
             current += 1
             continue
-        why = why or check_submission(course, assignment, student)
+        why = why or check_submission(course, name, student)
         if why:
-            bad.append((assignment, student, why, fp))
+            bad.append((name, student, why, fp))
             continue
-        if assignment not in templates:
-            templates[assignment] = template_gradebook(course, assignment)
-        jobs.append(Job(student, assignment, files, course_files, templates[assignment],
-                        settings, fp))
-    return jobs, bad, current
+        jobs.append(Job(student, name, files, settings, fp))
+    return jobs, assignments, bad, current
 
 
 def _graded_keys(course) -> set[str]:

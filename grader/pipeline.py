@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import functools
 import json
 import logging
 import os
@@ -142,12 +143,35 @@ class Course:
 
 
 def _quiet_nbgrader_logs() -> None:
-    """nbgrader logs through the 'traitlets' logger; we report results ourselves."""
+    """nbgrader logs through the 'traitlets' logger; we report results ourselves.
+
+    Also: nbgrader stamps every new gradebook with the output of ``alembic heads`` run as
+    a subprocess (2-3 s each; a batch makes one scratch gradebook per assignment). The
+    same answer comes from alembic's own API, once per process."""
+    import nbgrader.api
+
+    if not getattr(nbgrader.api.get_alembic_version, "from_alembic_api", False):
+        def head() -> str:
+            return _alembic_head()
+
+        head.from_alembic_api = True
+        nbgrader.api.get_alembic_version = head
     logger = logging.getLogger("traitlets")
     logger.setLevel(logging.INFO)
     logger.propagate = False
     if not logger.handlers:
         logger.addHandler(logging.NullHandler())
+
+
+@functools.lru_cache(maxsize=1)
+def _alembic_head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    config = Config()
+    config.set_main_option("script_location", ALEMBIC_DIR)
+    return ScriptDirectory.from_config(config).get_current_head()
 
 
 @contextlib.contextmanager
@@ -420,10 +444,14 @@ def grade(
             f"{course.submitted}/<student>/<assignment>/<assignment>.ipynb"
         )
     _quiet_nbgrader_logs()
-    with kernel_environment():
-        jobs, bad, current = batch.collect(course, todo, settings, force, echo)
-    for assignment in sorted({j.assignment for j in jobs} | {b[0] for b in bad}):
-        generate(course, assignment)  # the gradebook knows the assignment and its points
+    jobs, assignments_of, bad, current = batch.collect(course, todo, settings, force)
+
+    def register() -> None:
+        """The gradebook learns each assignment and its points (while workers grade)."""
+        with kernel_environment():
+            for assignment in sorted({j.assignment for j in jobs} | {b[0] for b in bad}):
+                generate(course, assignment)
+
     if current:
         echo(f"{current} submission(s) already graded from the same files "
              f"(grade them again with --force)")
@@ -444,19 +472,25 @@ def grade(
         ledger.set(key, fp)
         results.append(row)
 
-    for assignment, student, why, fp in bad:
-        _remove_stale(course, assignment, student)
-        done(GradeRow(student, assignment, 0.0, _max_score(course, assignment), [], why), fp)
+    def record_bad() -> None:
+        register()
+        for assignment, student, why, fp in bad:
+            _remove_stale(course, assignment, student)
+            done(GradeRow(student, assignment, 0.0, _max_score(course, assignment), [], why), fp)
 
     warnings: set[str] = set()
     seconds: list[float] = []
+    peaks: list[tuple[int, str]] = []
     progress = batch.Progress(len(jobs), echo)
     started = time.perf_counter()
     try:
         with kernel_environment():
-            for job, result in batch.run_jobs(jobs, workers, scheduler):
+            for job, result in batch.run_jobs(jobs, assignments_of, workers, scheduler,
+                                              on_start=record_bad):
                 warnings.update(result.get("warnings") or [])
                 seconds.append(result.get("seconds") or 0.0)
+                if result.get("peak_memory"):
+                    peaks.append((result["peak_memory"], job.key))
                 if result["ok"]:
                     batch.record(course, job, result)
                     row = _row_from_gradebook(course, job.assignment, job.student)
@@ -472,11 +506,11 @@ def grade(
         progress.close()
         export(course, out=out)
         _summary(course, results, jobs, warnings, seconds, time.perf_counter() - started,
-                 out, echo)
+                 out, echo, max(peaks) if peaks else None, settings)
     return results
 
 
-def _summary(course, results, jobs, warnings, seconds, wall, out, echo) -> None:
+def _summary(course, results, jobs, warnings, seconds, wall, out, echo, peak, settings) -> None:
     """What the instructor reads at the end of a batch (also kept in .work/last-batch.txt)."""
     from grader import sandbox
 
@@ -493,6 +527,9 @@ def _summary(course, results, jobs, warnings, seconds, wall, out, echo) -> None:
                      f"({sum(seconds) / len(seconds):.1f} s each on a worker)")
     if jobs:
         lines.append("sandbox: " + sandbox.probe().describe())
+    if peak:
+        lines.append(f"largest kernel memory: {sandbox.format_size(peak[0])} ({peak[1]}; "
+                     f"the cap is {settings.memory})")
     for warning in sorted(warnings):
         lines.append(f"WARNING: {warning}")
     if bad:

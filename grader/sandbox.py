@@ -49,6 +49,9 @@ from mlcourse.grading.judge import exit_cause
 GiB = 1024**3
 MiB = 1024**2
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# The largest message the grader takes from a kernel: above the judge's largest reply
+# (mlcourse.grading.wire.MAX_BYTES), far below the grader's memory.
+MAX_MESSAGE = 320 * 1024**2
 # Unprivileged uids for sandboxed kernels when grading runs as root: one per worker
 # slot, so RLIMIT_NPROC counts one kernel's processes only.
 UID_BASE = 61000
@@ -75,7 +78,7 @@ def parse_size(text: str | int) -> int:
 def format_size(n: int) -> str:
     for unit, size in (("GiB", GiB), ("MiB", MiB)):
         if n >= size:
-            return f"{n / size:g} {unit}"
+            return f"{n / size:.3g} {unit}"
     return f"{n} bytes"
 
 
@@ -337,8 +340,28 @@ class Sandbox:
                     return True
         return False
 
+    def peak_memory(self) -> int | None:
+        """The most memory the kernel and its processes held at once, if a cgroup counted it."""
+        for group in self._cgroups:
+            for fname in ("memory.max_usage_in_bytes", "memory.peak"):
+                path = group / fname
+                if path.exists():
+                    try:
+                        return int(path.read_text().strip())
+                    except (OSError, ValueError):
+                        return None
+        return None
+
     def cleanup(self) -> None:
-        """Kill every process the kernel left and remove its cgroups and socket folder."""
+        """Kill every process the kernel left, remove its cgroups and socket folder, and
+        leave only plain files and folders in its working folder.
+
+        The last step matters: nbgrader (as the grader's user) writes the graded notebook
+        into that folder, and a link the kernel left there would aim that write, or a
+        later read, at a file of the grader's choosing, not the kernel's."""
+        if self.uid is not None:
+            self._kill_user()
+        PEAKS.append(self.peak_memory())
         for group in self._cgroups:
             procs = group / "cgroup.procs"
             for _ in range(50):
@@ -358,6 +381,43 @@ class Sandbox:
         self._cgroups = []
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
+        _only_plain_files(self.workdir)
+
+    def _kill_user(self) -> None:
+        """Every process of the sandbox's own uid (what a cgroup would catch, without one)."""
+        for _ in range(20):
+            pids = [int(p.name) for p in Path("/proc").iterdir()
+                    if p.name.isdigit() and _owner(p) == self.uid]
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+
+
+def _only_plain_files(folder: Path) -> None:
+    """Remove every symlink, fifo, socket or device under ``folder`` (never following one)."""
+    import stat
+
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+# Peak memory of every sandbox this process has cleaned up (grader/batch.py reports them).
+PEAKS: list[int | None] = []
 
 
 def _owner(proc: Path) -> int:
@@ -433,6 +493,16 @@ class SandboxedKernelManager(AsyncKernelManager):
                 os.chmod(self.connection_file, 0o600)
                 os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)
         await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def client(self, **kwargs):
+        """The grader's side of the kernel's sockets: a message larger than the judge ever
+        reads (a kernel flooding the grader's memory) drops the connection instead."""
+        import zmq
+
+        kc = super().client(**kwargs)
+        if self.enabled:
+            kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
+        return kc
 
     def death_cause(self) -> str:
         """Why the kernel is gone, in words for the learner's report."""

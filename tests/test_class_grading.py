@@ -199,6 +199,12 @@ def hostile_corpus(course: pipeline.Course, listener: Listener, marker: Path) ->
         "deletes-own-files": (answered(course, extra=(
             "import os\nfor f in os.listdir('.'):\n    os.remove(f)\nprint(os.listdir('.'))")), 3),
         "planted-files": (answered(course, extra=ran_by_grader), 3),
+        # Links left where nbgrader then writes the graded notebook and reads the timestamp
+        # (as the grader's user): they must aim nowhere.
+        "planted-links": (answered(course, extra=(
+            f"import os\nfor f in os.listdir('.'):\n    os.remove(f)\n"
+            f"os.symlink({str(root / 'nbgrader_config.py')!r}, '{NAME}.ipynb')\n"
+            f"os.symlink('/etc/shadow', 'timestamp.txt')\nos.mkfifo('pipe')")), 3),
         "deleted-tests": (answered(course, WRONG, edit=drop("double-hidden")), 1),
         "edited-tests": (answered(course, WRONG, edit=edit_tests), 1),
         "retyped-test": (answered(course, WRONG, edit=retype), 1),
@@ -260,6 +266,9 @@ def test_nothing_of_the_course_or_another_learner_was_read_or_changed(graded):
     assert graded["listener"].connections == 0
     assert "refused" in autograded_text(graded, "network")
     assert not graded["marker"].exists(), graded["marker"].read_text()
+    linked = graded["course"].root / "autograded" / "planted-links" / NAME
+    assert not any(p.is_symlink() for p in linked.iterdir())
+    assert "root:" not in "".join(p.read_text() for p in linked.iterdir())
 
 
 @needs("namespaces")
@@ -374,3 +383,20 @@ def test_without_namespaces_grading_goes_on_and_says_so(tmp_path, course_env):
     assert "WARNING: namespaces turned off" in run.stdout
     assert "memory is capped by address space" in run.stdout
     assert "WARNING" in (course.root / ".work" / "last-batch.txt").read_text()
+
+
+def test_a_running_dask_cluster_grades_the_same_tasks(tmp_path):
+    """--scheduler tcp://HOST:PORT: the batch goes to a cluster that is already running."""
+    from dask.distributed import LocalCluster
+
+    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
+    pipeline.generate(course, NAME)
+    for student, answer in (("right", "def double(x):\n    return 2 * x\n"), ("wrong", WRONG)):
+        folder = course.submitted / student / NAME
+        folder.mkdir(parents=True)
+        (folder / f"{NAME}.ipynb").write_text(answered(course, answer), encoding="utf-8")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:
+        rows = pipeline.grade(course, scheduler=cluster.scheduler_address, settings=SETTINGS,
+                              echo=lambda line: None)
+    assert {r.student: r.score for r in rows} == {"right": 3, "wrong": 1}

@@ -106,8 +106,9 @@ def local_scores(course: pipeline.Course, name: str, student: str) -> dict[str, 
 @pytest.mark.parametrize("source_dir", ASSIGNMENT_DIRS, ids=lambda p: p.name)
 def test_round_trip(source_dir: Path, tmp_path: Path):
     """Release; submit the solution, the untouched release and the release with one
-    plausible wrong answer; grade them as `make grade` does (nbgrader's converters in this
-    process: plain `nbgrader autograde` is run by test_integrity.py); feedback. The solution
+    plausible wrong answer; grade them as `make grade` does (each one a sandboxed job,
+    here run in this process rather than on Dask workers: plain `nbgrader autograde` is run
+    by test_integrity.py); feedback. The solution
     scores full marks, the untouched release zero on every graded cell, the wrong answer
     loses exactly its cells; `mlcourse grade` gives the release and the wrong answer the
     gradebook's score, cell by cell; feedback shows no hidden test source."""
@@ -121,7 +122,7 @@ def test_round_trip(source_dir: Path, tmp_path: Path):
     solved = nbformat.reads(with_answer(course.source_notebook(name), wrong[0], wrong[1]), 4)
     submit(course, "wrong", name, None, text=nbformat.writes(solved))
     quiet = lambda *args, **kwargs: None  # noqa: E731
-    pipeline.grade(course, [name], echo=quiet)
+    pipeline.grade(course, [name], echo=quiet, workers=0)  # the Dask path: test_class_grading
     pipeline.feedback(course, [name], echo=quiet)
 
     problems = []

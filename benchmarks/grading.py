@@ -1,0 +1,239 @@
+"""Grading a class, side by side: ``python -m benchmarks.grading``.
+
+One class of submissions (default: 10 learners × 4 assignments = 40, two in three
+solved, one in three the untouched release) graded twice from identical copies of the
+course, one after the other:
+
+- **stock**: what an instructor runs without this project's pipeline: ``nbgrader
+  generate_assignment`` then ``nbgrader autograde`` for each assignment, one submission
+  after another, in the course folder with the course's own config (the judge decides
+  the test cells; the sandbox turned off, as stock nbgrader has none);
+- **make grade**: ``python -m grader.pipeline grade`` as ``make grade`` runs it: a Dask
+  LocalCluster with one worker per core, every kernel in the sandbox.
+
+Both must give the same scores (checked). Then, per assignment, one solved submission
+is graded in this process with the sandbox on and off, alternately, and its notebook
+run plainly (nbclient, no judge, no nbgrader): the sandbox's own cost, and grading's
+overhead above the notebook's own execution time.
+
+Printed, never asserted; the figures of the last run go to ``benchmarks/results/grading.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("01-data", "02-models", "03-losses", "04-gradients")
+TARGET = 1.8
+
+
+def make_class(where: Path, assignments, learners: int):
+    """A course at ``where`` with ``learners`` submissions of each assignment."""
+    import nbformat
+
+    from grader import pipeline
+    from mlcourse.grading.notebook import is_answer
+
+    course = pipeline.build_course(where, [ROOT / "solutions" / a for a in assignments])
+    with pipeline.kernel_environment():
+        for name in assignments:
+            pipeline.generate(course, name)
+    for name in assignments:
+        source = nbformat.read(course.source_notebook(name), as_version=4)
+        answers = {c.metadata.nbgrader["grade_id"]: c.source for c in source.cells if is_answer(c)}
+        for i in range(learners):
+            nb = nbformat.read(course.release_dir / name / f"{name}.ipynb", as_version=4)
+            if i % 3 != 2:
+                for cell in nb.cells:
+                    if is_answer(cell):
+                        cell.source = answers[cell.metadata.nbgrader["grade_id"]]
+            folder = course.submitted / f"learner-{i:02d}" / name
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{name}.ipynb")
+    # Each side starts from a course that has graded nothing.
+    for leftover in ("gradebook.db", "release"):
+        path = course.root / leftover
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    return course
+
+
+def run(cmd: list[str], cwd: Path, env: dict) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if proc.returncode not in (0, 1):  # autograde exits 1 when a notebook fails
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return took
+
+
+def scores(course) -> dict:
+    from grader import pipeline
+
+    return {(r.student, r.assignment): r.score for r in pipeline.export(course, out=course.root / "x.csv")}
+
+
+def stock(course, assignments, env) -> float:
+    """nbgrader generate_assignment + autograde per assignment, sandbox off."""
+    config = course.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.SandboxedKernelManager.enabled = False\n")
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    total = 0.0
+    for name in assignments:
+        total += run([nbgrader, "generate_assignment", name, "--force"], course.root, env)
+        total += run([nbgrader, "autograde", name, "--force"], course.root, env)
+    return total
+
+
+def ours(course, env, workers: int | None) -> float:
+    cmd = [sys.executable, "-m", "grader.pipeline", "--course", str(course.root), "grade"]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
+    return run(cmd, ROOT, env)
+
+
+def plain_seconds(path: Path) -> float:
+    """The notebook's own run: a fresh kernel, every cell, nothing else."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from mlcourse.grading.notebook import KERNEL_ARGS, KERNEL_ENV
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ.update(KERNEL_ENV)
+    start = time.perf_counter()
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}},
+                   extra_arguments=KERNEL_ARGS).execute()
+    return time.perf_counter() - start
+
+
+def overheads(course, assignments, repeats: int) -> list[dict]:
+    """Per assignment: plain run, grading with the sandbox, grading without."""
+    from dataclasses import replace
+
+    from grader import batch
+
+    rows = []
+    todo = [(name, "learner-00") for name in assignments]
+    jobs, infos, _, _ = batch.collect(course, todo, batch.Settings(), force=True)
+    for job in jobs:
+        info = infos[job.assignment]
+        template = batch.make_template(info)
+        off = replace(job, settings=replace(job.settings, sandbox=False))
+        timings = {"sandbox": [], "no sandbox": [], "plain": []}
+        path = course.submitted / job.student / job.assignment / f"{job.assignment}.ipynb"
+        for _ in range(repeats):
+            for label, which in (("sandbox", job), ("no sandbox", off)):
+                result = batch.grade_job(which, info, template)
+                assert result["ok"], result
+                timings[label].append(result["seconds"])
+            timings["plain"].append(plain_seconds(path))
+        rows.append({"assignment": job.assignment,
+                     **{k: statistics.median(v) for k, v in timings.items()}})
+    return rows
+
+
+def reference_solutions(where: Path) -> list[dict]:
+    """Every solution notebook graded as a submission under the default caps (2 GiB,
+    120 s a cell, 900 s a notebook): its score, time and the kernel's peak memory."""
+    import nbformat
+
+    from grader import batch, pipeline
+
+    names = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
+    course = pipeline.build_course(where, [ROOT / "solutions" / n for n in names])
+    for name in names:
+        folder = course.submitted / "reference" / name
+        folder.mkdir(parents=True)
+        nbformat.write(nbformat.read(course.source_notebook(name), as_version=4),
+                       folder / f"{name}.ipynb")
+    todo = [(name, "reference") for name in names]
+    jobs, infos, bad, _ = batch.collect(course, todo, batch.Settings(), force=True)
+    assert not bad, bad
+    rows = []
+    for job, result in batch.run_jobs(jobs, infos):
+        grades = [g for nb in result.get("notebooks", {}).values() for g in nb["grades"].values()]
+        rows.append({"assignment": job.assignment, "ok": result["ok"],
+                     "full_marks": bool(grades) and all(
+                         g["auto_score"] == g["max_score"] for g in grades),
+                     "seconds": result["seconds"], "peak_memory": result.get("peak_memory")})
+    return sorted(rows, key=lambda r: r["assignment"])
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--learners", type=int, default=10, help="submissions per assignment")
+    parser.add_argument("--workers", type=int, default=None, help="as make grade --workers")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per overhead measurement")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("MLCOURSE_DB_URL", None)
+
+    with tempfile.TemporaryDirectory(prefix="mlcourse-bench-") as tmp:
+        base = make_class(Path(tmp) / "base", ASSIGNMENTS, args.learners)
+        from grader import pipeline
+
+        copies = {}
+        for side in ("stock", "ours"):
+            shutil.copytree(base.root.parent, Path(tmp) / side)
+            copies[side] = pipeline.Course(Path(tmp) / side / "grader",
+                                           db_url_override=f"sqlite:///{tmp}/{side}/grader/gradebook.db")
+        n = args.learners * len(ASSIGNMENTS)
+        print(f"class: {n} submissions ({args.learners} learners x {len(ASSIGNMENTS)} assignments: "
+              f"{', '.join(ASSIGNMENTS)}), {os.cpu_count()} cores")
+        t_stock = stock(copies["stock"], ASSIGNMENTS, env)
+        t_ours = ours(copies["ours"], env, args.workers)
+        same = scores(copies["stock"]) == scores(copies["ours"])
+        print(f"{'':34}{'seconds':>9}{'per submission':>16}")
+        print(f"{'stock nbgrader, serial, no sandbox':34}{t_stock:9.1f}{t_stock / n:16.2f}")
+        print(f"{'make grade (Dask, sandbox on)':34}{t_ours:9.1f}{t_ours / n:16.2f}")
+        speedup = t_stock / t_ours
+        print(f"speed-up: {speedup:.2f}x  (target >= {TARGET}x: {'OK' if speedup >= TARGET else 'MISSED'}); "
+              f"same scores on both sides: {same}")
+
+        print("\nper submission, in this process (median of "
+              f"{args.repeats}): the notebook alone, graded without and with the sandbox")
+        print(f"{'assignment':16}{'notebook s':>11}{'graded s':>10}{'sandboxed s':>12}"
+              f"{'sandbox cost s':>15}{'grading overhead s':>19}")
+        rows = overheads(copies["ours"], ASSIGNMENTS, args.repeats)
+        for r in rows:
+            print(f"{r['assignment']:16}{r['plain']:11.2f}{r['no sandbox']:10.2f}{r['sandbox']:12.2f}"
+                  f"{r['sandbox'] - r['no sandbox']:15.2f}{r['sandbox'] - r['plain']:19.2f}")
+        cost = statistics.mean(r["sandbox"] - r["no sandbox"] for r in rows)
+        print(f"mean sandbox cost per submission: {cost:.2f} s")
+
+        print("\nthe reference solutions, graded as submissions under the default caps "
+              "(2 GiB, 120 s a cell, 900 s a notebook; two Dask workers at once):")
+        from grader.sandbox import format_size
+
+        refs = reference_solutions(Path(tmp) / "reference")
+        for r in refs:
+            peak = format_size(r["peak_memory"]) if r["peak_memory"] else "not measured"
+            print(f"  {r['assignment']:24} {'every graded cell passed' if r['full_marks'] else 'LOST POINTS':26}"
+                  f"{r['seconds']:6.1f} s   peak memory {peak}")
+        results = ROOT / "benchmarks" / "results"
+        results.mkdir(exist_ok=True)
+        (results / "grading.json").write_text(json.dumps({
+            "submissions": n, "stock_s": t_stock, "make_grade_s": t_ours, "speedup": speedup,
+            "same_scores": same, "per_submission": rows, "sandbox_cost_s": cost,
+            "reference_solutions": refs}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
