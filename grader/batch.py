@@ -196,8 +196,8 @@ def _read_scratch(course, job: Job) -> dict:
 # ---- on the coordinator -----------------------------------------------------------------
 
 
-def read_submission(folder: Path) -> tuple[dict, str]:
-    """The submission's regular files (links and oversized folders refused), or a reason."""
+def read_folder(folder: Path) -> tuple[dict, str]:
+    """A folder's regular files (links skipped, oversized folders refused), or a reason."""
     files, total = {}, 0
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
@@ -215,16 +215,16 @@ def read_submission(folder: Path) -> tuple[dict, str]:
     return files, ""
 
 
-def fingerprint(files: dict, assignment_source: bytes, course_files: dict,
-                settings: Settings) -> str:
-    """What a grade was computed from: the submission, the source notebook, the course's
-    grading files and code, the caps. Any change means grading again."""
+def fingerprint(files: dict, assignment: Assignment, settings: Settings) -> str:
+    """What a grade was computed from: the submission, the assignment's source folder, the
+    course's grading files and code, the caps. Any change means grading again."""
     h = hashlib.sha256()
-    for rel in sorted(files):
-        h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
-    h.update(assignment_source)
-    for name in sorted(course_files):
-        h.update(name.encode() + course_files[name].encode())
+    for group in (files, assignment.source_files):
+        for rel in sorted(group):
+            h.update(rel.encode() + b"\0" + hashlib.sha256(group[rel]).digest())
+        h.update(b"\1")
+    for name in sorted(assignment.course_files):
+        h.update(name.encode() + assignment.course_files[name].encode())
     h.update(_code_digest().encode())
     h.update(json.dumps(asdict(settings), sort_keys=True).encode())
     return h.hexdigest()
@@ -264,9 +264,14 @@ def record(course, job: Job, result: dict, attempts: int = 5) -> None:
 
 
 def _record_grades(course, job: Job, result: dict) -> None:
+    import warnings
     from datetime import datetime
 
-    with course.gradebook() as gb:
+    from sqlalchemy.exc import SAWarning
+
+    with course.gradebook() as gb, warnings.catch_warnings():
+        # nbgrader's own gradebook code trips SQLAlchemy's autoflush warnings.
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(job.student)
         stamp = result.get("timestamp")
         kwargs = {"timestamp": datetime.fromisoformat(stamp)} if stamp else {}
@@ -422,12 +427,11 @@ def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: 
     jobs, bad, current = [], [], 0
     for name, student in todo:
         if name not in assignments:
-            source, _ = read_submission(course.solutions / name)
+            source, _ = read_folder(course.solutions / name)
             assignments[name] = Assignment(name, source, course_files)
         key = f"{student}/{name}"
-        files, why = read_submission(course.submitted / student / name)
-        source = course.source_notebook(name).read_bytes()
-        fp = fingerprint(files, source, course_files, settings)
+        files, why = read_folder(course.submitted / student / name)
+        fp = fingerprint(files, assignments[name], settings)
         if not force and ledger.current(key, fp) and (key in graded or key in failures):
             current += 1
             continue

@@ -7,9 +7,9 @@
     strip      remove outputs and execution counts from solutions/ in place
     cells      replace cells of a source notebook by grade_id from a blocks file
 
-nbgrader runs in this process through its converter classes, one submission at a
-time, so that one broken or foreign notebook costs that submission (zero, with the
-reason) and never the batch. ``--course DIR`` points at another copy of ``grader/``
+``grade`` runs each submission as a task on Dask (``batch.py``), its kernel in a
+sandbox (``sandbox.py``): one broken, foreign or hostile notebook costs that
+submission (zero, with the reason) and never the batch or another learner. ``--course DIR`` points at another copy of ``grader/``
 (the tests use a temporary one); its ``solutions/`` is the folder next to it.
 """
 
