@@ -35,7 +35,8 @@ from pathlib import Path
 
 # The largest submission folder we read (notebook and data files together).
 MAX_SUBMISSION_BYTES = 50 * 1024**2
-LEDGER = "ledger.json"
+LEDGER = "ledger.json"            # student/assignment -> what its grade was computed from
+REGISTERED = "assignments.json"   # assignment -> what the gradebook's record of it came from
 
 
 @dataclass(frozen=True)
@@ -239,8 +240,9 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
-def record(course, job: Job, result: dict, attempts: int = 5) -> None:
-    """Write one worker's result into the course's gradebook and autograded/ folder.
+def record(course, gb, job: Job, result: dict, attempts: int = 5) -> None:
+    """Write one worker's result into the course's gradebook (``gb``, open for the whole
+    batch) and autograded/ folder.
 
     Another batch writing the same PostgreSQL gradebook may create the same student a
     moment earlier: a write that collides is rolled back and tried again."""
@@ -249,9 +251,10 @@ def record(course, job: Job, result: dict, attempts: int = 5) -> None:
 
     for attempt in range(attempts):
         try:
-            _record_grades(course, job, result)
+            _record_grades(gb, job, result)
             break
         except (InvalidEntry, SQLAlchemyError):
+            gb.db.rollback()
             if attempt == attempts - 1:
                 raise
             time.sleep(0.2 * (attempt + 1))
@@ -263,13 +266,13 @@ def record(course, job: Job, result: dict, attempts: int = 5) -> None:
         (folder / Path(name).name).write_text(text, encoding="utf-8")
 
 
-def _record_grades(course, job: Job, result: dict) -> None:
+def _record_grades(gb, job: Job, result: dict) -> None:
     import warnings
     from datetime import datetime
 
     from sqlalchemy.exc import SAWarning
 
-    with course.gradebook() as gb, warnings.catch_warnings():
+    with warnings.catch_warnings():
         # nbgrader's own gradebook code trips SQLAlchemy's autoflush warnings.
         warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(job.student)
@@ -441,6 +444,11 @@ def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: 
             continue
         jobs.append(Job(student, name, files, settings, fp))
     return jobs, assignments, bad, current
+
+
+def assignment_fingerprint(assignment: Assignment) -> str:
+    """What the gradebook's record of an assignment was made from."""
+    return fingerprint({}, assignment, Settings())
 
 
 def _graded_keys(course) -> set[str]:

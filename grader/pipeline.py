@@ -447,10 +447,18 @@ def grade(
     jobs, assignments_of, bad, current = batch.collect(course, todo, settings, force)
 
     def register() -> None:
-        """The gradebook learns each assignment and its points (while workers grade)."""
+        """The gradebook learns each assignment and its points (while workers grade), unless
+        it already holds them from the same source."""
+        with course.gradebook() as gb:
+            known_here = {a.name for a in gb.assignments}
+        registered = batch.Ledger(course.root / ".work" / batch.REGISTERED)
         with kernel_environment():
             for assignment in sorted({j.assignment for j in jobs} | {b[0] for b in bad}):
+                fp = batch.assignment_fingerprint(assignments_of[assignment])
+                if assignment in known_here and registered.current(assignment, fp):
+                    continue
                 generate(course, assignment)
+                registered.set(assignment, fp)
 
     if current:
         echo(f"{current} submission(s) already graded from the same files "
@@ -484,16 +492,19 @@ def grade(
     progress = batch.Progress(len(jobs), echo)
     started = time.perf_counter()
     try:
-        with kernel_environment():
+        with kernel_environment(), contextlib.ExitStack() as stack:
+            gb = None  # one gradebook session for the whole batch, from the first result on
             for job, result in batch.run_jobs(jobs, assignments_of, workers, scheduler,
                                               on_start=record_bad):
+                if gb is None:
+                    gb = stack.enter_context(course.gradebook())
                 warnings.update(result.get("warnings") or [])
                 seconds.append(result.get("seconds") or 0.0)
                 if result.get("peak_memory"):
                     peaks.append((result["peak_memory"], job.key))
                 if result["ok"]:
-                    batch.record(course, job, result)
-                    row = _row_from_gradebook(course, job.assignment, job.student)
+                    batch.record(course, gb, job, result)
+                    row = _row_from_gradebook(course, job.assignment, job.student, gb)
                 else:
                     _remove_stale(course, job.assignment, job.student)
                     row = GradeRow(job.student, job.assignment, 0.0,
@@ -541,17 +552,20 @@ def _summary(course, results, jobs, warnings, seconds, wall, out, echo, peak, se
     (course.failures_file.parent / "last-batch.txt").write_text("\n".join(lines) + "\n")
 
 
-def _row_from_gradebook(course: Course, assignment: str, student: str) -> GradeRow:
+def _row_from_gradebook(course: Course, assignment: str, student: str, gb=None) -> GradeRow:
+    """One submission's line of the CSV, read from the gradebook (``gb``: one already open)."""
+    if gb is None:
+        with course.gradebook() as gb:
+            return _row_from_gradebook(course, assignment, student, gb)
     row = GradeRow(student, assignment)
-    with course.gradebook() as gb:
-        submission = gb.find_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for g in sorted(notebook.grades, key=lambda g: g.cell.name):
-                score = g.score or 0.0
-                row.score += score
-                row.max_score += g.max_score
-                if score < g.max_score:
-                    row.failed_cells.append(g.cell.name)
+    submission = gb.find_submission(assignment, student)
+    for notebook in submission.notebooks:
+        for g in sorted(notebook.grades, key=lambda g: g.cell.name):
+            score = g.score or 0.0
+            row.score += score
+            row.max_score += g.max_score
+            if score < g.max_score:
+                row.failed_cells.append(g.cell.name)
     return row
 
 
@@ -581,9 +595,9 @@ def export(course: Course | None = None, out: Path | None = None) -> list[GradeR
     course = course or Course()
     rows: dict[tuple[str, str], GradeRow] = {}
     with course.gradebook() as gb:
-        pairs = [(a.name, s.student.id) for a in gb.assignments for s in a.submissions]
-    for assignment, student in pairs:
-        rows[assignment, student] = _row_from_gradebook(course, assignment, student)
+        for a in gb.assignments:
+            for s in a.submissions:
+                rows[a.name, s.student.id] = _row_from_gradebook(course, a.name, s.student.id, gb)
     for key, reason in _load_failures(course).items():
         student, assignment = key.split("/", 1)
         if (course.submitted / student / assignment).is_dir():

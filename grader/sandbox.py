@@ -360,20 +360,12 @@ class Sandbox:
         into that folder, and a link the kernel left there would aim that write, or a
         later read, at a file of the grader's choosing, not the kernel's."""
         if self.uid is not None:
-            self._kill_user()
+            # Every process of the sandbox's own uid: what a cgroup catches, without one.
+            _kill_all(lambda: [int(p.name) for p in Path("/proc").iterdir()
+                               if p.name.isdigit() and _owner(p) == self.uid])
         PEAKS.append(self.peak_memory())
         for group in self._cgroups:
-            procs = group / "cgroup.procs"
-            for _ in range(50):
-                pids = [int(p) for p in procs.read_text().split()] if procs.exists() else []
-                if not pids:
-                    break
-                for pid in pids:
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                time.sleep(0.02)
+            _kill_all(functools.partial(_members, group / "cgroup.procs"))
             try:
                 group.rmdir()
             except OSError:
@@ -383,19 +375,23 @@ class Sandbox:
             shutil.rmtree(self.runtime, ignore_errors=True)
         _only_plain_files(self.workdir)
 
-    def _kill_user(self) -> None:
-        """Every process of the sandbox's own uid (what a cgroup would catch, without one)."""
-        for _ in range(20):
-            pids = [int(p.name) for p in Path("/proc").iterdir()
-                    if p.name.isdigit() and _owner(p) == self.uid]
-            if not pids:
-                return
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(0.05)
+
+def _members(procs: Path) -> list[int]:
+    return [int(p) for p in procs.read_text().split()] if procs.exists() else []
+
+
+def _kill_all(find, rounds: int = 50) -> None:
+    """SIGKILL whatever ``find()`` lists until it lists nothing (forks race the kills)."""
+    for _ in range(rounds):
+        pids = find()
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.02)
 
 
 def _only_plain_files(folder: Path) -> None:
