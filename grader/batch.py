@@ -367,7 +367,7 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], workers: int |
             remote[name] = (info, client.submit(make_template, info, pure=False,
                                                 key=f"template-{name}-{os.urandom(4).hex()}"))
         futures = {}
-        for job in jobs:
+        for job in interleaved(jobs):
             info, template = remote[job.assignment]
             future = client.submit(grade_job, job, info, template, pure=False,
                                    key=f"grade-{job.key}-{job.fingerprint[:12]}")
@@ -385,6 +385,20 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], workers: int |
         finally:
             for future in futures:
                 future.cancel()
+
+
+def interleaved(jobs: list[Job]) -> list[Job]:
+    """One job of each assignment in turn: the batch's last tasks are then a mix of long
+    and short notebooks, not all of the slowest assignment (workers finish together)."""
+    queues: dict[str, list[Job]] = {}
+    for job in jobs:
+        queues.setdefault(job.assignment, []).append(job)
+    out = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                out.append(queue.pop(0))
+    return out
 
 
 # ---- progress ------------------------------------------------------------------------------

@@ -43,8 +43,8 @@ c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".DS_Store"]
 # A class on JupyterHub sets MLCOURSE_DB_URL=postgresql://user@host/mlcourse
-c.CourseDirectory.db_url = os.environ.get(
-    "MLCOURSE_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db")
+c.CourseDirectory.db_url = os.environ.get("MLCOURSE_DB_URL") or (
+    "sqlite:///" + os.path.join(HERE, "gradebook.db")
 )
 # The exchange (JupyterHub) needs a course id; set MLCOURSE_COURSE_ID there. Never empty:
 # nbgrader creates no course row for "", which PostgreSQL's foreign keys then refuse.
