@@ -287,8 +287,9 @@ class Sandbox:
                 args += ["--ro-bind", str(path), str(path)]
         args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
                  "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--tmpfs", "/tmp"]
-        # bwrap makes missing parent folders of a mount point root-only: make them 0755.
-        made, bound = {Path("/")}, [Path("/tmp"), Path("/usr"), Path("/etc")]
+        # bwrap makes missing parent folders of a mount point root-only: make them 0755
+        # (those inside /tmp too: it is a fresh tmpfs, not the host's /tmp).
+        made, bound = {Path("/"), Path("/tmp")}, [Path("/usr"), Path("/etc")]
         for source, writable in [(p, False) for p in _readable_roots()] + [
                 (self.runtime, True), (self.workdir, True)]:
             for parent in reversed(source.parents):

@@ -400,3 +400,21 @@ def test_a_running_dask_cluster_grades_the_same_tasks(tmp_path):
         rows = pipeline.grade(course, scheduler=cluster.scheduler_address, settings=SETTINGS,
                               echo=lambda line: None)
     assert {r.student: r.score for r in rows} == {"right": 3, "wrong": 1}
+
+
+@needs("namespaces")
+def test_the_kernel_reaches_its_folder_and_python_by_absolute_paths(tmp_path):
+    """Folders bubblewrap makes on the way to a mount point inside the sandbox's fresh /tmp
+    must be traversable by the sandbox's user (a venv or a folder under /tmp broke CI)."""
+    work = tmp_path / "deep" / "er" / "work"
+    work.mkdir(parents=True)
+    box = sandbox.Sandbox(work)
+    try:
+        script = (f"import os, sys, mlcourse, ipykernel_launcher\n"
+                  f"print(sorted(os.listdir({str(work)!r})), os.listdir({str(tmp_path)!r}))")
+        run = subprocess.run(box.command([sys.executable, "-c", script]), env=box.environment({}),
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        box.cleanup()
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[] ['deep']"
