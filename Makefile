@@ -37,8 +37,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mlcourse)" >/dev/null
 	@touch $@
 
+# A learner's Lab: lab/ hides nbgrader's instructor tools and keeps Validate.
 lab: venv
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	JUPYTER_CONFIG_PATH=$(abspath lab) $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # bubblewrap (the grading sandbox) and PostgreSQL (the gradebook test): installed as root on
 # Debian/Ubuntu, reported elsewhere.

@@ -22,6 +22,7 @@ import functools
 import json
 import logging
 import os
+import platform
 import shutil
 import sys
 import time
@@ -211,11 +212,27 @@ def _log_reason(result: dict) -> str:
 # ---- notebooks -------------------------------------------------------------------------
 
 
+# The kernel `make` installs (Makefile: ipykernel install --name python3 --display-name ...).
+# Notebooks carry exactly this, so JupyterLab has nothing to rewrite when one is opened.
+KERNELSPEC = {"display_name": "Python 3 (mlcourse)", "language": "python", "name": "python3"}
+
+
+def language_info() -> dict:
+    """What ipykernel reports and JupyterLab writes into a notebook when its kernel starts
+    (the Python version is this interpreter's: the one `make` installs the kernel with)."""
+    return {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+            "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+            "pygments_lexer": "ipython3", "version": platform.python_version()}
+
+
 def normalise(nb: nbformat.NotebookNode) -> str:
-    """The notebook as canonical JSON: no outputs, no execution counts, no run metadata.
+    """The notebook as canonical JSON: no outputs, no execution counts, no run metadata,
+    the course's kernelspec.
 
     Writing the result twice gives the same bytes.
     """
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = language_info()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = []

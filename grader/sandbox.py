@@ -59,7 +59,8 @@ UID_SLOTS = 1000
 # What a kernel needs of the grader's environment; nothing else goes in.
 ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONWARNINGS", "MPLBACKEND",
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-            "JPY_SESSION_NAME", "PYDEVD_DISABLE_FILE_VALIDATION")
+            "JPY_SESSION_NAME", "PYDEVD_DISABLE_FILE_VALIDATION",
+            "NBGRADER_EXECUTION", "MLCOURSE_GRADING")
 # (Never JPY_PARENT_PID, which jupyter_client adds at launch: in its own pid namespace the
 # kernel would take its parent for dead. bubblewrap's --die-with-parent ties it to us.)
 

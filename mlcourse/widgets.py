@@ -270,8 +270,13 @@ def _verdict(losses: np.ndarray) -> str:
     return "converges" if abs(float(finite[-1])) < 1e-3 * floor else "slow"
 
 
+# A verdict as the end of a sentence that starts "the loss ...".
+_VERDICT_PHRASE = {"diverges": "diverges", "converges": "converges",
+                   "slow": "falls, but slowly"}
+
+
 def _verdict_title(lr: float, losses: np.ndarray, num_steps: int) -> str:
-    return f"lr = {lr:.3g}: the loss {_verdict(losses)} ({num_steps} steps)"
+    return f"lr = {lr:.3g}: the loss {_VERDICT_PHRASE[_verdict(losses)]} ({num_steps} steps)"
 
 
 def _draw(loss, x0, lrs, runs, labels, bounds, title):

@@ -60,3 +60,27 @@ def test_grade_names_a_corrupt_notebook(tmp_path, capsys):
     code = cli.main(["grade", str(broken), "--source", str(tmp_path / "source.ipynb")])
     assert code == 2
     assert "not a notebook" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_without_solutions_the_visible_tests_grade_and_it_says_so(tmp_path, capsys):
+    """A class handed only notebooks/: `mlcourse grade` (and grade_me) grade the visible tests."""
+    source = nbformat.read(FIXTURE, as_version=4)
+    released = gnb.merge(source, {"double-answer": "def double(x):\n    return 2 * x\n"})
+    for cell in released.cells:  # what a released notebook holds: no hidden tests
+        cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+    path = tmp_path / "notebooks" / "99-fixture" / "99-fixture.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(released, path)
+    assert cli.main(["grade", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "visible tests only" in out and "total: 3 / 3" in out, out
+    assert "hidden-canary" not in out
+
+
+def test_grade_me_says_which_notebook_it_needs(monkeypatch):
+    import mlcourse
+
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    with pytest.raises(ValueError, match="pass its path"):
+        mlcourse.grade_me()

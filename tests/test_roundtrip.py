@@ -6,8 +6,10 @@ made of grader/'s config files and that assignment's source folder.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
+import io
 import re
 import shutil
 import subprocess
@@ -20,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbtools import FIXTURES, REPO, SOLUTIONS, source_notebooks
 from test_wrong_answers import FIXTURE_WRONG, WRONG
 
+import mlcourse
 from grader import pipeline
 from mlcourse.grading.notebook import grade as grade_locally
 
@@ -141,6 +144,13 @@ def test_round_trip(source_dir: Path, tmp_path: Path):
         book, local = scores(course, name, student), local_scores(course, name, student)
         if book != local:
             problems.append(f"{student}: nbgrader gives {book}, mlcourse grade {local}")
+    # mlcourse.grade_me(), as a cell at the end of the notebook calls it.
+    book = scores(course, name, "wrong")
+    total = (sum(s[0] for s in book.values()), sum(s[1] for s in book.values()))
+    with contextlib.redirect_stdout(io.StringIO()):
+        mine = mlcourse.grade_me(course.submitted / "wrong" / name / f"{name}.ipynb")
+    if mine != total:
+        problems.append(f"grade_me gives {mine}, the gradebook {total}")
     secret = hidden_only_lines(nbformat.read(course.source_notebook(name), as_version=4))
     assert secret, f"{name} has no hidden tests (### BEGIN HIDDEN TESTS in its test cells)"
     for student in ("solution", "untouched"):

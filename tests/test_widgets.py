@@ -196,3 +196,15 @@ def test_executed_by_nbclient_gives_a_static_image(tmp_path):
     data = [o["data"] for o in outputs if o.get("output_type") == "display_data"]
     assert sum("image/png" in d for d in data) == 1, f"one static figure expected, got {outputs}"
     assert not any("application/vnd.jupyter.widget-view+json" in d for d in data)
+
+
+def test_one_learning_rate_is_titled_in_a_sentence():
+    import matplotlib.pyplot as plt
+
+    from mlcourse.widgets import lr_figure
+
+    fig = lr_figure([0.001])
+    try:
+        assert fig._suptitle.get_text() == "lr = 0.001: the loss falls, but slowly (50 steps)"
+    finally:
+        plt.close(fig)

@@ -99,7 +99,9 @@ def answers_of(submission_nb) -> dict[str, str]:
 # several kernels grading side by side on a few cores would otherwise stall each
 # other's threads (measured here: torch steps 5-40x slower on a loaded 2-core CPU).
 KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg",
-              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              # A notebook being graded: its last cell's grade_me() does nothing then.
+              "MLCOURSE_GRADING": "1"}
 KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
 
@@ -241,3 +243,35 @@ def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: 
     nb = merge_submission(source_nb, submission_nb)
     execute(nb, Path(source).parent, timeout=timeout)
     return score(nb)
+
+
+def grade_me(notebook=None, *, timeout: int = 120):
+    """``mlcourse.grade_me()``: ``mlcourse grade`` on the notebook this kernel runs, in a
+    process of its own (a fresh kernel cannot be driven from inside this one's loop).
+    Returns ``(points, max_points)``."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    if os.environ.get("MLCOURSE_GRADING") or os.environ.get("NBGRADER_EXECUTION"):
+        print("(This notebook is being graded or validated: grade_me() does nothing here.)")
+        return None
+    path = notebook or os.environ.get("JPY_SESSION_NAME")
+    if not path or not str(path).endswith(".ipynb") or not Path(path).is_file():
+        raise ValueError("grade_me() cannot tell which notebook this is: pass its path, e.g. "
+                         "mlcourse.grade_me('03-losses.ipynb')")
+    path = Path(path).resolve()
+    saved = time.strftime("%H:%M:%S", time.localtime(path.stat().st_mtime))
+    print(f"Grading {path.name} as saved at {saved} (save first to grade your latest edits)…",
+          flush=True)
+    env = {k: v for k, v in kernel_env().items() if not k.startswith("JPY_")}
+    env.pop("MLCOURSE_GRADING", None)  # the grading process starts its own kernel with it
+    run = subprocess.run([sys.executable, "-m", "mlcourse.cli", "grade", str(path),
+                          "--timeout", str(timeout)], capture_output=True, text=True, env=env)
+    report = [line for line in run.stdout.splitlines() if not line.startswith("Grading ")]
+    print("\n".join(report))
+    if run.returncode == 2:
+        raise ValueError(run.stderr.strip().splitlines()[-1] if run.stderr.strip() else "grading failed")
+    found = re.search(r"^total: ([0-9.]+) / ([0-9.]+)$", run.stdout, re.M)
+    return (float(found.group(1)), float(found.group(2))) if found else None
