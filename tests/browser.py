@@ -125,14 +125,31 @@ IDLE = ("() => { const w = window.jupyterapp.shell.currentWidget;"
         " c.promptNode.textContent.includes('*')); }")
 
 
-def wait_idle(page, timeout: float = 300_000) -> None:
-    """Until the kernel is idle and no cell waits to run, twice in a row 0.5 s apart."""
+RAN = ("() => window.jupyterapp.shell.currentWidget.content.widgets"
+       ".filter(c => c.model.type === 'code' && c.model.executionCount !== null).length")
+
+
+LAST_RAN = ("() => { const c = window.jupyterapp.shell.currentWidget.content.widgets"
+            ".filter(c => c.model.type === 'code'); return c.length > 0 &&"
+            " c[c.length - 1].model.executionCount !== null; }")
+
+
+def wait_idle(page, timeout: float = 300_000, quiet_s: int = 15) -> None:
+    """Until the last code cell has run and the kernel is idle; or, when Run All stopped
+    early, until nothing has changed for ``quiet_s`` seconds (Lab sends a queued cell only
+    once the one before has replied, and a busy browser can take seconds in between)."""
     deadline = time.monotonic() + timeout / 1000
+    quiet, last = 0, None
     while time.monotonic() < deadline:
-        page.wait_for_function(IDLE, timeout=timeout)
-        page.wait_for_timeout(500)
-        if page.evaluate(IDLE):
+        idle = page.evaluate(IDLE)
+        if idle and page.evaluate(LAST_RAN):
             return
+        ran = page.evaluate(RAN)
+        quiet = quiet + 1 if idle and ran == last else 0
+        if quiet >= quiet_s:
+            return
+        last = ran
+        page.wait_for_timeout(1000)
     raise TimeoutError("the notebook kept running")
 
 

@@ -60,6 +60,12 @@ def page(lab):
 
 
 def _shutdown_kernel(page) -> None:
+    """Once the kernel has finished (a kernel shut down mid-cell logs its own tracebacks)."""
+    try:
+        B.wait_idle(page, timeout=60_000)
+    except Exception:
+        B.command(page, "notebook:interrupt-kernel")
+        page.wait_for_timeout(1000)
     B.command(page, "kernelmenu:shutdown")
     page.wait_for_timeout(300)
 
