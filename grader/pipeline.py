@@ -607,14 +607,30 @@ def _save_failures(course: Course, failures: dict[str, str]) -> None:
     course.failures_file.write_text(json.dumps(failures, indent=1, sort_keys=True) + "\n")
 
 
+# Canvas's gradebook CSV: these identity columns, then one column per assignment; the
+# second row gives each assignment's points possible.
+CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+CANVAS_POINTS = "    Points Possible"
+QUESTION_FIELDS = ("student", "assignment", "notebook", "question", "score", "max_score")
+
+
 def export(course: Course | None = None, out: Path | None = None) -> list[GradeRow]:
-    """Write the grades CSV from the gradebook plus the submissions that failed to grade."""
+    """Write the grades CSV from the gradebook plus the submissions that failed to grade;
+    beside it, the same grades per question and in the layout Canvas imports."""
     course = course or Course()
     rows: dict[tuple[str, str], GradeRow] = {}
+    questions: list[dict] = []
     with course.gradebook() as gb:
+        possible = {a.name: float(a.max_score) for a in gb.assignments}
+        students = sorted(s.id for s in gb.students)
         for a in gb.assignments:
             for s in a.submissions:
                 rows[a.name, s.student.id] = _row_from_gradebook(course, a.name, s.student.id, gb)
+                for nb in s.notebooks:
+                    questions += [{"student": s.student.id, "assignment": a.name, "notebook": nb.name,
+                                   "question": g.name, "score": f"{g.score or 0.0:g}",
+                                   "max_score": f"{g.max_score:g}"}
+                                  for g in sorted(nb.grades, key=lambda g: g.name)]
     for key, reason in _load_failures(course).items():
         student, assignment = key.split("/", 1)
         if (course.submitted / student / assignment).is_dir():
@@ -628,7 +644,28 @@ def export(course: Course | None = None, out: Path | None = None) -> list[GradeR
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
         writer.writerows(r.as_csv() for r in ordered)
+    with open(target.with_name(target.stem + "-by-question.csv"), "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=QUESTION_FIELDS)
+        writer.writeheader()
+        writer.writerows(sorted(questions, key=lambda q: (q["student"], q["assignment"], q["question"])))
+    _write_canvas(target.with_name(target.stem + "-canvas.csv"), ordered, possible,
+                  sorted(set(students) | {r.student for r in ordered}))
     return ordered
+
+
+def _write_canvas(path: Path, rows: list[GradeRow], possible: dict[str, float],
+                  students: list[str]) -> None:
+    """Canvas's gradebook import: a row per learner (the nbgrader id as SIS Login ID),
+    a column per assignment; blank where nothing was submitted."""
+    names = sorted(possible)
+    score = {(r.student, r.assignment): r.score for r in rows}
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*CANVAS_COLUMNS, *names])
+        writer.writerow([CANVAS_POINTS, "", "", "", "", *(f"{possible[n]:g}" for n in names)])
+        for student in students:
+            writer.writerow([student, "", "", student, "",
+                             *(f"{score[student, n]:g}" if (student, n) in score else "" for n in names)])
 
 
 def feedback(

@@ -418,3 +418,26 @@ def test_the_kernel_reaches_its_folder_and_python_by_absolute_paths(tmp_path):
         box.cleanup()
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[] ['deep']"
+
+
+def test_exports_per_question_and_for_canvas(graded):
+    """Canvas's gradebook CSV: Student, ID, SIS User ID, SIS Login ID, Section, then one
+    column per assignment; row 2 "Points Possible"; a row per learner."""
+    import csv
+
+    course = graded["course"]
+    pipeline.export(course)
+    with open(course.grades_csv.with_name("grades-canvas.csv"), newline="", encoding="utf-8") as fh:
+        table = list(csv.reader(fh))
+    assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", NAME]
+    assert table[1][0].strip() == "Points Possible" and table[1][1:5] == [""] * 4
+    assert table[1][5] == "3"
+    by_student = {row[0]: row for row in table[2:]}
+    assert set(by_student) == set(graded["rows"]), "a learner is missing from the Canvas file"
+    assert by_student["honest"][3] == "honest" and by_student["honest"][5] == "3"
+    assert by_student["honest-wrong"][5] in ("1", "3")  # 3 once another test regraded it
+    assert by_student["corrupt-json"][5] == "0"
+    with open(course.grades_csv.with_name("grades-by-question.csv"), newline="", encoding="utf-8") as fh:
+        questions = list(csv.DictReader(fh))
+    honest = {q["question"]: q["score"] for q in questions if q["student"] == "exit"}
+    assert honest == {"double-visible": "1", "double-hidden": "0"}
