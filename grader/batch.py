@@ -68,6 +68,7 @@ class Assignment:
     name: str
     source_files: dict     # the source folder (solutions/NAME/): path -> bytes
     course_files: dict     # name -> text (nbgrader_config.py, judged_execute.py, ...)
+    duedate: str | None = None  # ISO time, from the course's gradebook (late penalties)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,12 @@ def grade_job(job: Job, assignment: Assignment, template: bytes) -> dict:
         course = _scratch_course(scratch, assignment, job.settings)
         root = course.root
         (root / "gradebook.db").write_bytes(template)
+        if assignment.duedate:
+            from datetime import datetime
+
+            with course.gradebook() as gb:
+                gb.update_or_create_assignment(assignment.name,
+                                               duedate=datetime.fromisoformat(assignment.duedate))
         folder = root / "submitted" / job.student / job.assignment
         for rel, data in job.files.items():
             target = folder / rel
@@ -226,6 +233,7 @@ def fingerprint(files: dict, assignment: Assignment, settings: Settings) -> str:
         h.update(b"\1")
     for name in sorted(assignment.course_files):
         h.update(name.encode() + assignment.course_files[name].encode())
+    h.update(str(assignment.duedate).encode())
     h.update(_code_digest().encode())
     h.update(json.dumps(asdict(settings), sort_keys=True).encode())
     return h.hexdigest()
@@ -440,12 +448,14 @@ def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: 
     ledger = Ledger(course.root / ".work" / LEDGER)
     graded = _graded_keys(course)
     failures = _failures(course)
+    with course.gradebook() as gb:  # due dates set with `nbgrader db assignment add --duedate`
+        duedates = {a.name: a.duedate.isoformat() for a in gb.assignments if a.duedate}
     assignments: dict[str, Assignment] = {}
     jobs, bad, current = [], [], 0
     for name, student in todo:
         if name not in assignments:
             source, _ = read_folder(course.solutions / name)
-            assignments[name] = Assignment(name, source, course_files)
+            assignments[name] = Assignment(name, source, course_files, duedates.get(name))
         key = f"{student}/{name}"
         files, why = read_folder(course.submitted / student / name)
         fp = fingerprint(files, assignments[name], settings)

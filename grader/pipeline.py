@@ -583,6 +583,8 @@ def _row_from_gradebook(course: Course, assignment: str, student: str, gb=None) 
             row.max_score += g.max_score
             if score < g.max_score:
                 row.failed_cells.append(g.cell.name)
+        # nbgrader keeps a late penalty beside the grades (c.LateSubmissionPlugin).
+        row.score = max(0.0, row.score - (notebook.late_submission_penalty or 0.0))
     return row
 
 

@@ -441,3 +441,24 @@ def test_exports_per_question_and_for_canvas(graded):
         questions = list(csv.DictReader(fh))
     honest = {q["question"]: q["score"] for q in questions if q["student"] == "exit"}
     assert honest == {"double-visible": "1", "double-hidden": "0"}
+
+
+def test_late_work_scores_zero_with_the_zero_penalty(tmp_path):
+    """A due date in the gradebook and `c.LateSubmissionPlugin.penalty_method = "zero"` in the
+    course config: a submission stamped after the due date scores 0, one before keeps its points."""
+    from datetime import datetime
+
+    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
+    config = course.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + '\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    pipeline.generate(course, NAME)
+    with course.gradebook() as gb:
+        gb.update_or_create_assignment(NAME, duedate=datetime(2026, 12, 15, 23, 59))
+    for student, stamp in (("on-time", "2026-12-15 12:00:00.000000 UTC"),
+                           ("late", "2026-12-16 08:00:00.000000 UTC")):
+        folder = course.submitted / student / NAME
+        folder.mkdir(parents=True)
+        (folder / f"{NAME}.ipynb").write_text(answered(course), encoding="utf-8")
+        (folder / "timestamp.txt").write_text(stamp, encoding="utf-8")
+    rows = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lambda line: None)
+    assert {r.student: r.score for r in rows} == {"on-time": 3, "late": 0}
