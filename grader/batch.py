@@ -21,6 +21,7 @@ Workers: ``workers=None`` starts a ``LocalCluster`` with one worker per core;
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -169,12 +170,10 @@ def _failed(job: Job, reason: str, started: float) -> dict:
 
 
 def _warnings(job: Job) -> list[str]:
+    from grader.sandbox import probe
+
     if not job.settings.sandbox:
         return ["sandbox turned off for this batch: learner code ran with the grader's rights"]
-    try:
-        from grader.sandbox import probe
-    except ImportError:
-        return []
     return list(probe().why_not)
 
 
@@ -223,22 +222,30 @@ def read_folder(folder: Path) -> tuple[dict, str]:
     return files, ""
 
 
-def fingerprint(files: dict, assignment: Assignment, settings: Settings) -> str:
-    """What a grade was computed from: the submission, the assignment's source folder, the
-    course's grading files and code, the caps. Any change means grading again."""
+def fingerprint(files: dict, base: str) -> str:
+    """What a grade was computed from: the submission's files, and ``base``, its
+    assignment's ``assignment_fingerprint``. Any change means grading again."""
+    h = hashlib.sha256(base.encode())
+    for rel in sorted(files):
+        h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+    return h.hexdigest()
+
+
+def assignment_fingerprint(assignment: Assignment, settings: Settings | None = None) -> str:
+    """What every grade of an assignment shares: its source folder, the course's grading
+    files and code, the due date, the caps (computed once per assignment and batch)."""
     h = hashlib.sha256()
-    for group in (files, assignment.source_files):
-        for rel in sorted(group):
-            h.update(rel.encode() + b"\0" + hashlib.sha256(group[rel]).digest())
-        h.update(b"\1")
+    for rel in sorted(assignment.source_files):
+        h.update(rel.encode() + b"\0" + hashlib.sha256(assignment.source_files[rel]).digest())
     for name in sorted(assignment.course_files):
         h.update(name.encode() + assignment.course_files[name].encode())
     h.update(str(assignment.duedate).encode())
     h.update(_code_digest().encode())
-    h.update(json.dumps(asdict(settings), sort_keys=True).encode())
+    h.update(json.dumps(asdict(settings or Settings()), sort_keys=True).encode())
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=1)
 def _code_digest() -> str:
     import mlcourse
 
@@ -451,14 +458,16 @@ def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: 
     with course.gradebook() as gb:  # due dates set with `nbgrader db assignment add --duedate`
         duedates = {a.name: a.duedate.isoformat() for a in gb.assignments if a.duedate}
     assignments: dict[str, Assignment] = {}
+    bases: dict[str, str] = {}
     jobs, bad, current = [], [], 0
     for name, student in todo:
         if name not in assignments:
             source, _ = read_folder(course.solutions / name)
             assignments[name] = Assignment(name, source, course_files, duedates.get(name))
+            bases[name] = assignment_fingerprint(assignments[name], settings)
         key = f"{student}/{name}"
         files, why = read_folder(course.submitted / student / name)
-        fp = fingerprint(files, assignments[name], settings)
+        fp = fingerprint(files, bases[name])
         if not force and ledger.current(key, fp) and (key in graded or key in failures):
             current += 1
             continue
@@ -468,11 +477,6 @@ def collect(course, todo: Iterable[tuple[str, str]], settings: Settings, force: 
             continue
         jobs.append(Job(student, name, files, settings, fp))
     return jobs, assignments, bad, current
-
-
-def assignment_fingerprint(assignment: Assignment) -> str:
-    """What the gradebook's record of an assignment was made from."""
-    return fingerprint({}, assignment, Settings())
 
 
 def _graded_keys(course) -> set[str]:

@@ -739,6 +739,8 @@ def set_cells(notebook: Path, blocks_file: Path) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from grader.batch import Settings
+
     parser = argparse.ArgumentParser(prog="python -m grader.pipeline", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--course", type=Path, default=GRADER, help="the course folder (grader/)")
@@ -757,11 +759,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="a running Dask scheduler, e.g. tcp://HOST:8786, instead of a local cluster")
     p.add_argument("--force", action="store_true",
                    help="grade every submission again, not only the new or changed ones")
-    p.add_argument("--memory", default="2GiB", help="memory cap of each kernel (default 2GiB)")
-    p.add_argument("--time-limit", type=int, default=900,
-                   help="seconds a whole notebook may run (default 900)")
-    p.add_argument("--cell-time-limit", type=int, default=120,
-                   help="seconds one cell may run (default 120)")
+    caps = Settings()
+    p.add_argument("--memory", default=caps.memory,
+                   help=f"memory cap of each kernel (default {caps.memory})")
+    p.add_argument("--time-limit", type=int, default=caps.time_limit,
+                   help=f"seconds a whole notebook may run (default {caps.time_limit})")
+    p.add_argument("--cell-time-limit", type=int, default=caps.cell_time_limit,
+                   help=f"seconds one cell may run (default {caps.cell_time_limit})")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run learner code with the grader's own rights (never for a class)")
     p = sub.add_parser("feedback", help="feedback HTML for autograded submissions")
@@ -781,7 +785,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             written = release(course, out, args.assignments)
             print(f"released {len(written)} files into {out}")
         elif args.command == "grade":
-            from grader.batch import Settings
             from grader.sandbox import parse_size
 
             try:

@@ -23,7 +23,7 @@ jupyter_client kernel manager, so nbclient, nbconvert and nbgrader use it unchan
 ``nbgrader_config.py`` selects it for autograding.
 
 ``probe()`` finds out once per process which of these the machine grants; what it
-refuses is graded without and reported (``Sandbox.warnings``).
+refuses is graded without and reported (``Capabilities.why_not``).
 """
 
 from __future__ import annotations
@@ -90,9 +90,8 @@ def format_size(n: int) -> str:
 class Capabilities:
     bwrap: str | None          # path of a bubblewrap that runs here, or None
     root: bool                 # may switch to another uid and join cgroups
-    memory_cgroup: Path | None  # a folder we may create cgroups in
+    memory_cgroup: Path | None  # a folder we may create cgroups in (v1 or v2)
     pids_cgroup: Path | None
-    cgroup_v2: bool
     why_not: tuple[str, ...] = ()  # one line per thing refused
 
     def describe(self) -> str:
@@ -106,7 +105,7 @@ class Capabilities:
         return "; ".join(parts)
 
 
-def _writable_cgroup(controller: str) -> tuple[Path | None, bool]:
+def _writable_cgroup(controller: str) -> Path | None:
     """A folder of ``controller`` in which we may make child cgroups (v1, then v2)."""
     v1 = CGROUP_ROOT / controller
     v2 = CGROUP_ROOT / "unified" if (CGROUP_ROOT / "unified" / "cgroup.controllers").exists() \
@@ -122,10 +121,10 @@ def _writable_cgroup(controller: str) -> tuple[Path | None, bool]:
         try:
             probe.mkdir()
             probe.rmdir()
-            return base, is_v2
+            return base
         except OSError:
             continue
-    return None, False
+    return None
 
 
 # Names of parts to do without, e.g. "namespaces,cgroups,user": for a machine where one
@@ -157,15 +156,15 @@ def probe() -> Capabilities:
         why.append("bubblewrap (bwrap) is not installed, so there is no network or filesystem "
                    "isolation: apt-get install bubblewrap")
     root = os.geteuid() == 0 and shutil.which("setpriv") is not None and "user" not in without
-    memory, v2m = _writable_cgroup("memory") if "cgroups" not in without else (None, False)
-    pids, v2p = _writable_cgroup("pids") if "cgroups" not in without else (None, False)
+    memory = _writable_cgroup("memory") if "cgroups" not in without else None
+    pids = _writable_cgroup("pids") if "cgroups" not in without else None
     if memory is None:
         why.append("no writable memory cgroup: memory is capped by address space instead")
     if pids is None:
         why.append("no writable pids cgroup: processes are capped by RLIMIT_NPROC only")
     if not root:
         why.append("not root: the kernel runs as the grader's own user")
-    return Capabilities(bwrap, root, memory, pids, v2m or v2p, tuple(why))
+    return Capabilities(bwrap, root, memory, pids, tuple(why))
 
 
 # ---- one sandbox ---------------------------------------------------------------------
@@ -208,10 +207,6 @@ class Sandbox:
             self._give(self.workdir)
         self.runtime.chmod(0o700)
 
-    @property
-    def warnings(self) -> list[str]:
-        return list(self.caps.why_not)
-
     def _give(self, folder: Path) -> None:
         """The kernel's user owns its working folder (and nothing else)."""
         for path in [folder, *folder.rglob("*")]:
@@ -228,7 +223,7 @@ class Sandbox:
             group = base / self.name
             try:
                 group.mkdir(exist_ok=True)
-                for fname, value in files:
+                for fname, value in files:  # v1 and v2 names: the group has one set
                     target = group / fname
                     if target.exists():
                         target.write_text(str(value))
@@ -239,10 +234,10 @@ class Sandbox:
         return self._cgroups
 
     def _memory_files(self):
-        if self.caps.cgroup_v2:
-            return [("memory.max", self.limits.memory), ("memory.swap.max", 0)]
+        # v1 wants memsw after limit_in_bytes (it may not be lower); v2 has max and swap.max.
         return [("memory.limit_in_bytes", self.limits.memory),
-                ("memory.memsw.limit_in_bytes", self.limits.memory)]
+                ("memory.memsw.limit_in_bytes", self.limits.memory),
+                ("memory.max", self.limits.memory), ("memory.swap.max", 0)]
 
     def _pids_files(self):
         return [("pids.max", self.limits.processes)]

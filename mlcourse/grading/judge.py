@@ -346,9 +346,7 @@ class JudgeMixin:
                 "at the cell that keeps its grade_id.\n")})]
             return cell
         if self._judge_dead is not None:
-            cell.outputs = [from_dict({"output_type": "error", "ename": "KernelDied",
-                                       "evalue": "not run: " + self._judge_death_message(),
-                                       "traceback": []})]
+            cell.outputs = [_died("not run: " + self._judge_death_message())]
             return cell
         self._judge_where = _where(cell_index, cell)
         try:
@@ -363,9 +361,16 @@ class JudgeMixin:
             if self._judge_pending:
                 await self._judge_retry_pending()
             return result
-        cell.outputs = [from_dict({"output_type": "error", "ename": "KernelDied",
-                                   "evalue": self._judge_death_message(), "traceback": []})]
+        cell.outputs = [_died(self._judge_death_message())]
         return cell
+
+
+def _died(message: str):
+    """The error output a cell gets when the kernel died in it or before it."""
+    from nbformat import from_dict
+
+    return from_dict({"output_type": "error", "ename": "KernelDied", "evalue": message,
+                      "traceback": []})
 
 
 def _is_test_copy(cell) -> bool:
