@@ -3,6 +3,7 @@
 #   make test     the whole test suite (verify), one worker per core
 #   make release  regenerate notebooks/ from solutions/ with nbgrader
 #   make grade    autograde grader/submitted/ (sandboxed, parallel on Dask) and write grader/grades.csv
+#   make report   the class report: grader/report.html (offline) and grader/report.csv
 #   make bench    side-by-side performance comparisons
 #   make lint     ruff
 
@@ -19,7 +20,7 @@ PYTEST_ARGS     ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: lab test test-fast release grade bench lint clean venv system-deps
+.PHONY: lab test test-fast release grade report bench lint clean venv system-deps
 
 venv: $(VENV)/.installed
 
@@ -58,6 +59,9 @@ release: venv
 # make grade ARGS="--workers 4 --memory 4GiB"   or   ARGS="--scheduler tcp://HOST:8786"
 grade: venv system-deps
 	$(BIN)/python -m grader.pipeline grade $(ARGS)
+
+report: venv
+	$(BIN)/python -m grader.pipeline report $(ARGS)
 
 bench: venv system-deps
 	$(BIN)/python -m benchmarks

@@ -17,7 +17,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from feedback_filter import HideHiddenTestsInFeedback  # noqa: E402
+from feedback_filter import (  # noqa: E402
+    FeedbackExporter,
+    FeedbackSummary,
+    HideHiddenTestsInFeedback,
+)
 from judged_execute import CleanCellIds, JudgedExecute  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -97,5 +101,9 @@ c.Autograde.create_student = True
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     HideHiddenTestsInFeedback,
+    FeedbackSummary,
     CSSHTMLHeaderPreprocessor,
 ]
+# A table of exercises at the top; formulas as MathML and no MathJax from a CDN, so the
+# page needs no network (feedback_filter.py).
+c.GenerateFeedback.exporter_class = FeedbackExporter

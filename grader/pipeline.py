@@ -770,6 +770,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="run learner code with the grader's own rights (never for a class)")
     p = sub.add_parser("feedback", help="feedback HTML for autograded submissions")
     p.add_argument("assignments", nargs="*")
+    p = sub.add_parser("report", help="the class report: report.html and report.csv beside grades.csv")
+    p.add_argument("--out", type=Path, default=None, help="another folder for the two files")
     p = sub.add_parser("export", help="grades CSV from the gradebook")
     p.add_argument("--out", type=Path, default=None, help="instead of grader/grades.csv")
     sub.add_parser("strip", help="remove outputs from solutions/ in place")
@@ -803,6 +805,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1 if any(r.error for r in rows) else 0
         elif args.command == "feedback":
             feedback(course, args.assignments)
+        elif args.command == "report":
+            from grader import report
+
+            for path in report.write(course, args.out):
+                print(f"wrote {path}")
         elif args.command == "export":
             rows = export(course, args.out)
             print(f"wrote {len(rows)} rows to {args.out or course.grades_csv}")

@@ -175,3 +175,28 @@ def run_all(page, timeout: float = 300_000) -> dict:
 
 def json_dump(obj) -> str:
     return json.dumps(obj, indent=1)
+
+
+@contextlib.contextmanager
+def offline_page(b, width: int = 1200, height: int = 900) -> Iterator[tuple]:
+    """A page with the network blocked: every request that is not for a local file (or
+    inline ``data:``) is aborted and recorded. Yields ``(page, outside)``, ``outside``
+    being the list of URLs the page tried to reach."""
+    context = b.new_context(offline=True, viewport={"width": width, "height": height})
+    outside: list[str] = []
+
+    def gate(route) -> None:
+        url = route.request.url
+        if url.startswith(("file://", "data:", "blob:", "about:")):
+            route.continue_()
+        else:
+            outside.append(url)
+            route.abort()
+
+    context.route("**/*", gate)
+    page = context.new_page()
+    page.on("requestfailed", lambda r: None)
+    try:
+        yield page, outside
+    finally:
+        context.close()

@@ -209,6 +209,7 @@ def hostile_corpus(course: pipeline.Course, listener: Listener, marker: Path) ->
         "edited-tests": (answered(course, WRONG, edit=edit_tests), 1),
         "retyped-test": (answered(course, WRONG, edit=retype), 1),
         "changed-ids-points": (answered(course, WRONG, edit=regrade), 1),
+        "tamper": (answered(course, extra="import gc\ngc.collect()"), 0),
         "empty-file": ("", None),
         "corrupt-json": ('{"cells": [', None),
         "foreign-notebook": (nbformat.writes(foreign), None),
@@ -222,6 +223,8 @@ def graded(tmp_path_factory):
     course = pipeline.build_course(where, [FIXTURES / NAME])
     pipeline.generate(course, NAME)
     marker = where / "marker.txt"
+    with course.gradebook() as gb:
+        gb.update_or_create_student("absent")  # on the roster, hands nothing in
     listener = Listener()
     corpus = hostile_corpus(course, listener, marker)
     for student, (text, _) in corpus.items():
@@ -433,7 +436,8 @@ def test_exports_per_question_and_for_canvas(graded):
     assert table[1][0].strip() == "Points Possible" and table[1][1:5] == [""] * 4
     assert table[1][5] == "3"
     by_student = {row[0]: row for row in table[2:]}
-    assert set(by_student) == set(graded["rows"]), "a learner is missing from the Canvas file"
+    assert set(by_student) == set(graded["rows"]) | {"absent"}, "a learner is missing from the Canvas file"
+    assert by_student["absent"][5] == "", "nothing submitted must stay blank, not 0"
     assert by_student["honest"][3] == "honest" and by_student["honest"][5] == "3"
     assert by_student["honest-wrong"][5] in ("1", "3")  # 3 once another test regraded it
     assert by_student["corrupt-json"][5] == "0"
@@ -462,3 +466,73 @@ def test_late_work_scores_zero_with_the_zero_penalty(tmp_path):
         (folder / "timestamp.txt").write_text(stamp, encoding="utf-8")
     rows = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lambda line: None)
     assert {r.student: r.score for r in rows} == {"on-time": 3, "late": 0}
+
+
+def test_class_report_shows_scores_exercises_messages_missing_and_flags(graded, tmp_path):
+    """The report's numbers agree with the gradebook, the flags name what happened to each
+    hostile submission, and the page loads nothing from anywhere."""
+    import csv
+
+    from grader import report
+
+    course = graded["course"]
+    html_path, csv_path = report.write(course, tmp_path)
+    data = report.collect(course)
+    by_student = {s.student: s for s in data.submissions}
+    # Pass rates, from the gradebook by another road (the per-question export).
+    pipeline.export(course)
+    with open(course.grades_csv.with_name("grades-by-question.csv"), newline="", encoding="utf-8") as fh:
+        questions = list(csv.DictReader(fh))
+    stats = {e.name: e for e in report.exercise_stats(data, NAME)}
+    for gid in ("double-visible", "double-hidden"):
+        mine = [q for q in questions if q["question"] == gid]
+        passed = sum(1 for q in mine if float(q["score"]) >= float(q["max_score"]))
+        assert (stats[gid].graded, stats[gid].passed) == (len(mine), passed), gid
+    assert 0 < stats["double-hidden"].pass_rate < 1
+    # The wrong answer's message is among the top ones, its numbers grouped away.
+    heads = [head for (head, _), _ in stats["double-hidden"].top]
+    assert any("wrong value" in h or "wrong" in h for h in heads), heads
+    assert not any(re.search(r"(?<![\w.])\d", h) for h in heads), f"numbers left in {heads}"
+    flags = {s.student: {kind for kind, _ in s.flags} for s in data.submissions}
+    reasons = {s.student: " ".join(r for _, r in s.flags) for s in data.submissions}
+    assert "killed" in flags["memory-bomb"] and "memory above 512 MiB" in reasons["memory-bomb"]
+    assert "timeout" in flags["stubborn-loop"]
+    assert "tampering" in flags["tamper"] and "import gc" in reasons["tamper"]
+    assert {"rejected"} <= flags["corrupt-json"] and {"rejected"} <= flags["empty-file"]
+    assert flags["honest"] == set() and flags["honest-wrong"] == set()
+    assert by_student["honest"].score == 3
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 1  # one histogram per assignment
+    assert "absent" in page.split("Did not submit")[1].split("Flagged")[0]
+    assert "<script" not in page and not re.search(r"(src|href)=.(https?:)?//", page)
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = {(r["assignment"], r["exercise"]): r for r in csv.DictReader(fh)}
+    assert rows[NAME, "double-hidden"]["passed"] == str(stats["double-hidden"].passed)
+    assert int(rows[NAME, "double-hidden"]["count_1"]) >= 1
+
+    import browser as B
+
+    why = B.why_unavailable()
+    if why:
+        if os.environ.get("MLCOURSE_REQUIRE_BROWSER"):
+            pytest.fail(f"this machine must run the browser tests: {why}")
+        return
+    with B.browser() as chromium, B.offline_page(chromium) as (tab, outside):
+        tab.goto(html_path.as_uri())
+        tab.wait_for_load_state("load")
+        widths = tab.evaluate("[...document.images].map(i => i.naturalWidth)")
+        assert widths and all(w > 0 for w in widths), f"a figure did not load offline: {widths}"
+        assert outside == [], f"the report reached out: {outside}"
+
+
+def test_failure_messages_group_without_their_numbers():
+    from grader import report
+
+    a = report.normalise("GradingError: `mse([1, 2, 3], [1, 3, 5])`: wrong value.\n  expected: 1.66667\n"
+                         "likely mistake: a missing 1/N with N = 3")
+    b = report.normalise("`mse([4, -5, 6], [1, 0.5, 2e-3])`: wrong value.\n  expected: 7.25\n"
+                         "likely mistake: a missing 1/N with N = 3")
+    assert a == b == ("`mse([#, #, #], [#, #, #])`: wrong value.", "a missing #/N with N = #")
+    # Names with digits stay whole; a sentence's full stop is not part of a number.
+    assert report.normalise("nb03 in cell 9. Look")[0] == "nb03 in cell #. Look"
+    assert report.normalise("") == ("(no message)", "")
