@@ -99,7 +99,7 @@ def build(where: Path, learners: int, assignments=ASSIGNMENTS, seed: int = 2026)
     for assignment in assignments:
         pipeline.generate(course, assignment)
     rng = random.Random(seed)
-    kinds, weights = zip(*MIX.items())
+    kinds, weights = list(MIX), list(MIX.values())
     drawn: dict[tuple[str, str], str] = {}
     students = [f"learner-{i:03d}" for i in range(1, learners + 1)]
     with course.gradebook() as gb:
