@@ -155,7 +155,7 @@ TEMPLATES = {
 </div>
 <style>
 table.mlcourse-exercises td:nth-child(-n+2) { white-space: nowrap; }
-pre.mlcourse-message { white-space: pre-wrap; border: none; background: none; margin: 0; padding: 0; }
+pre.mlcourse-message { white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; border: none; background: none; margin: 0; padding: 0; }
 math[display="block"] { margin: 0.6em 0; }
 </style>
 </body>
