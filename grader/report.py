@@ -64,14 +64,21 @@ class ClassData:
     submissions: list[Submission]
 
 
-def normalise(message: str) -> tuple[str, str]:
-    """(headline, likely mistake) of a failure message, numbers replaced by ``#``."""
+def _parts(message: str) -> tuple[str, str]:
+    """(headline, likely mistake) of a failure message, as written."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     if not lines:
         return "(no message)", ""
     head = re.sub(r"^(GradingError|AssertionError): ", "", lines[0])
     mistake = next((line.removeprefix("likely mistake:").strip() for line in lines
                     if line.startswith("likely mistake:")), "")
+    return head, mistake
+
+
+def normalise(message: str) -> tuple[str, str]:
+    """(headline, likely mistake) of a failure message, numbers replaced by ``#``: the key
+    that groups the same mistake made on different data."""
+    head, mistake = _parts(message)
     return _NUMBER.sub("#", head), _NUMBER.sub("#", mistake)
 
 
@@ -159,7 +166,8 @@ class ExerciseStats:
     graded: int
     passed: int
     mean: float
-    top: list[tuple[tuple[str, str], int]]   # ((headline, likely mistake), count)
+    # ((headline with numbers as #, the likely mistake as most often written), count)
+    top: list[tuple[tuple[str, str], int]]
 
     @property
     def pass_rate(self) -> float:
@@ -172,10 +180,17 @@ def exercise_stats(data: ClassData, assignment: str) -> list[ExerciseStats]:
     for name, points in sorted(data.exercises.get(assignment, {}).items()):
         scores = [s.points[name][0] for s in graded if name in s.points]
         passed = sum(1 for s in graded if name in s.points and s.points[name][0] >= s.points[name][1])
-        counts = Counter(normalise(s.messages[name]) for s in graded if name in s.messages)
+        counts: Counter = Counter()
+        written: dict[tuple[str, str], Counter] = {}
+        for s in graded:
+            if name in s.messages:
+                key = normalise(s.messages[name])
+                counts[key] += 1
+                # Shown as written: "a missing 1/2" says more than "a missing #/#".
+                written.setdefault(key, Counter())[_parts(s.messages[name])[1]] += 1
+        top = [((key[0], written[key].most_common(1)[0][0]), n) for key, n in counts.most_common(TOP)]
         stats.append(ExerciseStats(name, points, len(scores), passed,
-                                   statistics.fmean(scores) if scores else 0.0,
-                                   counts.most_common(TOP)))
+                                   statistics.fmean(scores) if scores else 0.0, top))
     return stats
 
 
@@ -258,7 +273,8 @@ def render(data: ClassData, stats: dict[str, list[ExerciseStats]]) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Class report</title>"
              f"<style>{STYLE}</style></head><body>",
              f"<h1>Class report</h1><p>{len(data.students)} learners in the gradebook, "
-             f"{len(data.submissions)} submissions graded"
+             f"{len(data.submissions)} submissions, "
+             f"{sum(1 for s in data.submissions if s.error)} of them could not be graded"
              + (f", {len(data.waiting)} waiting to be graded (run <code>make grade</code>)"
                 if data.waiting else "") + ".</p>",
              "<table><tr><th>Assignment</th><th>Submitted</th><th>Could not be graded</th>"
