@@ -103,4 +103,58 @@ WRONG = [
      "    mean, std = fit(X_train)\n"
      "    return apply(X_train, mean, std), X_val, X_test\n",
      {"pipeline-tests"}),
+    # time_split: a shuffled split, the mistake this section is about (the future leaks into training)
+    ("time-split-answer",
+     "def time_split(times, fractions=(0.7, 0.15, 0.15)):\n"
+     "    order = np.random.default_rng(0).permutation(len(times))\n"
+     "    cut_val = int(round(len(order) * fractions[0]))\n"
+     "    cut_test = int(round(len(order) * (fractions[0] + fractions[1])))\n"
+     "    return order[:cut_val], order[cut_val:cut_test], order[cut_test:]\n",
+     {"time-split-tests"}),
+    # time_split: sorted the wrong way round, the latest examples train
+    ("time-split-answer",
+     "def time_split(times, fractions=(0.7, 0.15, 0.15)):\n"
+     "    order = np.argsort(times)[::-1]\n"
+     "    cut_val = int(round(len(order) * fractions[0]))\n"
+     "    cut_test = int(round(len(order) * (fractions[0] + fractions[1])))\n"
+     "    return order[:cut_val], order[cut_val:cut_test], order[cut_test:]\n",
+     {"time-split-tests"}),
+    # group_split: the examples shuffled instead of the groups, so a group leaks across parts
+    ("group-split-answer",
+     "def group_split(groups, fractions=(0.7, 0.15, 0.15), seed=0):\n"
+     "    order = np.random.default_rng(seed).permutation(len(groups))\n"
+     "    cut_val = int(round(len(order) * fractions[0]))\n"
+     "    cut_test = int(round(len(order) * (fractions[0] + fractions[1])))\n"
+     "    return order[:cut_val], order[cut_val:cut_test], order[cut_test:]\n",
+     {"group-split-tests"}),
+    # group_split: whole groups, but the groups never shuffled (sorted ids, the same split for every seed)
+    ("group-split-answer",
+     "def group_split(groups, fractions=(0.7, 0.15, 0.15), seed=0):\n"
+     "    groups = np.asarray(groups)\n"
+     "    names = np.unique(groups)\n"
+     "    cut_val = int(round(len(names) * fractions[0]))\n"
+     "    cut_test = int(round(len(names) * (fractions[0] + fractions[1])))\n"
+     "    parts = names[:cut_val], names[cut_val:cut_test], names[cut_test:]\n"
+     "    return tuple(np.flatnonzero(np.isin(groups, part)) for part in parts)\n",
+     {"group-split-tests"}),
+    # kfold_indices: each fold trains on everything, its own validation fold included
+    ("kfold-answer",
+     "def kfold_indices(n, k=5, seed=0):\n"
+     "    order = np.random.default_rng(seed).permutation(n)\n"
+     "    return [(order, fold) for fold in np.array_split(order, k)]\n",
+     {"kfold-tests"}),
+    # kfold_indices: folds of n // k, the remainder never validates
+    ("kfold-answer",
+     "def kfold_indices(n, k=5, seed=0):\n"
+     "    order = np.random.default_rng(seed).permutation(n)\n"
+     "    size = n // k\n"
+     "    folds = [order[i * size:(i + 1) * size] for i in range(k)]\n"
+     "    return [(np.setdiff1d(order, fold), fold) for fold in folds]\n",
+     {"kfold-tests"}),
+    # kfold_indices: no shuffle, contiguous folds, the same for every seed
+    ("kfold-answer",
+     "def kfold_indices(n, k=5, seed=0):\n"
+     "    folds = np.array_split(np.arange(n), k)\n"
+     "    return [(np.setdiff1d(np.arange(n), fold), fold) for fold in folds]\n",
+     {"kfold-tests"}),
 ]

@@ -166,4 +166,71 @@ WRONG = [
      "    X_test, y_test = split.test\n"
      "    return (predict_polynomial(w, X_test) - y_test) ** 2\n",
      {"final-tests", "final-reads-tests"}),
+    # polynomial_features: the powers of each input alone, no cross terms (x1*x2, x1^2*x2, ...)
+    ("features-answer",
+     "def polynomial_features(X, degree):\n"
+     "    return np.concatenate([X ** d for d in range(1, degree + 1)], axis=1)\n",
+     {"features-tests"}),
+    # polynomial_features: a column of ones in front (the model already has its bias)
+    ("features-answer",
+     "def polynomial_features(X, degree):\n"
+     "    columns = [np.ones(len(X))] + [X[:, 0] ** a * X[:, 1] ** (d - a)\n"
+     "                                   for d in range(1, degree + 1) for a in range(d, -1, -1)]\n"
+     "    return np.stack(columns, axis=1)\n",
+     {"features-tests"}),
+    # fit_logistic: a fixed 20 steps, the model left undertrained
+    ("logistic-answer",
+     "def fit_logistic(A, y, lr=2.0, weight_decay=1e-3, tol=1e-7, max_epochs=20_000):\n"
+     "    n, m = A.shape\n"
+     "    w, b, losses = np.zeros(m), 0.0, []\n"
+     "    for _ in range(20):\n"
+     "        p = 1.0 / (1.0 + np.exp(-(A @ w + b)))\n"
+     "        w = w - lr * (A.T @ (p - y) / n + weight_decay * w)\n"
+     "        b = b - lr * np.mean(p - y)\n"
+     "        z = A @ w + b\n"
+     "        losses.append(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * weight_decay * w @ w)\n"
+     "    return w, b, np.array(losses)\n",
+     {"logistic-tests"}),
+    # fit_logistic: the weight decay left out of the gradient (it still counts in the loss)
+    ("logistic-answer",
+     "def fit_logistic(A, y, lr=2.0, weight_decay=1e-3, tol=1e-7, max_epochs=20_000):\n"
+     "    n, m = A.shape\n"
+     "    w, b, losses = np.zeros(m), 0.0, []\n"
+     "    previous = np.log(2.0)\n"
+     "    for _ in range(max_epochs):\n"
+     "        p = 1.0 / (1.0 + np.exp(-(A @ w + b)))\n"
+     "        w = w - lr * (A.T @ (p - y) / n)\n"
+     "        b = b - lr * np.mean(p - y)\n"
+     "        z = A @ w + b\n"
+     "        losses.append(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * weight_decay * w @ w)\n"
+     "        if previous - losses[-1] < tol * previous:\n"
+     "            break\n"
+     "        previous = losses[-1]\n"
+     "    return w, b, np.array(losses)\n",
+     {"logistic-tests"}),
+    # diagnose: overfitting read from the gap between the curves instead of validation turning upward
+    ("diagnose-answer",
+     "def diagnose(train_errors, val_errors, floor):\n"
+     "    train, val = np.asarray(train_errors, dtype=float), np.asarray(val_errors, dtype=float)\n"
+     "    if val[-1] > 1.5 * train[-1]:\n"
+     "        verdict = 'overfitting'\n"
+     "    elif train[-1] > 1.5 * floor:\n"
+     "        earlier = train[-1 - max(1, len(train) // 5)]\n"
+     "        verdict = 'underfitting, still learning' if train[-1] < 0.95 * earlier else 'underfitting'\n"
+     "    else:\n"
+     "        verdict = 'good fit'\n"
+     "    return verdict, FIXES[verdict]\n",
+     {"diagnose-tests"}),
+    # diagnose: never asks whether training is still falling (an undertrained model called too simple)
+    ("diagnose-answer",
+     "def diagnose(train_errors, val_errors, floor):\n"
+     "    train, val = np.asarray(train_errors, dtype=float), np.asarray(val_errors, dtype=float)\n"
+     "    if val[-1] > 1.1 * val.min():\n"
+     "        verdict = 'overfitting'\n"
+     "    elif train[-1] > 1.5 * floor:\n"
+     "        verdict = 'underfitting'\n"
+     "    else:\n"
+     "        verdict = 'good fit'\n"
+     "    return verdict, FIXES[verdict]\n",
+     {"diagnose-tests"}),
 ]

@@ -372,3 +372,165 @@ def standardize_splits_random(standardize_splits: Callable, *, seed: int,
         # the same training data with a shifted test set: the standardized training data must not change
         _check_no_leak(standardize_splits, X_train, X_val, X_test + 20, case="the same train, a shifted test set")
     g.passed("standardize_splits learns only from the training set, on random data")
+
+
+# ---- Exercises 6-8: splits that a random shuffle would leak through ----------------------------------
+
+
+def _check_covers(parts: Sequence[np.ndarray], n: int, label: str) -> None:
+    """Every position 0..n-1 in exactly one of ``parts``."""
+    everything = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in parts]) if parts else np.zeros(0)
+    g.check_true(bool(np.all((everything == np.round(everything)) & (everything >= 0) & (everything < n))),
+                 f"{label}: returned values that are not whole numbers in 0..{n - 1}; expected positions "
+                 "(indices) into the data, not the data itself.")
+    counts = np.bincount(everything.astype(np.int64), minlength=n)
+    twice, never = np.flatnonzero(counts > 1), np.flatnonzero(counts == 0)
+    g.check_true(twice.size == 0, f"{label}: indices {twice[:6].tolist()} are in more than one part; "
+                 "expected each example in exactly one, or the model is measured on what it trained on.")
+    g.check_true(never.size == 0, f"{label}: indices {never[:6].tolist()} are in no part; expected every "
+                 "example in exactly one.")
+
+
+def _check_shares(sizes: Sequence[int], total: int, fractions: Sequence[float], what: str, label: str) -> None:
+    target = total * np.asarray(fractions, dtype=np.float64)
+    g.check_true(bool(np.all(np.abs(np.asarray(sizes) - target) <= 1 + 1e-9)),
+                 f"{label}: the parts hold {list(sizes)} {what}, but {total} * fractions = "
+                 f"{np.round(target, 3).tolist()}; each part is expected within one of its share. Cut at "
+                 f"round({total} * f_train) and round({total} * (f_train + f_val)), as in Exercise 1.")
+
+
+def _check_time_split(time_split: Callable, times: np.ndarray, fractions: Sequence[float]) -> None:
+    label = f"time_split(times of {len(times)} examples, {tuple(fractions)})"
+    parts = _index_arrays(g.call(time_split, times.copy(), tuple(fractions)), "time_split")
+    _check_covers(parts, len(times), label)
+    _check_shares([p.size for p in parts], len(times), fractions, "examples", label)
+    idx = [p.astype(np.int64) for p in parts]
+    for (a, name_a), (b, name_b) in [((idx[0], "train"), (idx[1], "validation")),
+                                     ((idx[1], "validation"), (idx[2], "test")),
+                                     ((idx[0], "train"), (idx[2], "test"))]:
+        if a.size and b.size:
+            late, early = times[a].max(), times[b].min()
+            g.check_true(bool(late <= early),
+                         f"{label}: a {name_a} example has time {late:g}, later than a {name_b} example at "
+                         f"time {early:g}: the model would learn from the future and be judged on the past. "
+                         "Sort the examples by time (np.argsort(times, kind='stable')), then cut that order: "
+                         "the earliest train, the next validate, the latest test. Do not shuffle.")
+
+
+@check()
+def time_split(time_split: Callable) -> None:
+    """Ten examples whose times are a shuffle of 0..9, split (0.6, 0.2, 0.2)."""
+    # Times 0-5 train, 6-7 validate, 8-9 test, wherever those examples sit in the array.
+    times = np.array([5.0, 1.0, 9.0, 2.0, 7.0, 0.0, 4.0, 8.0, 3.0, 6.0])
+    _check_time_split(time_split, times, (0.6, 0.2, 0.2))
+    g.passed("time_split trains on the past and tests on the future")
+
+
+@check()
+def time_split_random(time_split: Callable, *, seed: int, ns: Sequence[int]) -> None:
+    """Random times (with ties) for each n, random fractions."""
+    rng = np.random.default_rng(seed)
+    for n in ns:
+        times = np.round(rng.uniform(0, 100, size=n), 0)
+        f = tuple(float(v) for v in rng.dirichlet([4.0, 1.0, 1.0]))
+        _check_time_split(time_split, times, f)
+    g.passed("time_split orders every random data set by time")
+
+
+def _group_parts(group_split: Callable, groups: np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
+    label = f"group_split(groups of {len(groups)} examples, {tuple(fractions)}, seed={seed})"
+    handed = groups.tolist() if groups.dtype.kind in "US" else groups.copy()  # string ids travel as a list
+    parts = _index_arrays(g.call(group_split, handed, tuple(fractions), seed), "group_split")
+    _check_covers(parts, len(groups), label)
+    idx = [p.astype(np.int64) for p in parts]
+    owners: dict[Any, set] = {}
+    for name, part in zip(PARTS, idx, strict=True):
+        for gid in np.unique(groups[part]):
+            owners.setdefault(gid.item(), set()).add(name)
+    split_groups = {k: v for k, v in owners.items() if len(v) > 1}
+    if split_groups:
+        gid, where = next(iter(split_groups.items()))
+        g.check_true(False, f"{label}: group {gid!r} has examples in {sorted(where)} ({len(split_groups)} groups "
+                     "are cut in two like this): the model meets that learner, patient or document in training "
+                     "and is then judged on it as if it were new. Shuffle the distinct groups "
+                     "(np.unique(groups)), cut THEM into three, and give each example its group's part.")
+    n_groups = len(np.unique(groups))
+    _check_shares([len(np.unique(groups[p])) for p in idx], n_groups, fractions, "groups", label)
+    return idx
+
+
+@check()
+def group_split(group_split: Callable) -> None:
+    """Ten groups of three examples, shuffled, split (0.6, 0.2, 0.2): 6, 2 and 2 whole groups."""
+    groups = np.random.default_rng(0).permutation(np.repeat(np.arange(10), 3))
+    _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)
+    first = [tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)]
+    again = [tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)]
+    g.check_true(first == again, "group_split with the same seed gave two different splits; draw the shuffle "
+                 "from np.random.default_rng(seed) so the same seed gives the same split.")
+    others = {tuple(tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=s))
+              for s in range(1, 6)}
+    g.check_true(len(others) > 1, "group_split gave the same split for seeds 1 to 5; shuffle the groups with "
+                 "np.random.default_rng(seed), so that another seed gives another split.")
+    g.passed("group_split keeps every group whole, in parts of the right sizes")
+
+
+@check()
+def group_split_random(group_split: Callable, *, seed: int, cases: Sequence[tuple[int, int]]) -> None:
+    """For each (number of groups, largest group size): groups of random sizes and random
+    string or integer ids, random fractions."""
+    rng = np.random.default_rng(seed)
+    for k, (n_groups, biggest) in enumerate(cases):
+        sizes = rng.integers(1, biggest + 1, size=n_groups)
+        ids = np.array([f"learner-{i}" for i in range(n_groups)]) if k % 2 else rng.permutation(1000)[:n_groups]
+        groups = rng.permutation(np.repeat(ids, sizes))
+        f = tuple(float(v) for v in rng.dirichlet([4.0, 1.5, 1.5]))
+        _group_parts(group_split, groups, f, seed=int(rng.integers(1000)))
+    g.passed("group_split keeps every group whole, for groups of random sizes")
+
+
+def _check_kfold(kfold_indices: Callable, n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    label = f"kfold_indices({n}, k={k}, seed={seed})"
+    folds = _items(g.call(kfold_indices, n, k, seed), k, f"{label} should return a list of k (train_idx, val_idx) pairs")
+    pairs = []
+    for i, fold in enumerate(folds):
+        train, val = (g.to_float64(p, "an index array").ravel().astype(np.int64)
+                      for p in _items(fold, 2, f"{label}: fold {i} should be a pair (train_idx, val_idx)"))
+        pairs.append((train, val))
+    _check_covers([val for _, val in pairs], n, f"{label}, the validation folds")
+    sizes = sorted(val.size for _, val in pairs)
+    g.check_true(sizes[-1] - sizes[0] <= 1, f"{label}: validation folds of sizes {sizes}; expected sizes that "
+                 f"differ by at most one ({n // k} or {n // k + 1}). np.array_split cuts that way.")
+    for i, (train, val) in enumerate(pairs):
+        rest = np.setdiff1d(np.arange(n), val)
+        g.check_true(np.array_equal(np.sort(train), rest),
+                     f"{label}: in fold {i} the training indices are not exactly the {n - val.size} examples "
+                     "outside its validation fold" + (" (some validation examples are in training too: the "
+                     "fold would be scored on examples it trained on)" if np.intersect1d(train, val).size else "")
+                     + ". Train on every other fold.")
+    return pairs
+
+
+@check()
+def kfold(kfold_indices: Callable) -> None:
+    """10 examples in 3 folds: validation folds of 4, 3 and 3 that cover everything once."""
+    first = _check_kfold(kfold_indices, 10, 3, seed=0)
+    again = _check_kfold(kfold_indices, 10, 3, seed=0)
+    same = all(np.array_equal(np.sort(a[1]), np.sort(b[1])) for a, b in zip(first, again, strict=True))
+    g.check_true(same, "kfold_indices with the same seed gave different folds; shuffle with "
+                 "np.random.default_rng(seed).")
+    other = _check_kfold(kfold_indices, 10, 3, seed=1)
+    g.check_true(not all(np.array_equal(np.sort(a[1]), np.sort(b[1])) for a, b in zip(first, other, strict=True)),
+                 "kfold_indices gave the same folds for seeds 0 and 1: shuffle the indices with "
+                 "np.random.default_rng(seed) before cutting them into k folds, so that sorted data do not "
+                 "make one fold all of one kind.")
+    g.passed("kfold_indices: every example validates once, and trains in the other k - 1 folds")
+
+
+@check()
+def kfold_random(kfold_indices: Callable, *, seed: int, cases: Sequence[tuple[int, int]]) -> None:
+    """Each (n, k), with a random seed."""
+    rng = np.random.default_rng(seed)
+    for n, k in cases:
+        _check_kfold(kfold_indices, n, k, seed=int(rng.integers(1000)))
+    g.passed("kfold_indices covers every example once, for random n and k")

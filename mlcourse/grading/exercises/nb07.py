@@ -491,3 +491,219 @@ def final_reads_random(final_test_error, *, seed: int, degrees: Sequence[int], n
         data_seed = int(rng.integers(1_000_000))
         _one_read(final_test_error, *_data(n, "sine", data_seed), fractions, data_seed, degree)
     g.passed("final_test_error reads the test set exactly once on other splits too")
+
+
+# ---- Underfitting's three fixes: features, training, and reading the curves -------------------------
+
+
+def _monomials(X: np.ndarray, degree: int) -> np.ndarray:
+    """Every x1^a x2^b with 1 <= a + b <= degree: by total degree, then by falling power of x1."""
+    return np.stack([X[:, 0] ** a * X[:, 1] ** (d - a)
+                     for d in range(1, degree + 1) for a in range(d, -1, -1)], axis=1)
+
+
+def _monomial_names(degree: int) -> list[str]:
+    def term(a: int, b: int) -> str:
+        parts = [f"x1^{a}" if a > 1 else "x1" if a else "", f"x2^{b}" if b > 1 else "x2" if b else ""]
+        return "·".join(p for p in parts if p)
+    return [term(a, d - a) for d in range(1, degree + 1) for a in range(d, -1, -1)]
+
+
+def _check_features(polynomial_features, X: np.ndarray, degree: int, case: str) -> None:
+    got = g.to_float64(g.call(polynomial_features, X.copy(), degree), "the feature matrix")
+    expected = _monomials(X, degree)
+    names = _monomial_names(degree)
+    if got.shape == expected.shape:
+        g.check_array(f"polynomial_features({case}, degree={degree})", got, expected, rtol=1e-12, atol=1e-12,
+                      hint=f"the columns, in order: {', '.join(names)}.")
+        return
+    hint = f"expected {len(names)} columns ({', '.join(names)}), got {got.shape[-1] if got.ndim else 'a number'}"
+    if got.ndim == 2 and got.shape[1] == len(names) + 1:
+        hint += "; the extra one is probably a column of ones: leave it out, the model has its own bias b"
+    elif got.ndim == 2 and degree >= 2 and got.shape[1] == 2 * degree:
+        hint += "; powers of each input alone miss the cross terms such as x1·x2"
+    g.check_true(False, f"polynomial_features({case}, degree={degree}): shape {got.shape}, expected "
+                 f"{expected.shape}: {hint}.")
+
+
+@check()
+def features(polynomial_features):
+    """Two points, degree 1, 2 and 3, by hand."""
+    # (x1, x2) = (2, 3) and (-1, 0.5): degree 2 gives x1, x2, x1^2, x1·x2, x2^2 = 2, 3, 4, 6, 9 and -1, 0.5, 1, -0.5, 0.25.
+    X = np.array([[2.0, 3.0], [-1.0, 0.5]])
+    for degree in (1, 2, 3):
+        _check_features(polynomial_features, X, degree, "[[2, 3], [-1, 0.5]]")
+    g.passed("polynomial_features builds every monomial up to the degree, in order")
+
+
+@check()
+def features_random(polynomial_features, *, seed: int, cases: Sequence[tuple[int, int]]):
+    """Random (n, 2) inputs for each (n, degree)."""
+    rng = np.random.default_rng(seed)
+    for n, degree in cases:
+        _check_features(polynomial_features, rng.normal(size=(n, 2)), degree, f"a random ({n}, 2) X")
+    g.passed("polynomial_features agrees on random inputs")
+
+
+def _logistic_loss(A: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, weight_decay: float) -> float:
+    z = A @ w + b
+    return float(np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * weight_decay * w @ w)
+
+
+def _logistic_optimum(A: np.ndarray, y: np.ndarray, weight_decay: float) -> float:
+    """The smallest value of the regularised logistic loss, by Newton's method (convex, so exact)."""
+    n, d = A.shape
+    Ab = np.hstack([A, np.ones((n, 1))])
+    theta = np.zeros(d + 1)
+    penalty = np.diag(np.r_[np.full(d, weight_decay), 0.0])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-(Ab @ theta)))
+        grad = Ab.T @ (p - y) / n + penalty @ theta
+        hess = (Ab * (p * (1 - p))[:, None]).T @ Ab / n + penalty
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.max(np.abs(step)) < 1e-13:
+            break
+    return _logistic_loss(A, y, theta[:d], theta[d], weight_decay)
+
+
+def _moons_problem(seed: int, n: int, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    from mlcourse.data import make_classification
+
+    X, y = make_classification(n, kind="moons", noise=0.2, seed=seed)
+    A = _monomials(X, degree)
+    return (A - A.mean(axis=0)) / A.std(axis=0), y.astype(np.float64)
+
+
+def _check_logistic(fit_logistic, A: np.ndarray, y: np.ndarray, *, lr: float, weight_decay: float, case: str) -> None:
+    got = _items_of(g.call(fit_logistic, A.copy(), y.copy(), lr=lr, weight_decay=weight_decay, tol=1e-9,
+                           max_epochs=50_000), 3, "fit_logistic should return (w, b, losses)")
+    w = g.to_float64(got[0], "w").ravel()
+    b = float(g.to_float64(got[1], "b").ravel()[0]) if g.to_float64(got[1], "b").size == 1 else np.nan
+    g.check_true(w.shape == (A.shape[1],) and np.isfinite(b),
+                 f"fit_logistic({case}): w should have shape ({A.shape[1]},) and b be one number; got w of "
+                 f"shape {w.shape} and b = {got[1]!r}.")
+    losses = g.to_float64(got[2], "losses").ravel()
+    reached = _logistic_loss(A, y, w, b, weight_decay)
+    best = _logistic_optimum(A, y, weight_decay)
+    g.check_true(bool(losses.size >= 2 and np.all(np.isfinite(losses))),
+                 f"fit_logistic({case}): losses should hold the loss after each epoch, at least two of them; "
+                 f"got {losses.size} values.")
+    g.check_true(abs(losses[-1] - reached) <= 1e-6 * max(1.0, reached),
+                 f"fit_logistic({case}): the last entry of losses is {losses[-1]:.6f}, but the loss of the w and "
+                 f"b you returned is {reached:.6f}; record the loss (with its weight-decay term) after each step.")
+    gap = (reached - best) / best
+    epochs = losses.size
+    g.check_true(gap <= 2e-3,
+                 f"fit_logistic({case}, lr={lr}, weight_decay={weight_decay}): your training loss is {reached:.4f}, "
+                 f"{gap:.1%} above the lowest this model can reach ({best:.4f}), after {epochs} epochs. "
+                 + ("likely mistake: the model is undertrained: keep stepping until one epoch improves the loss by "
+                    "less than tol (relative), not for a fixed number of epochs."
+                    if np.all(np.diff(losses[-min(epochs, 20):]) < 0) and epochs < 1000 else
+                    "likely mistake: a wrong gradient (the weight-decay term is weight_decay * w, the bias is not "
+                    "decayed, and the data term is A.T @ (sigmoid(z) - y) / n)."))
+
+
+def _items_of(got, count: int, message: str) -> list:
+    try:
+        n = len(got)
+    except Exception:
+        n = None
+    g.check_true(n == count, f"{message} (expected {count} items, got {n if n is not None else 'no sequence'})")
+    return list(got)
+
+
+@check()
+def logistic(fit_logistic):
+    """The notebook's problem: 300 moons, cubic features, lr 2, weight decay 1e-3."""
+    A, y = _moons_problem(seed=0, n=300, degree=3)
+    _check_logistic(fit_logistic, A, y, lr=2.0, weight_decay=1e-3, case="300 moons, cubic features")
+    g.passed("fit_logistic trains until the loss stops falling, to the model's best")
+
+
+@check()
+def logistic_random(fit_logistic, *, seed: int, cases: Sequence[tuple[int, int, float]]):
+    """For each (n, degree, weight decay): fresh moons."""
+    rng = np.random.default_rng(seed)
+    for n, degree, weight_decay in cases:
+        A, y = _moons_problem(seed=int(rng.integers(10_000)), n=n, degree=degree)
+        _check_logistic(fit_logistic, A, y, lr=1.0, weight_decay=weight_decay,
+                        case=f"{n} fresh moons, degree {degree}")
+    g.passed("fit_logistic reaches the best loss on fresh problems")
+
+
+FIXES = {
+    "overfitting": "regularize: stop earlier, add weight decay or data, or reduce capacity",
+    "underfitting, still learning": "train longer",
+    "underfitting": "add capacity or better features",
+    "good fit": "keep it, and score it once on the test set",
+}
+
+
+def _reference_diagnose(train: Sequence[float], val: Sequence[float], floor: float) -> tuple[str, str]:
+    train, val = np.asarray(train, dtype=np.float64), np.asarray(val, dtype=np.float64)
+    if val[-1] > 1.1 * val.min():
+        verdict = "overfitting"
+    elif train[-1] > 1.5 * floor:
+        back = train[max(0, len(train) - 1 - max(1, len(train) // 5))]
+        verdict = "underfitting, still learning" if train[-1] < 0.95 * back else "underfitting"
+    else:
+        verdict = "good fit"
+    return verdict, FIXES[verdict]
+
+
+def _curve(kind: str, rng: np.random.Generator, n: int, floor: float) -> tuple[list, list]:
+    t = np.arange(1, n + 1)
+    jitter = lambda: 1 + 0.01 * rng.standard_normal(n)  # noqa: E731
+    if kind == "overfitting":
+        turn = int(rng.integers(n // 5, n // 2))
+        train = floor * (0.3 + 3.0 * np.exp(-t / (turn / 2)))
+        val = floor * (1.1 + 3.0 * np.exp(-t / (turn / 2)) + 0.8 * np.clip(t - turn, 0, None) / n)
+    elif kind == "still learning":
+        train = floor * (1.2 + 4.0 * np.exp(-t / (2.0 * n)))
+        val = train * 1.05
+    elif kind == "too simple":
+        train = floor * (3.0 + 2.0 * np.exp(-t / (n / 10)))
+        val = train * 1.1
+    else:  # a good fit: both settle near the floor
+        train = floor * (0.9 + 2.0 * np.exp(-t / (n / 8)))
+        val = floor * (1.05 + 2.0 * np.exp(-t / (n / 8)))
+    return (train * jitter()).tolist(), (val * np.minimum(jitter(), 1.0) if kind != "overfitting" else val).tolist()
+
+
+def _check_diagnose(diagnose, train: Sequence[float], val: Sequence[float], floor: float, case: str) -> None:
+    got = g.call(diagnose, list(train), list(val), floor)
+    expected = _reference_diagnose(train, val, floor)
+    ok = isinstance(got, (tuple, list)) and len(got) == 2 and tuple(got) == expected
+    tail = lambda c: ", ".join(f"{v:.3g}" for v in c[-3:])  # noqa: E731
+    g.check_true(ok, f"diagnose({case}; train ends {tail(train)}, validation ends {tail(val)} with its lowest "
+                 f"{min(val):.3g}, floor {floor:g}) returned {got!r}; expected {expected!r}. The rules, in order: "
+                 "validation more than 10 % above its own lowest -> overfitting; else training above 1.5 x floor -> "
+                 "underfitting (still learning when training fell by more than 5 % over the last fifth of the "
+                 "epochs); else a good fit. Return (verdict, FIXES[verdict]).")
+
+
+@check()
+def diagnose(diagnose):
+    """Four short curves, one of each kind, with floor 1."""
+    cases = {
+        "overfitting": ([3, 2, 1.5, 1, 0.8, 0.6], [3.2, 2.3, 1.8, 1.6, 1.9, 2.2]),
+        "a model still learning": ([10, 8, 6.5, 5, 4, 3.2], [10.5, 8.4, 6.8, 5.3, 4.2, 3.4]),
+        "a model too simple": ([5, 3.4, 3.1, 3.05, 3.02, 3.0], [5.5, 3.7, 3.4, 3.36, 3.33, 3.3]),
+        "a good fit": ([3, 1.6, 1.2, 1.05, 1.0, 0.98], [3.3, 1.8, 1.35, 1.2, 1.15, 1.14]),
+    }
+    for case, (train, val) in cases.items():
+        _check_diagnose(diagnose, train, val, 1.0, case)
+    g.passed("diagnose names the four kinds of run")
+
+
+@check()
+def diagnose_random(diagnose, *, seed: int, count: int):
+    """``count`` random curves of each kind, of random lengths and floors."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        for kind in ("overfitting", "still learning", "too simple", "good fit"):
+            floor, n = float(rng.uniform(0.05, 2.0)), int(rng.integers(20, 400))
+            train, val = _curve(kind, rng, n, floor)
+            _check_diagnose(diagnose, train, val, floor, f"a random curve of {n} epochs")
+    g.passed("diagnose agrees on random learning curves")
