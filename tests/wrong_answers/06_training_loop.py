@@ -195,4 +195,27 @@ WRONG = [
      "            losses.append(loss.item())\n"
      "    return losses\n",
      {"torch-gd-tests"}),
+    # fit_step_cost: a line through the origin, no overhead
+    ("cost-answer",
+     "def fit_step_cost(batch_sizes, seconds):\n"
+     "    B, t = np.asarray(batch_sizes, dtype=float), np.asarray(seconds, dtype=float)\n"
+     "    return 0.0, float(B @ t / (B @ B))\n",
+     {"cost-tests"}),
+    # fit_step_cost: the slope between the first and last points only, not least squares
+    ("cost-answer",
+     "def fit_step_cost(batch_sizes, seconds):\n"
+     "    c = (seconds[-1] - seconds[0]) / (batch_sizes[-1] - batch_sizes[0])\n"
+     "    return seconds[0] - c * batch_sizes[0], c\n",
+     {"cost-tests"}),
+    # predict_run_time: n / B steps, the last short batch forgotten
+    ("runtime-answer",
+     "def predict_run_time(t0, c, n_examples, batch_size, epochs):\n"
+     "    return epochs * (n_examples / batch_size) * (t0 + c * batch_size)\n",
+     {"runtime-tests"}),
+    # predict_run_time: every step charged for a full batch, the short last one included
+    ("runtime-answer",
+     "def predict_run_time(t0, c, n_examples, batch_size, epochs):\n"
+     "    steps = -(-n_examples // batch_size)\n"
+     "    return epochs * steps * (t0 + c * batch_size)\n",
+     {"runtime-tests"}),
 ]

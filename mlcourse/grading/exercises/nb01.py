@@ -412,7 +412,8 @@ def _check_time_split(time_split: Callable, times: np.ndarray, fractions: Sequen
             late, early = times[a].max(), times[b].min()
             g.check_true(bool(late <= early),
                          f"{label}: a {name_a} example has time {late:g}, later than a {name_b} example at "
-                         f"time {early:g}: the model would learn from the future and be judged on the past. "
+                         f"time {early:g}; expected every train time <= every validation time <= every test "
+                         "time, else the model learns from the future and is judged on the past. "
                          "Sort the examples by time (np.argsort(times, kind='stable')), then cut that order: "
                          "the earliest train, the next validate, the latest test. Do not shuffle.")
 
@@ -451,8 +452,9 @@ def _group_parts(group_split: Callable, groups: np.ndarray, fractions: Sequence[
     if split_groups:
         gid, where = next(iter(split_groups.items()))
         g.check_true(False, f"{label}: group {gid!r} has examples in {sorted(where)} ({len(split_groups)} groups "
-                     "are cut in two like this): the model meets that learner, patient or document in training "
-                     "and is then judged on it as if it were new. Shuffle the distinct groups "
+                     "are cut in two like this); expected each group whole in one part: otherwise the model "
+                     "meets that learner, patient or document in training and is then judged on it as if it "
+                     "were new. Shuffle the distinct groups "
                      "(np.unique(groups)), cut THEM into three, and give each example its group's part.")
     n_groups = len(np.unique(groups))
     _check_shares([len(np.unique(groups[p])) for p in idx], n_groups, fractions, "groups", label)
@@ -466,11 +468,13 @@ def group_split(group_split: Callable) -> None:
     _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)
     first = [tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)]
     again = [tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)]
-    g.check_true(first == again, "group_split with the same seed gave two different splits; draw the shuffle "
+    g.check_true(first == again, "group_split with the same seed gave two different splits; expected the same "
+                 "split for the same seed: draw the shuffle "
                  "from np.random.default_rng(seed) so the same seed gives the same split.")
     others = {tuple(tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=s))
               for s in range(1, 6)}
-    g.check_true(len(others) > 1, "group_split gave the same split for seeds 1 to 5; shuffle the groups with "
+    g.check_true(len(others) > 1, "group_split gave the same split for seeds 1 to 5; expected another split "
+                 "for another seed: shuffle the groups with "
                  "np.random.default_rng(seed), so that another seed gives another split.")
     g.passed("group_split keeps every group whole, in parts of the right sizes")
 
@@ -504,8 +508,8 @@ def _check_kfold(kfold_indices: Callable, n: int, k: int, seed: int) -> list[tup
     for i, (train, val) in enumerate(pairs):
         rest = np.setdiff1d(np.arange(n), val)
         g.check_true(np.array_equal(np.sort(train), rest),
-                     f"{label}: in fold {i} the training indices are not exactly the {n - val.size} examples "
-                     "outside its validation fold" + (" (some validation examples are in training too: the "
+                     f"{label}: in fold {i} the training indices are expected to be exactly the {n - val.size} "
+                     "examples outside its validation fold, and are not" + (" (some validation examples are in training too: the "
                      "fold would be scored on examples it trained on)" if np.intersect1d(train, val).size else "")
                      + ". Train on every other fold.")
     return pairs
@@ -517,11 +521,12 @@ def kfold(kfold_indices: Callable) -> None:
     first = _check_kfold(kfold_indices, 10, 3, seed=0)
     again = _check_kfold(kfold_indices, 10, 3, seed=0)
     same = all(np.array_equal(np.sort(a[1]), np.sort(b[1])) for a, b in zip(first, again, strict=True))
-    g.check_true(same, "kfold_indices with the same seed gave different folds; shuffle with "
+    g.check_true(same, "kfold_indices with the same seed gave different folds; expected the same folds: shuffle with "
                  "np.random.default_rng(seed).")
     other = _check_kfold(kfold_indices, 10, 3, seed=1)
     g.check_true(not all(np.array_equal(np.sort(a[1]), np.sort(b[1])) for a, b in zip(first, other, strict=True)),
-                 "kfold_indices gave the same folds for seeds 0 and 1: shuffle the indices with "
+                 "kfold_indices gave the same folds for seeds 0 and 1; expected other folds for another seed: "
+                 "shuffle the indices with "
                  "np.random.default_rng(seed) before cutting them into k folds, so that sorted data do not "
                  "make one fold all of one kind.")
     g.passed("kfold_indices: every example validates once, and trains in the other k - 1 folds")

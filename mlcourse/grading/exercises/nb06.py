@@ -550,3 +550,89 @@ def torch_device(train_torch, *, devices: Sequence[str] = ("cpu",)) -> None:
         g.check_true(seen == [name], f"the batches reached the model on {sorted(seen)}; expected {name}: "
                                      "create X and y with torch.as_tensor(..., device=device) before the loop.")
     g.passed("train_torch puts the model and every batch on the given device")
+
+
+# ---- Compute: what a step costs, and what a run will cost ------------------------------------------
+
+
+def _reference_cost(batch_sizes: Sequence[float], seconds: Sequence[float]) -> tuple[float, float]:
+    B = np.asarray(batch_sizes, dtype=np.float64)
+    (t0, c), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(B), B]), np.asarray(seconds, dtype=np.float64),
+                                  rcond=None)
+    return float(t0), float(c)
+
+
+def _check_cost(fit_step_cost, batch_sizes: list, seconds: list, case: str) -> None:
+    got = g.call(fit_step_cost, list(batch_sizes), list(seconds))
+    t0, c = _reference_cost(batch_sizes, seconds)
+    pair = g.to_float64(got, "(t0, c)").ravel()
+    g.check_true(pair.size == 2, f"fit_step_cost({case}) should return two numbers (t0, c); got {pair.size}.")
+    hint = None
+    through_origin = float(np.dot(batch_sizes, seconds) / np.dot(batch_sizes, batch_sizes))
+    if np.allclose(pair, [0.0, through_origin], rtol=1e-6, atol=1e-15) or np.isclose(pair[0], through_origin, rtol=1e-6):
+        hint = "a line through the origin has no overhead: fit t0 too (a column of ones beside B)."
+    elif np.allclose(pair[::-1], [t0, c], rtol=1e-6, atol=1e-15):
+        hint = "return (t0, c) in that order: the overhead first, then the cost per example."
+    g.check_array(f"fit_step_cost({case})", pair, [t0, c], rtol=1e-6, atol=1e-12,
+                  hint=hint or "least squares of t = t0 + c * B: np.linalg.lstsq on the columns [1, B].")
+
+
+@check()
+def step_cost(fit_step_cost) -> None:
+    """Three exact points on t = 0.002 + 0.0001 B, then four noisy ones."""
+    # 0.0021 s at B = 1, 0.0026 s at B = 6, 0.0042 s at B = 22: exactly t0 = 0.002 s, c = 0.0001 s per example.
+    _check_cost(fit_step_cost, [1, 6, 22], [0.0021, 0.0026, 0.0042], "[1, 6, 22], exact")
+    _check_cost(fit_step_cost, [8, 32, 128, 512], [0.0011, 0.0013, 0.0022, 0.0061], "[8, 32, 128, 512]")
+    g.passed("fit_step_cost finds the overhead and the cost per example")
+
+
+@check()
+def step_cost_random(fit_step_cost, *, seed: int, count: int) -> None:
+    """Random overheads and costs, with 5 % timing noise, on 4 to 8 batch sizes."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        B = sorted(int(v) for v in rng.choice(2 ** np.arange(12), size=int(rng.integers(4, 9)), replace=False))
+        t0, c = rng.uniform(1e-4, 1e-2), rng.uniform(1e-7, 1e-4)
+        seconds = [(t0 + c * b) * rng.uniform(0.95, 1.05) for b in B]
+        _check_cost(fit_step_cost, B, seconds, f"{len(B)} random batch sizes")
+    g.passed("fit_step_cost agrees on random timings")
+
+
+def _reference_run_time(t0: float, c: float, n_examples: int, batch_size: int, epochs: int) -> float:
+    steps = -(-n_examples // batch_size)
+    return epochs * (steps * t0 + c * n_examples)
+
+
+def _check_run_time(predict_run_time, t0: float, c: float, n: int, B: int, epochs: int) -> None:
+    case = f"predict_run_time(t0={t0:g}, c={c:g}, n_examples={n}, batch_size={B}, epochs={epochs})"
+    got = g.to_float64(g.call(predict_run_time, t0, c, n, B, epochs), "a time in seconds").ravel()
+    expected = _reference_run_time(t0, c, n, B, epochs)
+    hint = None
+    if got.size == 1 and n % B and np.isclose(got[0], epochs * (n / B) * (t0 + c * B)):
+        hint = (f"{n} examples in batches of {B} are {-(-n // B)} steps, the last one short: every step pays "
+                f"t0, and the examples cost c each, {n} of them per epoch (ceil, not n / B).")
+    elif got.size == 1 and n % B and np.isclose(got[0], epochs * (-(-n // B)) * (t0 + c * B)):
+        hint = "the last batch holds only n % batch_size examples: it pays t0 but only c per example it holds."
+    g.check_true(got.size == 1, f"{case} should return one number, the seconds; got {got.size} values.")
+    g.check_array(case, got[0], expected, rtol=1e-9, hint=hint or
+                  "epochs * (steps per epoch * t0 + c * n_examples), with steps per epoch = ceil(n / batch_size).")
+
+
+@check()
+def run_time(predict_run_time) -> None:
+    """10 examples in batches of 4 for 3 epochs: 3 steps an epoch, the last of 2 examples."""
+    # Per epoch: 3 steps * 0.01 s + 0.001 s * 10 examples = 0.04 s; three epochs: 0.12 s.
+    _check_run_time(predict_run_time, 0.01, 0.001, 10, 4, 3)
+    _check_run_time(predict_run_time, 0.002, 1e-5, 4096, 256, 5)
+    g.passed("predict_run_time counts every step and every example")
+
+
+@check()
+def run_time_random(predict_run_time, *, seed: int, count: int) -> None:
+    """Random costs, data sizes, batch sizes and epochs."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        _check_run_time(predict_run_time, float(rng.uniform(1e-4, 1e-2)), float(rng.uniform(1e-7, 1e-4)),
+                        int(rng.integers(1, 100_000)), int(rng.choice([1, 7, 32, 100, 256, 1000])),
+                        int(rng.integers(1, 20)))
+    g.passed("predict_run_time agrees on random runs")

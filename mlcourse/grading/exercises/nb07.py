@@ -591,7 +591,8 @@ def _check_logistic(fit_logistic, A: np.ndarray, y: np.ndarray, *, lr: float, we
                  f"got {losses.size} values.")
     g.check_true(abs(losses[-1] - reached) <= 1e-6 * max(1.0, reached),
                  f"fit_logistic({case}): the last entry of losses is {losses[-1]:.6f}, but the loss of the w and "
-                 f"b you returned is {reached:.6f}; record the loss (with its weight-decay term) after each step.")
+                 f"b you returned is {reached:.6f}; they should agree: record the loss (with its weight-decay term) "
+                 "after each step.")
     gap = (reached - best) / best
     epochs = losses.size
     g.check_true(gap <= 2e-3,
