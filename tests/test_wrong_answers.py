@@ -76,24 +76,26 @@ TIMEOUT = 120
 SKIP = {
     "00-loop-at-a-glance": {"setup-check", "data", "loop-run", "figure"},
     "01-data": {"datasets", "split-figure", "stratify-figure", "leak-figure", "once-split", "once-exp",
-                "once-figure", "once-repeat"},
+                "once-figure", "once-repeat", "leaks-figure", "kfold-demo"},
     "02-models": {"params-plot", "softmax-fig", "init-fig", "init-hist", "module-demo", "module-check",
-                  "random-fns"},
+                  "random-fns", "init-overflow"},
     "03-losses": {"rewards-fig", "outlier-fit", "outlier-fig"},
     "04-gradients": {"relerr-compute", "relerr-figure", "habit-check", "habit-figure", "bug-figure",
                      "torch-check"},
     "05-optimizers": {"paths-run", "paths-figure", "explorer"},
     "06-training-loop": {"batches-figure", "numpy-run", "torch-run", "curves", "fit", "fit-figure",
-                         "throughput-def", "throughput-run", "throughput-figure", "gpu"},
+                         "throughput-def", "throughput-run", "throughput-figure", "gpu", "cost-demo"},
     "07-generalization": {"capacity-sweep", "fits-figure", "learning-curves", "learning-curves-figure",
                           "weight-decay-figure", "weight-decay-fits", "early-stopping-run",
                           "early-stopping-figure", "early-stopping-builtin", "selection-run", "final-run",
-                          "optimism-run", "optimism-figure"},
+                          "optimism-run", "optimism-figure", "underfit-fixes", "underfit-figure",
+                          "diagnose-demo"},
     "08-language-modelling": {"bigram-figure", "bigram-heldout", "neural", "neural-figure", "sweep",
                               "sweep-figure", "samples", "samples-figure"},
 }
 # 09 needs only its setup and answer cells: every other ungraded cell is skipped.
-NEEDED = {"09-fine-tuning": {"setup", "memorised-answer", "freeze-answer", "finetune-answer", "evaluate-answer"}}
+NEEDED = {"09-fine-tuning": {"setup", "memorised-answer", "freeze-answer", "finetune-answer", "evaluate-answer",
+                              "choose-answer"}}
 # Slow test cells that only their own answer can change: judged only when that answer is replaced.
 ONLY_FOR = {"08-language-modelling": {"context-tests": "context-answer"}}
 

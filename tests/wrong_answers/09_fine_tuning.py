@@ -137,4 +137,26 @@ WRONG = [
      "    X_val, y_val = split.val\n"
      "    return float(metric(predict(X_val), y_val))\n",
      {"evaluate-value-tests", "evaluate-reads-tests"}),
+    # choose_prompt: the prompt chosen on the test set, each candidate scored there
+    ("choose-answer",
+     "def choose_prompt(candidates, score, split):\n"
+     "    test_scores = [score(candidate, split.test) for candidate in candidates]\n"
+     "    best = int(np.argmin(test_scores))\n"
+     "    return candidates[best], test_scores[best]\n",
+     {"choose-tests"}),
+    # choose_prompt: chosen on validation, but every candidate also scored on the test set "to have a look"
+    ("choose-answer",
+     "def choose_prompt(candidates, score, split):\n"
+     "    val_scores = [score(c, split.val) for c in candidates]\n"
+     "    test_scores = [score(c, split.test) for c in candidates]\n"
+     "    best = int(np.argmin(val_scores))\n"
+     "    return candidates[best], test_scores[best]\n",
+     {"choose-tests"}),
+    # choose_prompt: reports the validation score instead of the test score
+    ("choose-answer",
+     "def choose_prompt(candidates, score, split):\n"
+     "    val_scores = [score(c, split.val) for c in candidates]\n"
+     "    best = int(np.argmin(val_scores))\n"
+     "    return candidates[best], val_scores[best]\n",
+     {"choose-tests"}),
 ]

@@ -510,3 +510,83 @@ def evaluate_reads_random(evaluate_once, *, seed: int, splits: int):
         X, y, indices = _random_split(rng, 2)
         _judge_discipline(evaluate_once, X, y, indices, "a hidden split")
     g.passed("evaluate_once reads the test set exactly once, and builds the system without it")
+
+
+# ---- Exercise 5: choose_prompt -------------------------------------------------------------
+
+
+class ConstantGuessScore:
+    """``score(candidate, data)``: the mean absolute error of predicting the number ``candidate``
+    for every target of ``data = (X, y)``; lower is better. Counts its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, candidate, data) -> float:
+        self.calls += 1
+        return float(np.mean(np.abs(np.asarray(data[1], dtype=float) - float(candidate))))
+
+
+def _guess_scores(candidates: Sequence[float], y: np.ndarray) -> np.ndarray:
+    return np.array([np.mean(np.abs(y - c)) for c in candidates])
+
+
+# Validation targets near 1, test targets near 3: validation picks 1, the test set would pick 3.
+CANDIDATES_DEMO = [0.0, 1.0, 2.0, 3.0, 4.0]
+X_PROMPT = np.arange(8.0).reshape(8, 1)
+Y_PROMPT = np.array([5.0, 4.0, 6.0, 5.0, 1.0, 1.2, 3.1, 2.9])
+INDICES_PROMPT = {"train": np.arange(4), "val": np.array([4, 5]), "test": np.array([6, 7])}
+
+
+def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray, indices: dict,
+                  where: str) -> None:
+    split = make(choose_prompt, "mlcourse.data.Split", X, y, indices)
+    score = make(choose_prompt, f"{HERE}.ConstantGuessScore")
+    got = g.call(choose_prompt, list(candidates), score, split)
+    pair = list(got) if isinstance(got, (tuple, list)) else []
+    g.check_true(len(pair) == 2, f"on {where}, choose_prompt should return (chosen, test_score); got {got!r}.")
+    val_scores = _guess_scores(candidates, y[indices["val"]])
+    test_scores = _guess_scores(candidates, y[indices["test"]])
+    train_scores = _guess_scores(candidates, y[indices["train"]])
+    best = int(np.argmin(val_scores))
+    chosen = _number(pair[0], "the chosen candidate")
+    reads = int(_number(split.test_reads, "split.test_reads"))
+    if chosen != candidates[best]:
+        if chosen == candidates[int(np.argmin(test_scores))]:
+            why = ("likely mistake: you chose on the test set. Its score then flatters the choice: "
+                   f"{test_scores.min():.3g} on test, where the validation choice scores {test_scores[best]:.3g}. "
+                   "Compare candidates on split.val only.")
+        elif chosen == candidates[int(np.argmin(train_scores))]:
+            why = "likely mistake: you chose on the training data; choose on split.val."
+        else:
+            why = "choose the candidate with the lowest score on split.val (the first one, on a tie)."
+        g.check_true(False, f"on {where}, choose_prompt chose {chosen:g}; expected {candidates[best]:g}, the "
+                     f"candidate with the lowest validation score ({val_scores[best]:.3g}). {why}")
+    g.check_true(reads == 1, f"on {where}, choose_prompt read split.test {reads} times; expected exactly once, "
+                 "for the chosen candidate only, after the choice is made."
+                 if reads else f"on {where}, choose_prompt never read split.test; expected one read, to score "
+                 "the chosen candidate.")
+    g.check_array(f"the test score of the chosen candidate on {where}", _number(pair[1], "the test score"),
+                  test_scores[best], rtol=1e-9,
+                  hint="score(chosen, split.test), read once; not the validation score.")
+
+
+@check(references=[])
+def choose(choose_prompt):
+    """Five constant guesses 0..4; validation targets 1 and 1.2, test targets 3.1 and 2.9."""
+    # Validation picks 1 (mean absolute error 0.1); its test score is 2.0. The test set would pick 3 (0.1).
+    _judge_choice(choose_prompt, CANDIDATES_DEMO, X_PROMPT, Y_PROMPT, INDICES_PROMPT, "the eight-example split")
+    g.passed("choose_prompt chooses on validation and reads the test set once, for the choice")
+
+
+@check(references=[])
+def choose_random(choose_prompt, *, seed: int, splits: int):
+    """Random splits with validation and test centred apart, and random candidate lists."""
+    rng = np.random.default_rng(seed)
+    for _ in range(splits):
+        X, y, indices = _random_split(rng, 1)
+        y[indices["val"]] += rng.uniform(-3, 3)
+        y[indices["test"]] += rng.uniform(-3, 3)
+        candidates = sorted({round(float(v), 2) for v in rng.uniform(-4, 4, size=int(rng.integers(3, 12)))})
+        _judge_choice(choose_prompt, candidates, X, y, indices, "a hidden split")
+    g.passed("choose_prompt chooses on validation on hidden splits")
