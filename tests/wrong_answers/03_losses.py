@@ -3,19 +3,72 @@
 WRONG = [
     # mse: a sum where the mean belongs (missing 1/N)
     ("mse-answer",
-     "def mse(y_hat, y):\n"
-     "    return np.sum((y_hat - y) ** 2)\n",
+     "def mse(y_hat, y, reduction='mean'):\n"
+     "    y_hat, y = np.asarray(y_hat, dtype=float), np.asarray(y, dtype=float)\n"
+     "    if y_hat.shape != y.shape:\n"
+     "        raise ValueError(f'shapes {y_hat.shape} and {y.shape} differ')\n"
+     "    if reduction == 'mean':\n"
+     "        return np.sum((y_hat - y) ** 2)\n"
+     "    if reduction == 'sum':\n"
+     "        return float(np.sum((y_hat - y) ** 2))\n"
+     "    if reduction == 'none':\n"
+     "        return (y_hat - y) ** 2\n"
+     "    raise ValueError(reduction)\n",
      {"mse-tests"}),
     # mse: averaged over the examples only, one number per output column
     ("mse-answer",
-     "def mse(y_hat, y):\n"
-     "    return np.mean((y_hat - y) ** 2, axis=0)\n",
+     "def mse(y_hat, y, reduction='mean'):\n"
+     "    y_hat, y = np.asarray(y_hat, dtype=float), np.asarray(y, dtype=float)\n"
+     "    if y_hat.shape != y.shape:\n"
+     "        raise ValueError(f'shapes {y_hat.shape} and {y.shape} differ')\n"
+     "    if reduction == 'mean':\n"
+     "        return np.mean((y_hat - y) ** 2, axis=0)\n"
+     "    if reduction == 'sum':\n"
+     "        return float(np.sum((y_hat - y) ** 2))\n"
+     "    if reduction == 'none':\n"
+     "        return (y_hat - y) ** 2\n"
+     "    raise ValueError(reduction)\n",
      {"mse-tests"}),
     # mse: absolute instead of squared errors
     ("mse-answer",
-     "def mse(y_hat, y):\n"
-     "    return np.mean(np.abs(y_hat - y))\n",
+     "def mse(y_hat, y, reduction='mean'):\n"
+     "    y_hat, y = np.asarray(y_hat, dtype=float), np.asarray(y, dtype=float)\n"
+     "    if y_hat.shape != y.shape:\n"
+     "        raise ValueError(f'shapes {y_hat.shape} and {y.shape} differ')\n"
+     "    if reduction == 'mean':\n"
+     "        return np.mean(np.abs(y_hat - y))\n"
+     "    if reduction == 'sum':\n"
+     "        return float(np.sum((y_hat - y) ** 2))\n"
+     "    if reduction == 'none':\n"
+     "        return (y_hat - y) ** 2\n"
+     "    raise ValueError(reduction)\n",
      {"mse-tests"}),
+    # mse: no shape check, so (3, 1) against (3,) broadcasts to a (3, 3) array and a wrong number
+    ("mse-answer",
+     "def mse(y_hat, y, reduction='mean'):\n"
+     "    y_hat, y = np.asarray(y_hat, dtype=float), np.asarray(y, dtype=float)\n"
+     "    if reduction == 'mean':\n"
+     "        return float(np.mean((y_hat - y) ** 2))\n"
+     "    if reduction == 'sum':\n"
+     "        return float(np.sum((y_hat - y) ** 2))\n"
+     "    if reduction == 'none':\n"
+     "        return (y_hat - y) ** 2\n"
+     "    raise ValueError(reduction)\n",
+     {"mse-shape-tests"}),
+    # mse: reduction="sum" divides by N anyway, and "none" returns the mean
+    ("mse-answer",
+     "def mse(y_hat, y, reduction='mean'):\n"
+     "    y_hat, y = np.asarray(y_hat, dtype=float), np.asarray(y, dtype=float)\n"
+     "    if y_hat.shape != y.shape:\n"
+     "        raise ValueError(f'shapes {y_hat.shape} and {y.shape} differ')\n"
+     "    if reduction == 'mean':\n"
+     "        return float(np.mean((y_hat - y) ** 2))\n"
+     "    if reduction == 'sum':\n"
+     "        return float(np.mean((y_hat - y) ** 2))\n"
+     "    if reduction == 'none':\n"
+     "        return float(np.mean((y_hat - y) ** 2))\n"
+     "    raise ValueError(reduction)\n",
+     {"mse-reduction-tests"}),
     # cross_entropy: the naive log of a (stable) softmax: log(0) = -inf for huge logits
     ("ce-answer",
      "def cross_entropy(logits, y):\n"

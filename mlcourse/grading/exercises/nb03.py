@@ -50,6 +50,86 @@ def mse_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
     g.passed("mse agrees with mlcourse.losses.mse and torch on random arrays")
 
 
+def _error_kind(fn, *args, **kwargs) -> str | None:
+    """The type name of the exception ``fn(*args, **kwargs)`` raises, or None when it returns."""
+    try:
+        with g.quiet():
+            fn(*args, **kwargs)
+    except Exception as exc:  # the learner's exception, raised in their kernel
+        return getattr(exc, "remote_type", type(exc).__name__)
+    return None
+
+
+def _check_reductions(mse, y_hat: np.ndarray, y: np.ndarray, case: str) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    for reduction in ("sum", "none"):   # "mean" is the exercise's first test cell
+        expected = F.mse_loss(torch.from_numpy(y_hat), torch.from_numpy(y), reduction=reduction).numpy()
+        got = g.call(mse, y_hat.copy(), y.copy(), reduction=reduction)
+        hint = {"sum": "reduction='sum' adds the squared errors: np.sum, no division.",
+                "none": "reduction='none' returns every squared error, an array of y_hat's shape."}[reduction]
+        g.check_array(f"mse(y_hat, y, reduction={reduction!r})", got, expected, case=case,
+                      sizes=list(y.shape), hint=hint)
+
+
+@check(references=["mlcourse.losses.mse"])
+def mse_reduction(mse):
+    """Errors 0, -1, -2 with reductions "sum" and "none", against torch.nn.functional.mse_loss."""
+    # Squared errors 0, 1, 4: "sum" 5, "none" [0, 1, 4].
+    _check_reductions(mse, np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 5.0]), "errors 0, -1, -2")
+    kind = _error_kind(mse, np.zeros(3), np.zeros(3), reduction="median")
+    g.check_true(kind == "ValueError", "mse(..., reduction='median') should raise ValueError naming the three "
+                 f"reductions it knows; it {'raised ' + kind if kind else 'returned a value'}. A typo in a "
+                 "keyword must not quietly give some other number.")
+    g.passed("mse reduces by mean, sum or not at all, as torch does")
+
+
+@check(references=["mlcourse.losses.mse"])
+def mse_reduction_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
+    """Random arrays of each shape, each reduction, against torch."""
+    rng = np.random.default_rng(seed)
+    for shape in map(tuple, shapes):
+        _check_reductions(mse, rng.normal(size=shape), rng.normal(size=shape), f"random arrays of shape {shape}")
+    g.passed("mse agrees with torch for every reduction on random arrays")
+
+
+def _check_refuses(mse, a: tuple[int, ...], b: tuple[int, ...]) -> None:
+    kind = _error_kind(mse, np.ones(a), np.ones(b))
+    g.check_true(kind == "ValueError",
+                 f"mse(y_hat of shape {a}, y of shape {b}) should raise ValueError naming both shapes; it "
+                 f"{'raised ' + kind if kind else 'returned a value'}. numpy would broadcast {a} against {b}; "
+                 "compare y_hat.shape with y.shape first and refuse a mismatch.")
+
+
+def _check_accepts(mse, shape: tuple[int, ...]) -> None:
+    kind = _error_kind(mse, np.ones(shape), np.zeros(shape))
+    g.check_true(kind is None, f"mse of two arrays of the same shape {shape} raised {kind}; equal shapes, of any "
+                 "rank, are expected to work.")
+
+
+@check(references=["mlcourse.losses.mse"])
+def mse_shapes(mse):
+    """A (3, 1) prediction against (3,) targets must raise, not broadcast to (3, 3)."""
+    # (3, 1) - (3,) broadcasts to a (3, 3) array of every prediction minus every target: a wrong number, silently.
+    for a, b in [((3, 1), (3,)), ((3,), (3, 1)), ((2, 3), (3, 2))]:
+        _check_refuses(mse, a, b)
+    _check_accepts(mse, (4, 1))
+    g.passed("mse refuses arrays of different shapes instead of broadcasting them")
+
+
+@check(references=["mlcourse.losses.mse"])
+def mse_shapes_random(mse, *, seed: int, count: int):
+    """Random pairs of shapes that broadcast (or not) without being equal; equal shapes pass."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n, k = int(rng.integers(2, 9)), int(rng.integers(2, 5))
+        a, b = [((n, 1), (n,)), ((n,), (1, n)), ((n, k), (k,)), ((n, k), (1, k)), ((n,), (n + 1,))][rng.integers(5)]
+        _check_refuses(mse, a, b)
+        _check_accepts(mse, (n, k))
+    g.passed("mse refuses every mismatch of random shapes")
+
+
 @check(references=["mlcourse.losses.cross_entropy"])
 def cross_entropy(cross_entropy):
     """A uniform guess, one example by the definition, and the mean of two examples."""
