@@ -6,9 +6,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -128,3 +130,38 @@ def seed_everything(seed: int, *, deterministic: bool = False) -> np.random.Gene
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
     return np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def eval_mode(model: Any) -> Iterator[Any]:
+    """Run ``model`` for evaluation, then put back the mode it was in.
+
+    Inside the block a torch module is in ``eval()`` mode (dropout off, batch
+    norm on its running statistics) and gradients are not recorded; on leaving,
+    even by an exception, ``model.train(was_training)`` restores its mode. A
+    model without ``train``/``eval`` (a numpy ``mlcourse.nn`` model, a plain
+    function) is yielded unchanged.
+
+    Example
+    -------
+    >>> import torch
+    >>> net = torch.nn.Dropout(0.5)
+    >>> with eval_mode(net):
+    ...     net.training
+    False
+    >>> net.training
+    True
+    """
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(model, torch.nn.Module):
+        yield model
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)

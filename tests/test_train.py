@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,8 @@ from mlcourse.models import TorchMLP
 from mlcourse.nn import MLP, Linear, to_torch
 from mlcourse.optim import SGD
 from mlcourse.train import DivergenceError, EarlyStopping, History, fit
+from mlcourse.train.checks import torch_loss
+from mlcourse.train.torch_engine import TorchEngine
 
 QUIET = {"progress": False}
 
@@ -200,14 +204,109 @@ def test_nan_loss_stops_with_epoch_batch_and_smaller_lr(capfd):
     assert out == "" and errors == "", f"divergence should only raise, wrote {out!r} {errors!r}"
 
 
-def test_nan_loss_torch_engine():
+def _devices():
+    """Every device present; the accelerators carry the ``gpu`` mark."""
+    names = ["cpu"]
+    if torch.cuda.is_available():
+        names.append(pytest.param("cuda", marks=pytest.mark.gpu))
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        names.append(pytest.param("mps", marks=pytest.mark.gpu))
+    return names
+
+
+def _diverging_run(device, sync_every, *, lr=1e3, early_stopping=None, val=False):
+    """A regression MLP whose loss overflows within a few epochs; its error and final weights."""
     X, y = make_regression(64, seed=0)
     model = TorchMLP([1, 32, 1], seed=0)
-    with pytest.raises(DivergenceError, match=r"epoch \d+/5, batch \d+/8.*lr=1000.*smaller"):
-        fit(model, mse, torch.optim.SGD(model.parameters(), lr=1e3), (X, y), epochs=5,
-            batch_size=8, **QUIET)
-    assert all(torch.isfinite(p).all() for p in model.parameters()), \
-        "on a CPU the bad step is never taken"
+    with pytest.raises(DivergenceError) as info:
+        fit(model, mse, torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9), (X, y),
+            (X, y) if val else None, epochs=5, batch_size=8, device=device,
+            sync_every=sync_every, early_stopping=early_stopping, **QUIET)
+    return info.value, [p.detach().cpu().double().numpy() for p in model.parameters()]
+
+
+def _one_step_at_a_time(lr, epoch, batch):
+    """The oracle: a hand loop on the CPU that stops before the step of (epoch, batch)."""
+    X, y = make_regression(64, seed=0)
+    model = TorchMLP([1, 32, 1], seed=0)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    Xt, yt = torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)
+    for e in range(epoch + 1):
+        batches = [b for _, b in iterate_minibatches(np.arange(64), np.arange(64), 8,
+                                                     shuffle=True, seed=e)]
+        for b, rows in enumerate(batches):
+            if (e, b) == (epoch, batch):
+                return [p.detach().double().numpy() for p in model.parameters()]
+            opt.zero_grad()
+            F.mse_loss(model(Xt[rows]), yt[rows].reshape(-1, 1)).backward()
+            opt.step()
+    raise AssertionError("the oracle never reached the bad batch")
+
+
+@pytest.mark.parametrize("device", _devices())
+def test_divergence_leaves_the_same_finite_weights_whatever_the_sync_policy(device):
+    """The contract: the weights from before the bad step, on every device and policy."""
+    runs = {sync: _diverging_run(device, sync) for sync in (1, 3, 10**6)}
+    (err, weights), *others = runs.values()
+    assert isinstance(err, FloatingPointError) and err.restored == "last finite"
+    assert re.search(r"epoch \d+/5, batch \d+/8.*lr=1000.*smaller", str(err)), str(err)
+    assert all(np.isfinite(w).all() for w in weights), "the bad step must not stay taken"
+    for other_err, other_weights in others:
+        assert (other_err.epoch, other_err.batch) == (err.epoch, err.batch)
+        for a, b in zip(weights, other_weights, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    expected = _one_step_at_a_time(1e3, err.epoch, err.batch)
+    for a, b in zip(weights, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert not np.isfinite(err.history.train_loss[-1]) and err.history.epochs_run == err.epoch + 1
+
+
+@pytest.mark.parametrize("device", _devices())
+def test_divergence_with_restore_best_leaves_the_best_epoch(device):
+    runs = [_diverging_run(device, sync, lr=0.2, val=True,
+                           early_stopping=EarlyStopping(patience=50)) for sync in (1, 10**6)]
+    for err, _ in runs:
+        assert err.restored == "best" and err.history.restored_best
+        assert err.epoch >= 1 and err.history.best_epoch is not None
+    for a, b in zip(runs[0][1], runs[1][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # The oracle: the same run, stopped after the best epoch.
+    X, y = make_regression(64, seed=0)
+    model = TorchMLP([1, 32, 1], seed=0)
+    fit(model, mse, torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9), (X, y),
+        epochs=runs[0][0].history.best_epoch + 1, batch_size=8, device=device, **QUIET)
+    for a, p in zip(runs[0][1], model.parameters(), strict=True):
+        np.testing.assert_allclose(a, p.detach().cpu().double().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_step_that_overflows_the_weights_is_undone():
+    """Every loss finite, yet one step sends a weight to inf: the step before it is kept."""
+    X = np.ones((8, 1), np.float32)
+    y = np.zeros(8, np.float32)
+    for sync in (1, 10**6):
+        model = torch.nn.Linear(1, 1)
+        with torch.no_grad():
+            model.weight.fill_(1.0)
+            model.bias.fill_(0.0)
+        # The gradient is finite (2 w), but lr x gradient overflows float32.
+        opt = torch.optim.SGD(model.parameters(), lr=3e38)
+        with pytest.raises(DivergenceError, match=r"made a weight infinite or NaN") as info:
+            fit(model, mse, opt, (X, y), epochs=2, batch_size=8, sync_every=sync, **QUIET)
+        assert (info.value.epoch, info.value.batch) == (0, 0)
+        assert model.weight.item() == 1.0 and model.bias.item() == 0.0
+
+
+def test_numpy_engine_undoes_a_step_that_overflows_the_weights():
+    # Outputs near 1e100 give a finite loss (1e200) and gradient (2e200), but lr x gradient
+    # overflows float64: the first step sends the weights to infinity.
+    X, y = np.full((8, 1), 1e100), np.zeros(8)
+    model = Linear(1, 1, seed=0)
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(DivergenceError, match=r"epoch 1/2, batch 1/1 made a weight"):
+        fit(model, mse, SGD(model.parameters(), lr=1e200), (X, y), epochs=2, batch_size=8,
+            **QUIET)
+    for p, b in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p.data, b)
 
 
 # --------------------------------------------------------------------------- quiet and output
@@ -268,9 +367,9 @@ def test_torch_engine_converts_dtypes_once(blobs):
 
 
 def test_numpy_losses_resolve_to_torch_functions():
-    assert train._torch_loss(mse) is F.mse_loss
-    assert train._torch_loss(cross_entropy) is F.cross_entropy
-    assert train._torch_loss(F.cross_entropy) is F.cross_entropy
+    assert torch_loss(mse) is F.mse_loss
+    assert torch_loss(cross_entropy) is F.cross_entropy
+    assert torch_loss(F.cross_entropy) is F.cross_entropy
 
 
 # --------------------------------------------------------------------------- bad input
@@ -363,29 +462,44 @@ def test_cuda_engine_trains_and_reports_divergence(blobs):
             batch_size=8, device="cuda", **QUIET)
 
 
-def test_accelerator_path_syncs_once_per_epoch_and_agrees(blobs, monkeypatch):
-    """The GPU code path (losses kept on the device) exercised on the CPU."""
+def test_sync_policy_changes_when_the_host_looks_never_the_results(blobs, monkeypatch):
+    """The accelerator's policy (one look per epoch) exercised on the CPU."""
     train_set, val_set = blobs
+    looks = []
+    original = TorchEngine.host_values
 
-    def run():
+    def counting(self, losses):
+        looks.append(len(losses))
+        return original(self, losses)
+
+    monkeypatch.setattr(TorchEngine, "host_values", counting)
+
+    def run(sync_every):
+        looks.clear()
         model = TorchMLP([2, 8, 3], seed=0)
-        return fit(model, cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1),
-                   train_set, val_set, epochs=3, batch_size=50, **QUIET)
+        h = fit(model, cross_entropy, torch.optim.SGD(model.parameters(), lr=0.1),
+                train_set, val_set, epochs=3, batch_size=50, sync_every=sync_every, **QUIET)
+        return h, list(looks)
 
-    per_batch = run()
-    original = train._TorchEngine.__init__
-
-    def deferred(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        self.sync_each_batch = False
-
-    monkeypatch.setattr(train._TorchEngine, "__init__", deferred)
-    per_epoch = run()
+    per_batch, batch_looks = run(None)  # a CPU looks at every batch
+    per_epoch, epoch_looks = run(10**6)
+    n_batches = -(-len(train_set[0]) // 50)
+    assert batch_looks == [1] * (3 * n_batches) and epoch_looks == [n_batches] * 3
     np.testing.assert_allclose(per_epoch.train_loss, per_batch.train_loss, rtol=1e-12)
     assert per_epoch.val_loss == per_batch.val_loss
-    X, y = make_regression(64, seed=0)
-    model = TorchMLP([1, 32, 1], seed=0)
-    with pytest.raises(DivergenceError, match=r"epoch 1/5, batch \d+/8.*lr=1000") as info:
-        fit(model, mse, torch.optim.SGD(model.parameters(), lr=1e3), (X, y), epochs=5,
-            batch_size=8, **QUIET)
-    assert not np.isfinite(info.value.loss)
+    with pytest.raises(ValueError, match=r"sync_every=0 must be a positive int"):
+        fit(TorchMLP([2, 8, 3]), cross_entropy, torch.optim.SGD(TorchMLP([2, 8, 3]).parameters(),
+            lr=0.1), train_set, epochs=1, batch_size=50, sync_every=0, **QUIET)
+
+
+def test_engines_declare_the_interface():
+    from mlcourse.train import Engine
+    from mlcourse.train.engines import NumpyEngine
+
+    model = MLP([2, 3])
+    numpy_engine = NumpyEngine(model, cross_entropy, SGD(model.parameters(), lr=0.1), "cpu")
+    net = TorchMLP([2, 3])
+    torch_engine = TorchEngine(net, cross_entropy, torch.optim.SGD(net.parameters(), lr=0.1),
+                               "cpu")
+    assert isinstance(numpy_engine, Engine) and isinstance(torch_engine, Engine)
+    assert not isinstance(object(), Engine)

@@ -203,19 +203,11 @@ MIN_DELTA_CASES = [
 
 
 def _reference_stopping(val_losses: Sequence[float], patience: int, min_delta: float) -> tuple[int, int]:
-    """The rule of mlcourse.train.fit, replayed over a list of losses."""
+    """The rule of mlcourse.train.fit (``EarlyStopping``), replayed over a list of losses."""
     from mlcourse.train import EarlyStopping
 
-    rule = EarlyStopping(patience=patience, min_delta=min_delta)
-    best, best_epoch, bad = None, 0, 0
-    for epoch, loss in enumerate(val_losses):
-        if rule.is_improvement(loss, best):
-            best, best_epoch, bad = loss, epoch, 0
-        else:
-            bad += 1
-            if bad >= patience:
-                return best_epoch, epoch
-    return best_epoch, len(val_losses) - 1
+    best, stopped = EarlyStopping(patience=patience, min_delta=min_delta).replay(val_losses)
+    return (0 if best is None else best), (len(val_losses) - 1 if stopped is None else stopped)
 
 
 def _stopping_hint(got: np.ndarray, expected: tuple[int, int], n_epochs: int, patience: int,
