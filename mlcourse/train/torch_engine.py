@@ -47,8 +47,10 @@ class TorchEngine:
         self.params = [p for p in model.parameters()]
         self.data: dict[str, tuple[Any, Any]] = {}
         self._targets: dict[str, np.ndarray] = {}
-        # Reading a loss on the host is free on a CPU and a stall on an accelerator.
-        self.default_sync_every = 1 if self.device.type == "cpu" else None
+        # Reading a loss on the host is free on one CPU, a stall on an accelerator and a
+        # collective (every process waits for every other) when data-parallel.
+        alone_on_cpu = self.device.type == "cpu" and self.world_size == 1
+        self.default_sync_every = 1 if alone_on_cpu else None
         self.zero_grad = functools.partial(optimizer.zero_grad, set_to_none=True)
         self.nudge = optimizer.step
         self.backward = _backward
