@@ -22,15 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mlcourse import _validate
+from mlcourse.device import eval_mode
+
 __all__ = ["TorchMLP", "BigramLM", "ContextMLPLM", "TinyTransformerLM", "generate"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "sigmoid": nn.Sigmoid}
-
-
-def _positive(value: int, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{owner}: {name}={value!r} must be a positive int")
-    return value
 
 
 def _init_rng(seed: int | None) -> contextlib.AbstractContextManager:
@@ -41,11 +38,11 @@ def _init_rng(seed: int | None) -> contextlib.AbstractContextManager:
     """
     if seed is None:
         return contextlib.nullcontext()
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed={seed!r} must be a non-negative int or None")
+    if not _validate.is_int(seed) or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative int or None, e.g. seed=0")
     stack = contextlib.ExitStack()
     stack.enter_context(torch.random.fork_rng(devices=[]))
-    torch.manual_seed(seed)
+    torch.manual_seed(int(seed))
     return stack
 
 
@@ -76,8 +73,8 @@ class TorchMLP(nn.Module):
         if len(sizes) < 2:
             raise ValueError(f"TorchMLP: sizes={sizes} needs an input and an output size, "
                              "e.g. [2, 32, 3]")
-        for s in sizes:
-            _positive(s, "every size", "TorchMLP")
+        sizes = [_validate.count(s, f"sizes[{i}]", example=32, owner="TorchMLP")
+                 for i, s in enumerate(sizes)]
         if activation not in _ACTIVATIONS:
             raise ValueError(f"TorchMLP: activation={activation!r} is not known; use one of "
                              f"{sorted(_ACTIVATIONS)}")
@@ -111,7 +108,8 @@ class BigramLM(nn.Module):
 
     def __init__(self, vocab_size: int, *, seed: int | None = None) -> None:
         super().__init__()
-        self.vocab_size = _positive(vocab_size, "vocab_size", "BigramLM")
+        vocab_size = self.vocab_size = _validate.count(vocab_size, "vocab_size", example=29,
+                                                       owner="BigramLM")
         with _init_rng(seed):
             self.table = nn.Embedding(vocab_size, vocab_size)
 
@@ -139,10 +137,12 @@ class ContextMLPLM(nn.Module):
     def __init__(self, vocab_size: int, context: int, embed_dim: int = 16, hidden: int = 64,
                  *, seed: int | None = None) -> None:
         super().__init__()
-        self.vocab_size = _positive(vocab_size, "vocab_size", "ContextMLPLM")
-        self.context = _positive(context, "context", "ContextMLPLM")
-        _positive(embed_dim, "embed_dim", "ContextMLPLM")
-        _positive(hidden, "hidden", "ContextMLPLM")
+        owner = "ContextMLPLM"
+        vocab_size = self.vocab_size = _validate.count(vocab_size, "vocab_size", example=29,
+                                                       owner=owner)
+        context = self.context = _validate.count(context, "context", example=5, owner=owner)
+        embed_dim = _validate.count(embed_dim, "embed_dim", example=16, owner=owner)
+        hidden = _validate.count(hidden, "hidden", example=64, owner=owner)
         with _init_rng(seed):
             self.embed = nn.Embedding(vocab_size, embed_dim)
             self.hidden = nn.Linear(context * embed_dim, hidden)
@@ -204,11 +204,14 @@ class TinyTransformerLM(nn.Module):
     def __init__(self, vocab_size: int, context: int, embed_dim: int = 32, heads: int = 2,
                  layers: int = 1, *, seed: int | None = None) -> None:
         super().__init__()
-        self.vocab_size = _positive(vocab_size, "vocab_size", "TinyTransformerLM")
-        self.context = _positive(context, "context", "TinyTransformerLM")
-        _positive(layers, "layers", "TinyTransformerLM")
-        if _positive(embed_dim, "embed_dim", "TinyTransformerLM") % _positive(
-                heads, "heads", "TinyTransformerLM"):
+        owner = "TinyTransformerLM"
+        vocab_size = self.vocab_size = _validate.count(vocab_size, "vocab_size", example=29,
+                                                       owner=owner)
+        context = self.context = _validate.count(context, "context", example=16, owner=owner)
+        layers = _validate.count(layers, "layers", example=1, owner=owner)
+        embed_dim = _validate.count(embed_dim, "embed_dim", example=32, owner=owner)
+        heads = _validate.count(heads, "heads", example=2, owner=owner)
+        if embed_dim % heads:
             raise ValueError(f"TinyTransformerLM: embed_dim={embed_dim} must be divisible by "
                              f"heads={heads}")
         with _init_rng(seed):
@@ -229,7 +232,6 @@ class TinyTransformerLM(nn.Module):
         return self.head(self.norm(x))                            # (B, T, V)
 
 
-@torch.no_grad()
 def generate(model: nn.Module, prompt: Sequence[int], length: int, *,
              temperature: float = 1.0, seed: int = 0) -> list[int]:
     """Sample ``length`` tokens after ``prompt`` from a language model above.
@@ -254,15 +256,11 @@ def generate(model: nn.Module, prompt: Sequence[int], length: int, *,
                          f"{context if isinstance(model, ContextMLPLM) else 1}")
     device = next(model.parameters()).device
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for _ in range(length):
             window = torch.tensor([tokens[-context:]], device=device)  # (1, T)
             logits = model(window)
             last = logits[0, -1] if logits.ndim == 3 else logits[0]     # (V,)
             probs = torch.softmax(last.double().cpu() / temperature, dim=-1)
             tokens.append(int(torch.multinomial(probs, 1, generator=generator)))
-    finally:
-        model.train(was_training)
     return tokens

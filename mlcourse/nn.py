@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlcourse import _validate
+
 if TYPE_CHECKING:  # torch is imported lazily: `import mlcourse` must stay light
     import torch
 
@@ -297,9 +299,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
                  init: str = "he", seed: int | np.random.Generator = 0) -> None:
-        for label, size in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-                raise ValueError(f"Linear: {label} must be a positive int, got {size!r}")
+        in_features = _validate.count(in_features, "in_features", example=3, owner="Linear")
+        out_features = _validate.count(out_features, "out_features", example=2, owner="Linear")
         if init not in _INITS:
             raise ValueError(f"Linear: init={init!r} is not known; use one of {_INITS}")
         self.in_features = int(in_features)

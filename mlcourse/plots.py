@@ -27,6 +27,8 @@ from matplotlib.axes import Axes
 from matplotlib.colors import BoundaryNorm, ListedColormap, LogNorm
 from matplotlib.figure import Figure
 
+from mlcourse.device import eval_mode
+
 __all__ = [
     "loss_curves", "decision_boundary", "complexity_curve", "gradcheck_report",
     "lr_comparison", "loss_surface_paths", "perplexity_vs_floor",
@@ -155,12 +157,8 @@ def _as_predict(predict_fn: Any) -> Callable[[np.ndarray], Any]:
         device = param.device if param is not None else "cpu"
 
         def predict(G: np.ndarray) -> Any:
-            was_training = predict_fn.training
-            predict_fn.eval()
-            with torch.no_grad():
-                out = predict_fn(torch.as_tensor(G, dtype=dtype, device=device))
-            predict_fn.train(was_training)
-            return out
+            with eval_mode(predict_fn):
+                return predict_fn(torch.as_tensor(G, dtype=dtype, device=device))
 
         return predict
     if not callable(predict_fn):

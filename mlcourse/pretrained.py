@@ -37,7 +37,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mlcourse import _validate
 from mlcourse.data import GrammarSource
+from mlcourse.device import eval_mode
 from mlcourse.models import ContextMLPLM
 
 __all__ = [
@@ -63,39 +65,33 @@ DIALECT_WEIGHTS = {
 }
 
 
-class _ReweightedSource(GrammarSource):
-    """``GrammarSource`` with each word's probability multiplied by a weight, per state.
+def _dialect_weights() -> dict[str, dict[str, float]]:
+    """``DIALECT_WEIGHTS`` per state, as ``GrammarSource(weights=...)`` takes them.
 
-    ``P'(x | s) = P(x | s) w(x) / sum_x' P(x' | s) w(x')``: the same allowed words
-    and hidden states (so the same grammar), other word frequencies.
+    Each state gets the weights of the words it can emit.
+
+    Example
+    -------
+    >>> _dialect_weights()["start"]
+    {'the': 0.5, 'some': 2.5}
     """
-
-    def __init__(self, weights: dict[str, float]) -> None:
-        super().__init__()
-        unknown = sorted(set(weights) - set(self.vocab))
-        if unknown:
-            raise ValueError(f"weights name unknown words {unknown}; the vocabulary is {self.vocab}")
-        w = np.array([float(weights.get(x, 1.0)) for x in self.vocab])
-        if not (w > 0).all():
-            raise ValueError("every weight must be > 0, so the grammar keeps all its sentences")
-        emit = self.emit * w
-        self.emit = emit / emit.sum(axis=1, keepdims=True)
-        # the sampling and scoring tables of GrammarSource, rebuilt from the new emit
-        self._cum = [np.cumsum(row).tolist() for row in self.emit]
-        self._log_emit = np.log(np.where(self.emit > 0, self.emit, 1.0)).tolist()
-
-    def __repr__(self) -> str:
-        return (f"DialectSource(vocab_size={len(self.vocab)}, "
-                f"entropy_rate={self.entropy_rate():.4f} nats/token)")
+    base = GrammarSource()
+    per_state = {state: {w: DIALECT_WEIGHTS[w] for w in base.word_probs(state)
+                         if w in DIALECT_WEIGHTS}
+                 for state in base.states}
+    return {state: weights for state, weights in per_state.items() if weights}
 
 
 @functools.lru_cache(maxsize=1)
-def _dialect() -> _ReweightedSource:
-    return _ReweightedSource(DIALECT_WEIGHTS)
+def _dialect() -> GrammarSource:
+    return GrammarSource(weights=_dialect_weights())
 
 
 def dialect_source() -> GrammarSource:
     """The target task: the course grammar with other favourite words (see ``DIALECT_WEIGHTS``).
+
+    ``P'(x | s) = P(x | s) w(x) / sum_x' P(x' | s) w(x')`` in every state s: the same
+    allowed words and hidden states (so the same grammar), other word frequencies.
 
     Example
     -------
@@ -119,11 +115,10 @@ def sample_sentences(source: GrammarSource, n: int, seed: int = 0) -> list[tuple
     >>> len(s), src.vocab[s[0][-1]]
     (3, '.')
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n={n!r} must be a positive int, e.g. n=50")
+    n = _validate.count(n, "n", example=50)
     dot = source.stoi["."]
     # a grammar sentence is at most 11 tokens: 12 n tokens always hold n sentences
-    tokens = source.sample(12 * int(n) + 12, seed=seed).tolist()
+    tokens = source.sample(12 * n + 12, seed=seed).tolist()
     sentences, current = [], []
     for x in tokens:
         current.append(x)
@@ -164,7 +159,6 @@ def sentence_windows(sentences: Sequence[Sequence[int]], dot: int = DOT,
     return np.asarray(X, dtype=np.int64), np.asarray(y, dtype=np.int64)
 
 
-@torch.no_grad()
 def generate_sentences(model: torch.nn.Module, n: int, *, seed: int = 0, dot: int = DOT,
                        temperature: float = 1.0) -> list[tuple[int, ...]]:
     """Sample ``n`` sentences from a context language model, all in one batch.
@@ -175,9 +169,7 @@ def generate_sentences(model: torch.nn.Module, n: int, *, seed: int = 0, dot: in
     context = model.context
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         window = torch.full((n, context), dot, dtype=torch.long, device=device)
         out = torch.zeros((n, MAX_SENTENCE), dtype=torch.long)
         for t in range(MAX_SENTENCE):
@@ -185,8 +177,6 @@ def generate_sentences(model: torch.nn.Module, n: int, *, seed: int = 0, dot: in
             nxt = torch.multinomial(probs, 1, generator=generator)  # (n, 1)
             out[:, t] = nxt[:, 0]
             window = torch.cat([window[:, 1:], nxt.to(device)], dim=1)
-    finally:
-        model.train(was_training)
     sentences = []
     for row in out.tolist():
         end = row.index(dot) + 1 if dot in row else MAX_SENTENCE
@@ -202,19 +192,14 @@ def new_lm(seed: int = 0) -> ContextMLPLM:
     return ContextMLPLM(29, CONTEXT, embed_dim=EMBED_DIM, hidden=HIDDEN, seed=seed)
 
 
-@torch.no_grad()
 def held_out_loss(model: torch.nn.Module, data: tuple[np.ndarray, np.ndarray]) -> float:
     """Mean next-token cross-entropy (nats per token) of ``model`` on windows ``(X, y)``."""
     X, y = data
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         logits = model(torch.as_tensor(np.asarray(X), device=device))
         return float(F.cross_entropy(logits.double(), torch.as_tensor(np.asarray(y),
                                                                         device=device)))
-    finally:
-        model.train(was_training)
 
 
 def _train(model: torch.nn.Module, train: tuple, val: tuple | None, *, lr: float,
@@ -272,8 +257,7 @@ def freeze(model: torch.nn.Module, n_layers: int) -> torch.nn.Module:
     >>> [p.requires_grad for p in model.parameters()]
     [False, True, True, True, True]
     """
-    if isinstance(n_layers, bool) or not isinstance(n_layers, (int, np.integer)) or n_layers < 0:
-        raise ValueError(f"n_layers={n_layers!r} must be an int >= 0")
+    n_layers = _validate.count(n_layers, "n_layers", example=1, minimum=0, owner="freeze")
     for i, layer in enumerate(model.children()):
         for p in layer.parameters():
             p.requires_grad_(i >= n_layers)

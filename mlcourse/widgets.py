@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from mlcourse import _validate
+
 __all__ = ["lr_explorer", "lr_figure", "gd_path", "widgets_available", "quadratic"]
 
 # The default surface: an ill-conditioned bowl, curvature 1 along w1 and 10 along w2.
@@ -250,9 +252,7 @@ def _check_range(lr_range: Any) -> tuple[float, float]:
 
 
 def _check_steps(num_steps: Any) -> int:
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive int, got {num_steps!r}")
-    return int(num_steps)
+    return _validate.count(num_steps, "num_steps", example=50)
 
 
 def _run(loss, grad, x0, lr, num_steps) -> tuple[np.ndarray, np.ndarray]:

@@ -144,6 +144,68 @@ def test_encode_unknown_word_is_named(source):
         source.encode("a unicorn runs .")
 
 
+# --------------------------------------------------------------------------- grammar weights
+
+
+def _tables(src):
+    return src.emit, src.step, src._cum, src._log_emit, src._step
+
+
+def test_weights_of_one_give_the_default_tables(source):
+    ones = {state: dict.fromkeys(source.word_probs(state), 1.0) for state in source.states}
+    for same in (GrammarSource(weights=ones), GrammarSource(weights={}), GrammarSource(weights=None)):
+        for a, b in zip(_tables(same), _tables(source), strict=True):
+            assert np.array_equal(np.asarray(a), np.asarray(b)), "weight 1 must change nothing"
+    assert np.array_equal(GrammarSource(weights=ones).sample(500, seed=2), source.sample(500, seed=2))
+
+
+def test_weights_multiply_a_states_probabilities_then_renormalise(source):
+    weighted = GrammarSource(weights={"start": {"some": 3.0}, "subj:any:0": {"cat": 9.0}})
+    assert weighted.word_probs("start") == pytest.approx({"the": 0.5 / 1.5, "a": 0.25 / 1.5,
+                                                          "some": 0.75 / 1.5})
+    p = source.word_probs("subj:any:0")
+    after = {w: q * (9.0 if w == "cat" else 1.0) / (1 + 8 * p["cat"]) for w, q in p.items()}
+    assert weighted.word_probs("subj:any:0") == pytest.approx(after)
+    assert weighted.word_probs("obj") == source.word_probs("obj"), "other states are unchanged"
+    assert "weights for 2 states" in repr(weighted), repr(weighted)
+    tokens = weighted.sample(20_000, seed=1)
+    per_token = -weighted.log_prob(tokens) / len(tokens)
+    assert abs(per_token - weighted.entropy_rate()) < 0.03, "log_prob and entropy follow the weights"
+
+
+def test_a_weight_of_zero_removes_a_word_from_samples(source):
+    no_cats = GrammarSource(weights={state: {"cats": 0.0} for state in source.states
+                                     if "cats" in source.word_probs(state)})
+    tokens = no_cats.sample(20_000, seed=0)
+    cats = source.stoi["cats"]
+    assert (source.sample(20_000, seed=0) == cats).any(), "the grammar itself says 'cats'"
+    assert not (tokens == cats).any(), "weight 0: 'cats' never appears"
+    assert source.valid_fraction(tokens) == 1.0, "the rest is still the same grammar"
+    assert not no_cats.is_valid(source.encode("some cats sleep ."))
+    with pytest.raises(ValueError, match=r"\('cats'\) cannot follow"):
+        no_cats.log_prob(source.encode("some cats sleep ."))
+
+
+@pytest.mark.parametrize(("weights", "pattern"), [
+    ({"begin": {"the": 2.0}}, r"unknown states \['begin'\]"),
+    ({"start": {"zebra": 2.0}}, r"weights\['start'\] names unknown words \['zebra'\]"),
+    ({"start": {"cat": 2.0}}, r"\['cat'\], which state 'start' never emits; its words are "
+                              r"\['the', 'a', 'some'\]"),
+    ({"start": {"the": -1.0}}, r"weights\['start'\]\['the'\]=-1\.0 must be a finite number >= 0"),
+    ({"start": {"the": float("nan")}}, r"\['the'\]=nan must be a finite number"),
+    ({"start": {"the": float("inf")}}, r"\['the'\]=inf must be a finite number"),
+    ({"start": {"the": "2"}}, r"\['the'\]='2' must be a finite number"),
+    ({"start": {"the": True}}, r"\['the'\]=True must be a finite number"),
+    ({"start": {"the": 0, "a": 0, "some": 0.0}}, r"every word of state 'start' weight 0"),
+    ({"end": {".": 0}}, r"every word of state 'end' weight 0"),
+    ({"start": 2.0}, r"weights\['start'\]=2\.0 must map words to weights"),
+    ([("start", {"the": 2.0})], r"must map state names to \{word: weight\}"),
+])
+def test_bad_weights_are_named(weights, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        GrammarSource(weights=weights)
+
+
 def test_make_corpus_is_seeded():
     a, src = make_corpus(1000, seed=1)
     b, _ = make_corpus(1000, seed=1)

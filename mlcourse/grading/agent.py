@@ -180,7 +180,10 @@ def freeze(module_names: list[str]) -> None:
             continue
         _frozen[name] = dict(vars(module))
         for obj in list(vars(module).values()):
-            if isinstance(obj, type) and obj.__module__ == name:
+            # its own classes, and those a package re-exports from its submodules
+            # (mlcourse.data.Split is defined in mlcourse.data.splits)
+            if isinstance(obj, type) and (obj.__module__ == name
+                                          or obj.__module__.startswith(name + ".")):
                 _frozen_classes.append((obj, dict(vars(obj))))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ...device import eval_mode
 from .. import checks as g
 from ..remote import make, value
 from . import check
@@ -70,8 +71,7 @@ def model_logits(model: Any) -> Callable:
         import torch
 
         device = next(model.parameters()).device
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model):
             return model(torch.as_tensor(X, device=device)).double().cpu()
     return logits
 

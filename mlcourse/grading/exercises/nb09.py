@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ...device import eval_mode
 from .. import checks as g
 from ..errors import GradingError
 from ..remote import make, value
@@ -80,13 +81,8 @@ def logits_of(model, X: np.ndarray):
 
     params = list(model.parameters())
     device = params[0].device if params else "cpu"
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            return model(torch.as_tensor(np.asarray(X), device=device)).double().cpu()
-    finally:
-        model.train(was_training)
+    with eval_mode(model):
+        return model(torch.as_tensor(np.asarray(X), device=device)).double().cpu()
 
 
 class MeanAbsoluteError:
