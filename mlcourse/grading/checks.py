@@ -164,6 +164,17 @@ def check_equal(name: str, got: Any, expected: Any, *, case: str | None = None,
     check_array(name, got, expected, rtol=0.0, atol=0.0, case=case, hint=hint, explain=False)
 
 
+def items(got: Any, count: int, message: str) -> list:
+    """The ``count`` items of a returned sequence (tuple, list), or ``message`` as the failure."""
+    try:
+        n = len(got)
+    except Exception:  # no length: a number, None, a generator, an object of the learner's
+        n = None
+    got_what = "a value without a length (a generator? return a tuple or a list)" if n is None else n
+    check_true(n == count, f"{message} (expected {count} items, got {got_what})")
+    return list(got)
+
+
 def check_true(condition: Any, message: str) -> None:
     """Raise ``GradingError(message)`` unless ``condition`` is a real ``True``.
 

@@ -6,6 +6,29 @@ _NUMPY_HEAD = "def train_numpy(model, X, y, *, lr, num_epochs, batch_size, seed=
 
 _TORCH_HEAD = "def train_torch(model, X, y, *, device, lr, num_epochs, batch_size, seed=0):\n"
 
+_AVERAGE_HEAD = "def average_gradients(worker_grads, worker_rows):\n"
+
+_DP_HEAD = "def data_parallel_step(model, X, y, k, lr, average=average_gradients):\n"
+
+
+def _dp_step(worker: str, step: str = "", loss: str = "") -> str:
+    """A data_parallel_step whose worker body, step and returned loss can each be replaced."""
+    return (_DP_HEAD
+            + "    worker_grads, worker_rows, losses = [], [], []\n"
+            "    for rows in np.array_split(np.arange(len(X)), k):\n"
+            + (worker or
+               "        model.zero_grad()\n"
+               "        logits = model(X[rows])\n"
+               "        losses.append(float(cross_entropy(logits, y[rows])))\n"
+               "        model.backward(cross_entropy_grad(logits, y[rows]))\n"
+               "        worker_grads.append([p.grad.copy() for p in model.parameters()])\n"
+               "        worker_rows.append(len(rows))\n")
+            + (step or
+               "    averaged = average(worker_grads, worker_rows)\n"
+               "    for p, grad in zip(model.parameters(), averaged):\n"
+               "        p.data -= lr * grad\n")
+            + (loss or "    return sum(n / len(X) * loss for n, loss in zip(worker_rows, losses))\n"))
+
 WRONG = [
     # -- minibatch_indices ------------------------------------------------------------------
     # no shuffle: the examples in their stored order, every epoch
@@ -218,4 +241,76 @@ WRONG = [
      "    steps = -(-n_examples // batch_size)\n"
      "    return epochs * steps * (t0 + c * batch_size)\n",
      {"runtime-tests"}),
+    # -- average_gradients -------------------------------------------------------------------
+    # the plain mean over workers: right for equal chunks only
+    ("dp-average-answer",
+     _AVERAGE_HEAD
+     + "    k = len(worker_grads)\n"
+     "    return [sum(grads[j] for grads in worker_grads) / k for j in range(len(worker_grads[0]))]\n",
+     {"dp-weighted-tests"}),
+    # the sum: k times too large
+    ("dp-average-answer",
+     _AVERAGE_HEAD
+     + "    return [sum(grads[j] for grads in worker_grads) for j in range(len(worker_grads[0]))]\n",
+     {"dp-average-tests", "dp-weighted-tests"}),
+    # weighted by rows, but divided by the number of workers instead of the number of rows
+    ("dp-average-answer",
+     _AVERAGE_HEAD
+     + "    k = len(worker_grads)\n"
+     "    return [sum(n * grads[j] for grads, n in zip(worker_grads, worker_rows)) / k\n"
+     "            for j in range(len(worker_grads[0]))]\n",
+     {"dp-average-tests", "dp-weighted-tests"}),
+    # -- data_parallel_step ------------------------------------------------------------------
+    # no zero_grad between workers: each worker's p.grad holds the sum of all before it
+    ("dp-step-answer",
+     _dp_step("        logits = model(X[rows])\n"
+              "        losses.append(float(cross_entropy(logits, y[rows])))\n"
+              "        model.backward(cross_entropy_grad(logits, y[rows]))\n"
+              "        worker_grads.append([p.grad.copy() for p in model.parameters()])\n"
+              "        worker_rows.append(len(rows))\n"),
+     {"dp-step-tests"}),
+    # p.grad kept without a copy: zero_grad and backward reuse the array, so every worker's entry
+    # ends up holding the last worker's gradient
+    ("dp-step-answer",
+     _dp_step("        model.zero_grad()\n"
+              "        logits = model(X[rows])\n"
+              "        losses.append(float(cross_entropy(logits, y[rows])))\n"
+              "        model.backward(cross_entropy_grad(logits, y[rows]))\n"
+              "        worker_grads.append([p.grad for p in model.parameters()])\n"
+              "        worker_rows.append(len(rows))\n"),
+     {"dp-step-tests"}),
+    # the step taken with the last worker's gradient, left in p.grad, instead of the average
+    ("dp-step-answer",
+     _dp_step("", step="    for p in model.parameters():\n"
+                        "        p.data -= lr * p.grad\n"),
+     {"dp-step-tests"}),
+    # the batch loss as the plain mean of the chunks' losses (wrong when the chunks differ in size)
+    ("dp-step-answer",
+     _dp_step("", loss="    return sum(losses) / len(losses)\n"),
+     {"dp-step-tests"}),
+    # k ignored: one full-batch gradient presented as a single worker (right weights, no workers)
+    ("dp-step-answer",
+     _DP_HEAD
+     + "    model.zero_grad()\n"
+     "    logits = model(X)\n"
+     "    loss = float(cross_entropy(logits, y))\n"
+     "    model.backward(cross_entropy_grad(logits, y))\n"
+     "    averaged = average([[p.grad.copy() for p in model.parameters()]], [len(X)])\n"
+     "    for p, grad in zip(model.parameters(), averaged):\n"
+     "        p.data -= lr * grad\n"
+     "    return loss\n",
+     {"dp-step-tests"}),
+    # k copies of the full-batch gradient passed off as k workers
+    ("dp-step-answer",
+     _DP_HEAD
+     + "    model.zero_grad()\n"
+     "    logits = model(X)\n"
+     "    loss = float(cross_entropy(logits, y))\n"
+     "    model.backward(cross_entropy_grad(logits, y))\n"
+     "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
+     "    averaged = average([[p.grad.copy() for p in model.parameters()] for _ in rows], rows)\n"
+     "    for p, grad in zip(model.parameters(), averaged):\n"
+     "        p.data -= lr * grad\n"
+     "    return loss\n",
+     {"dp-step-tests"}),
 ]

@@ -21,20 +21,9 @@ STANDARDIZER = "mlcourse.data.Standardizer"
 PARTS = ("train", "val", "test")
 
 
-def _items(got: Any, count: int, message: str) -> list:
-    """The ``count`` items of a returned tuple, or ``message`` as the failure."""
-    try:
-        n = len(got)
-    except Exception:  # no length: a number, None, a generator, an object of the learner's
-        n = None
-    got_what = "a value without a length (a generator? return a tuple)" if n is None else n
-    g.check_true(n == count, f"{message} (expected {count} items, got {got_what})")
-    return list(got)
-
-
 def _index_arrays(got: Any, fn_name: str) -> list[np.ndarray]:
     message = f"{fn_name} should return three index arrays: (train_idx, val_idx, test_idx)."
-    return [g.to_float64(part, "an index array").ravel() for part in _items(got, 3, message)]
+    return [g.to_float64(part, "an index array").ravel() for part in g.items(got, 3, message)]
 
 
 # ---- the course's versions of earlier exercises, handed to later ones ---------------------------
@@ -269,7 +258,7 @@ STD_HINT = "one std per column (axis=0), the population std: np.std's default dd
 
 
 def _fitted(fit_standardizer: Callable, X: np.ndarray) -> list:
-    return _items(g.call(fit_standardizer, X.copy()), 2, "fit_standardizer should return the pair (mean, std).")
+    return g.items(g.call(fit_standardizer, X.copy()), 2, "fit_standardizer should return the pair (mean, std).")
 
 
 @check(references=[STANDARDIZER])
@@ -342,7 +331,7 @@ def _check_no_leak(standardize_splits: Callable, X_train: np.ndarray, X_val: np.
                    case: str) -> None:
     got = g.call(standardize_splits, X_train.copy(), X_val.copy(), X_test.copy(),
                  fit=_helper(standardize_splits, "fit"), apply=_helper(standardize_splits, "apply"))
-    parts = _items(got, 3, "standardize_splits should return three arrays: (X_train_s, X_val_s, X_test_s).")
+    parts = g.items(got, 3, "standardize_splits should return three arrays: (X_train_s, X_val_s, X_test_s).")
     mean, std = _reference_fit(X_train)
     for name, part, X_part in zip(PARTS, parts, [X_train, X_val, X_test], strict=True):
         g.check_array(f"the standardized {name} part", part, (X_part - mean) / std, case=case,
@@ -495,11 +484,11 @@ def group_split_random(group_split: Callable, *, seed: int, cases: Sequence[tupl
 
 def _check_kfold(kfold_indices: Callable, n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     label = f"kfold_indices({n}, k={k}, seed={seed})"
-    folds = _items(g.call(kfold_indices, n, k, seed), k, f"{label} should return a list of k (train_idx, val_idx) pairs")
+    folds = g.items(g.call(kfold_indices, n, k, seed), k, f"{label} should return a list of k (train_idx, val_idx) pairs")
     pairs = []
     for i, fold in enumerate(folds):
         train, val = (g.to_float64(p, "an index array").ravel().astype(np.int64)
-                      for p in _items(fold, 2, f"{label}: fold {i} should be a pair (train_idx, val_idx)"))
+                      for p in g.items(fold, 2, f"{label}: fold {i} should be a pair (train_idx, val_idx)"))
         pairs.append((train, val))
     _check_covers([val for _, val in pairs], n, f"{label}, the validation folds")
     sizes = sorted(val.size for _, val in pairs)

@@ -636,3 +636,177 @@ def run_time_random(predict_run_time, *, seed: int, count: int) -> None:
                         int(rng.integers(1, 100_000)), int(rng.choice([1, 7, 32, 100, 256, 1000])),
                         int(rng.integers(1, 20)))
     g.passed("predict_run_time agrees on random runs")
+
+
+# ---- beyond one device: k simulated workers ---------------------------------------------------
+
+
+def reference_average(grads: list[list[np.ndarray]], rows: list[int]) -> list[np.ndarray]:
+    """Each worker's gradient weighted by its share of the batch: sum_r (n_r / B) g_r."""
+    total = sum(rows)
+    return [sum((n / total) * worker[j] for worker, n in zip(grads, rows, strict=True))
+            for j in range(len(grads[0]))]
+
+
+class CourseAverage:
+    """The course's ``average_gradients``, handed to ``data_parallel_step`` on the learner's side
+    (so a slip in Exercise 6 costs Exercise 6's points only). It notes how it was called:
+    ``[workers, rows per worker, whether every worker sent the same gradients]`` per call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Any]] = []
+
+    def __call__(self, worker_grads: Any, worker_rows: Any) -> list[np.ndarray]:
+        grads = [[np.array(w, dtype=np.float64) for w in worker] for worker in worker_grads]
+        rows = [int(r) for r in worker_rows]
+        same = len(grads) > 1 and all(
+            all(np.array_equal(a, b) for a, b in zip(grads[0], worker, strict=True)) for worker in grads[1:])
+        self.calls.append([len(grads), rows, bool(same)])
+        return reference_average(grads, rows)
+
+
+def average_calls(average: CourseAverage) -> list[list[Any]]:
+    return [list(call) for call in average.calls]
+
+
+def _check_workers(calls: Any, n: int, k: int, case: str) -> None:
+    """One all-reduce over k workers whose chunks cover the batch, each with its own gradient."""
+    ok = type(calls) is list and all(type(c) is list and len(c) == 3 for c in calls)
+    g.check_true(ok and len(calls) == 1, f"data_parallel_step ({case}) should call `average` exactly once, "
+                 f"with the gradients of all k workers; it was called {len(calls) if ok else 'in a strange way'} "
+                 "times.")
+    workers, rows, same = calls[0]
+    g.check_true(workers == k, f"data_parallel_step ({case}) averaged the gradients of {workers} workers; "
+                 f"expected k = {k}, one per chunk of np.array_split.")
+    g.check_true(type(rows) is list and sum(rows) == n and min(rows) >= 1,
+                 f"data_parallel_step ({case}): the workers' rows {rows} should cover the batch of {n}, "
+                 "each holding at least one example.")
+    g.check_true(not same, f"data_parallel_step ({case}): all {k} workers handed `average` the same "
+                 "gradients, but their chunks differ, so their gradients should too. Each worker should compute "
+                 "the gradient of its own chunk and keep a copy (p.grad.copy()): the next worker's zero_grad "
+                 "and backward reuse the same arrays.")
+
+
+def _average_hint(got: list[np.ndarray], grads: list[list[np.ndarray]], rows: list[int]) -> str | None:
+    """The likely slip behind a wrong average, recognised by recomputing it."""
+    k = len(grads)
+    plain = [sum(worker[j] for worker in grads) / k for j in range(len(grads[0]))]
+    summed = [sum(worker[j] for worker in grads) for j in range(len(grads[0]))]
+    same_shapes = all(a.shape == b.shape for a, b in zip(got, plain, strict=True))
+    if same_shapes and len(set(rows)) > 1 and all(np.allclose(a, b) for a, b in zip(got, plain, strict=True)):
+        return (f"that is the plain mean over the {k} workers, but they hold {rows} rows: each worker's gradient "
+                "is the mean over ITS rows, so weight it by its share of the batch, n_r / sum(n).")
+    if same_shapes and all(np.allclose(a, b) for a, b in zip(got, summed, strict=True)):
+        return f"that is the sum of the {k} gradients: average them (weights n_r / sum(n) add up to 1)."
+    return None
+
+
+def _check_average(average_gradients, grads: list[list[np.ndarray]], rows: list[int]) -> None:
+    case = f"{len(grads)} workers holding {rows} rows, {len(grads[0])} parameters"
+    copies = [[w.copy() for w in worker] for worker in grads]
+    got = g.items(g.call(average_gradients, copies, list(rows)), len(grads[0]),
+                  "average_gradients should return one averaged gradient per parameter, as a list")
+    got = [g.to_float64(a, f"averaged gradient {j}") for j, a in enumerate(got)]
+    expected = reference_average(grads, rows)
+    hint = _average_hint(got, grads, rows)
+    for j, (a, e) in enumerate(zip(got, expected, strict=True)):
+        g.check_array(f"average_gradients: parameter {j}", a, e, rtol=1e-12, case=case, hint=hint or
+                      "for each parameter j: sum over workers r of (n_r / sum(n)) * worker_grads[r][j].")
+
+
+def _worker_grads(rng: np.random.Generator, k: int, shapes: Sequence[tuple[int, ...]]) -> list[list[np.ndarray]]:
+    return [[rng.standard_normal(s) for s in shapes] for _ in range(k)]
+
+
+@check()
+def dp_average(average_gradients) -> None:
+    """Equal chunks: 2 workers of 5 rows, 4 workers of 3 rows; the weights are 1/k."""
+    rng = np.random.default_rng(0)
+    for k, n in ((2, 5), (4, 3)):
+        _check_average(average_gradients, _worker_grads(rng, k, [(2, 3), (3,)]), [n] * k)
+    g.passed("average_gradients averages equal workers' gradients")
+
+
+@check()
+def dp_average_random(average_gradients, *, seed: int, count: int) -> None:
+    """Random equal chunks: k workers of n rows each, random parameter shapes."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        k, n = int(rng.integers(1, 9)), int(rng.integers(1, 33))
+        shapes = [tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(0, 3)))) for _ in range(2)]
+        _check_average(average_gradients, _worker_grads(rng, k, shapes), [n] * k)
+    g.passed("average_gradients averages equal workers' gradients of any shape")
+
+
+@check()
+def dp_weighted(average_gradients, *, seed: int, count: int) -> None:
+    """Unequal chunks (10 rows on 3 workers: 4, 3, 3, and random ones): weighted by share."""
+    rng = np.random.default_rng(seed)
+    _check_average(average_gradients, _worker_grads(rng, 3, [(2, 4), (4,), (4, 3), (3,)]), [4, 3, 3])
+    for _ in range(count):
+        k = int(rng.integers(2, 7))
+        rows = [int(r) for r in rng.integers(1, 40, size=k)]
+        shapes = [tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 3)))) for _ in range(3)]
+        _check_average(average_gradients, _worker_grads(rng, k, shapes), rows)
+    g.passed("average_gradients weights each worker by its share of the batch")
+
+
+def _full_batch_step(sizes: list[int], model_seed: int, X: np.ndarray, y: np.ndarray, lr: float):
+    """One step of gradient descent on the whole batch: (loss, weights after the step)."""
+    from mlcourse.losses import cross_entropy, cross_entropy_grad
+    from mlcourse.nn import MLP
+
+    model = MLP(sizes, seed=model_seed)
+    model.zero_grad()
+    logits = model.forward(X)
+    loss = float(cross_entropy(logits, y))
+    model.backward(cross_entropy_grad(logits, y))
+    for p in model.parameters():
+        p.data = p.data - lr * p.grad
+    return loss, [p.data for p in model.parameters()]
+
+
+def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_seed: int, lr: float,
+                   data_seed: int) -> None:
+    from mlcourse.data import make_classification
+
+    X, y = make_classification(n, kind="blobs", n_classes=sizes[-1], seed=data_seed)
+    case = f"{n} examples on k={k} workers, MLP({sizes}), lr={lr:g}"
+    model = make(data_parallel_step, "mlcourse.nn.MLP", sizes, seed=model_seed)
+    average = make(data_parallel_step, f"{HERE}.CourseAverage")
+    loss = g.to_float64(g.call(data_parallel_step, model, X.copy(), y.copy(), k, lr, average=average),
+                        "the batch loss")
+    expected_loss, expected = _full_batch_step(sizes, model_seed, X, y, lr)
+    g.check_true(loss.size == 1, f"data_parallel_step ({case}) should return one number, the batch's loss.")
+    g.check_array("data_parallel_step: the loss of the whole batch", loss.ravel()[0], expected_loss, rtol=1e-10,
+                  case=case, hint="the batch's loss is the mean over all its examples: weight each worker's "
+                  "mean loss by its share of the rows, as for the gradients.")
+    _check_workers(value(make(data_parallel_step, f"{HERE}.average_calls", average)), n, k, case)
+    weights = _weights(data_parallel_step, model)
+    g.check_true(len(weights) == len(expected), f"data_parallel_step ({case}): the model should keep its "
+                 f"{len(expected)} parameters; it has {len(weights)}.")
+    for j, (w, e) in enumerate(zip(weights, expected, strict=True)):
+        g.check_array(f"data_parallel_step: parameter {j} after the step", w, e, rtol=1e-9, atol=1e-12,
+                      case=case, hint="one step with the averaged gradient must equal one full-batch step: zero "
+                      "the gradients before each worker's backward (they ADD up otherwise), copy each worker's "
+                      "p.grad, average them with `average` (the course's average_gradients here), then "
+                      "p.data -= lr * average.")
+
+
+@check()
+def dp_step(data_parallel_step) -> None:
+    """A batch of 10 on 1, 2, 3 and 4 workers (chunks 10; 5+5; 4+3+3; 3+3+2+2) equals one full-batch step."""
+    for k in (1, 2, 3, 4):
+        _check_dp_step(data_parallel_step, 10, k, [2, 8, 3], 1, 0.5, 3)
+    g.passed("k workers with averaged gradients take exactly the full-batch step")
+
+
+@check()
+def dp_step_random(data_parallel_step, *, seed: int, count: int) -> None:
+    """Random batches, worker counts, widths and learning rates."""
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        n = int(rng.integers(6, 60))
+        _check_dp_step(data_parallel_step, n, int(rng.integers(1, 7)), [2, int(rng.integers(3, 12)), 3],
+                       int(rng.integers(10_000)), float(rng.uniform(0.05, 1.0)), int(rng.integers(10_000)))
+    g.passed("data_parallel_step equals the full-batch step on random problems")

@@ -568,7 +568,7 @@ def _moons_problem(seed: int, n: int, degree: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _check_logistic(fit_logistic, A: np.ndarray, y: np.ndarray, *, lr: float, weight_decay: float, case: str) -> None:
-    got = _items_of(g.call(fit_logistic, A.copy(), y.copy(), lr=lr, weight_decay=weight_decay, tol=1e-9,
+    got = g.items(g.call(fit_logistic, A.copy(), y.copy(), lr=lr, weight_decay=weight_decay, tol=1e-9,
                            max_epochs=50_000), 3, "fit_logistic should return (w, b, losses)")
     w = g.to_float64(got[0], "w").ravel()
     b = float(g.to_float64(got[1], "b").ravel()[0]) if g.to_float64(got[1], "b").size == 1 else np.nan
@@ -595,15 +595,6 @@ def _check_logistic(fit_logistic, A: np.ndarray, y: np.ndarray, *, lr: float, we
                     if np.all(np.diff(losses[-min(epochs, 20):]) < 0) and epochs < 1000 else
                     "likely mistake: a wrong gradient (the weight-decay term is weight_decay * w, the bias is not "
                     "decayed, and the data term is A.T @ (sigmoid(z) - y) / n)."))
-
-
-def _items_of(got, count: int, message: str) -> list:
-    try:
-        n = len(got)
-    except Exception:
-        n = None
-    g.check_true(n == count, f"{message} (expected {count} items, got {n if n is not None else 'no sequence'})")
-    return list(got)
 
 
 @check()
