@@ -503,3 +503,20 @@ def test_engines_declare_the_interface():
                                "cpu")
     assert isinstance(numpy_engine, Engine) and isinstance(torch_engine, Engine)
     assert not isinstance(object(), Engine)
+
+
+def test_no_function_in_the_train_package_is_longer_than_sixty_lines():
+    """The loop stays readable: every function in mlcourse/train/ fits on a screen."""
+    import ast
+    from pathlib import Path
+
+    package = Path(train.__file__).parent
+    too_long = []
+    for path in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                span = node.end_lineno - node.lineno + 1
+                if span > 60:
+                    too_long.append(f"{path.name}:{node.lineno} {node.name} ({span} lines)")
+    assert len(list(package.glob("*.py"))) >= 5, "mlcourse/train/ should be a package of modules"
+    assert not too_long, "split these functions: " + ", ".join(too_long)
