@@ -191,3 +191,33 @@ def test_bench_fit_on_cuda():
     model = bench.hand_loop(_model(), *make_classification(64, kind="blobs", n_classes=10),
                             device="cuda", **TINY)
     assert all(p.device.type == "cuda" for p in model.parameters())
+
+
+def _notebook(path, *sources):
+    cells = [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+              "source": s} for s in sources]
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
+                                "nbformat_minor": 5}))
+    return path
+
+
+def test_device_check_runs_a_notebook_as_a_script_and_reports_a_failing_cell(tmp_path, capsys):
+    from benchmarks import device_check
+
+    good = _notebook(tmp_path / "good.ipynb", "%matplotlib inline\nx = 2", "assert x == 2",
+                     "import mlcourse\nmlcourse.grade_me()")
+    assert device_check.notebook_cells(good) == ["x = 2", "assert x == 2"]
+    assert device_check.run_notebook_here(good) == 0
+    bad = _notebook(tmp_path / "bad.ipynb", "x = 1", "assert x == 2, 'x is not 2'", "y = x")
+    assert device_check.run_notebook_here(bad) == 1
+    out = capsys.readouterr().out
+    assert "code cell 2 failed" in out and "x is not 2" in out and "code cell 3" not in out
+
+
+def test_device_check_leaves_out_only_the_grade_me_cell_of_each_solution_notebook():
+    from benchmarks import device_check
+
+    for path in sorted(device_check.SOLUTIONS.glob("*/*.ipynb")):
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert len(device_check.notebook_cells(path)) == len(code) - 1, path.name
