@@ -28,6 +28,8 @@ import time
 import traceback
 from pathlib import Path
 
+from benchmarks.notebooks import is_grade_me
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 STEPS = ("bench", "tests", "notebooks")
@@ -41,7 +43,7 @@ def notebook_cells(path: Path) -> list[str]:
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        if "grade_me(" in source:
+        if is_grade_me(source):
             continue
         sources.append("\n".join(line for line in source.splitlines()
                                  if not line.lstrip().startswith(("%", "!"))))
