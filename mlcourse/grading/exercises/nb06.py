@@ -676,7 +676,8 @@ def _check_workers(calls: Any, n: int, k: int, case: str) -> None:
                  f"with the gradients of all k workers; it was called {len(calls) if ok else 'in a strange way'} "
                  "times.")
     workers, rows, same = calls[0]
-    g.check_true(workers == k, f"data_parallel_step ({case}) averaged the gradients of {workers} workers; "
+    g.check_true(workers == k, f"data_parallel_step ({case}) averaged the gradients of {workers} "
+                 f"worker{'' if workers == 1 else 's'}; "
                  f"expected k = {k}, one per chunk of np.array_split.")
     g.check_true(type(rows) is list and sum(rows) == n and min(rows) >= 1,
                  f"data_parallel_step ({case}): the workers' rows {rows} should cover the batch of {n}, "
@@ -711,7 +712,8 @@ def _check_average(average_gradients, grads: list[list[np.ndarray]], rows: list[
     hint = _average_hint(got, grads, rows)
     for j, (a, e) in enumerate(zip(got, expected, strict=True)):
         g.check_array(f"average_gradients: parameter {j}", a, e, rtol=1e-12, case=case, hint=hint or
-                      "for each parameter j: sum over workers r of (n_r / sum(n)) * worker_grads[r][j].")
+                      "for each parameter j: sum over workers r of (n_r / sum(n)) * worker_grads[r][j].",
+                      explain=hint is None)  # a recognised slip needs no generic guess beside it
 
 
 def _worker_grads(rng: np.random.Generator, k: int, shapes: Sequence[tuple[int, ...]]) -> list[list[np.ndarray]]:
