@@ -313,4 +313,42 @@ WRONG = [
      "        p.data -= lr * grad\n"
      "    return loss\n",
      {"dp-step-tests"}),
+    # the same, each copy nudged by a whisker so that the copies differ
+    ("dp-step-answer",
+     _DP_HEAD
+     + "    model.zero_grad()\n"
+     "    logits = model(X)\n"
+     "    loss = float(cross_entropy(logits, y))\n"
+     "    model.backward(cross_entropy_grad(logits, y))\n"
+     "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
+     "    sent = [[p.grad + 1e-15 * r for p in model.parameters()] for r in range(k)]\n"
+     "    averaged = average(sent, rows)\n"
+     "    for p, grad in zip(model.parameters(), averaged):\n"
+     "        p.data -= lr * grad\n"
+     "    return loss\n",
+     {"dp-step-tests"}),
+    # a full-batch step, and the all-reduce's record written by hand instead of calling it
+    ("dp-step-answer",
+     _DP_HEAD
+     + "    model.zero_grad()\n"
+     "    logits = model(X)\n"
+     "    loss = float(cross_entropy(logits, y))\n"
+     "    model.backward(cross_entropy_grad(logits, y))\n"
+     "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
+     "    grads = [p.grad.copy() for p in model.parameters()]\n"
+     "    if hasattr(average, 'calls'):\n"
+     "        average.calls.append([k, rows, False, [[g + 1e-15 * r for g in grads] for r in range(k)]])\n"
+     "    for p, grad in zip(model.parameters(), grads):\n"
+     "        p.data -= lr * grad\n"
+     "    return loss\n",
+     {"dp-step-tests"}),
+    # each worker's gradient of its chunk's SUMMED loss, weighted as if it were the mean
+    ("dp-step-answer",
+     _dp_step("        model.zero_grad()\n"
+              "        logits = model(X[rows])\n"
+              "        losses.append(float(cross_entropy(logits, y[rows])))\n"
+              "        model.backward(len(rows) * cross_entropy_grad(logits, y[rows]))\n"
+              "        worker_grads.append([p.grad.copy() / len(X) * k for p in model.parameters()])\n"
+              "        worker_rows.append(len(rows))\n"),
+     {"dp-step-tests"}),
 ]

@@ -651,7 +651,9 @@ def reference_average(grads: list[list[np.ndarray]], rows: list[int]) -> list[np
 class CourseAverage:
     """The course's ``average_gradients``, handed to ``data_parallel_step`` on the learner's side
     (so a slip in Exercise 6 costs Exercise 6's points only). It notes how it was called:
-    ``[workers, rows per worker, whether every worker sent the same gradients]`` per call."""
+    ``[workers, rows per worker, whether every worker sent the same gradients, the gradients]``
+    per call; the judge compares each worker's gradients with its own chunk's, so a record
+    written by hand buys nothing without the work it stands for."""
 
     def __init__(self) -> None:
         self.calls: list[list[Any]] = []
@@ -661,7 +663,7 @@ class CourseAverage:
         rows = [int(r) for r in worker_rows]
         same = len(grads) > 1 and all(
             all(np.array_equal(a, b) for a, b in zip(grads[0], worker, strict=True)) for worker in grads[1:])
-        self.calls.append([len(grads), rows, bool(same)])
+        self.calls.append([len(grads), rows, bool(same), grads])
         return reference_average(grads, rows)
 
 
@@ -669,13 +671,13 @@ def average_calls(average: CourseAverage) -> list[list[Any]]:
     return [list(call) for call in average.calls]
 
 
-def _check_workers(calls: Any, n: int, k: int, case: str) -> None:
-    """One all-reduce over k workers whose chunks cover the batch, each with its own gradient."""
-    ok = type(calls) is list and all(type(c) is list and len(c) == 3 for c in calls)
+def _check_workers(calls: Any, n: int, k: int, case: str, chunk_grads: list[list[np.ndarray]]) -> None:
+    """One all-reduce over k workers whose chunks cover the batch, each with its own chunk's gradient."""
+    ok = type(calls) is list and all(type(c) is list and len(c) == 4 for c in calls)
     g.check_true(ok and len(calls) == 1, f"data_parallel_step ({case}) should call `average` exactly once, "
                  f"with the gradients of all k workers; it was called {len(calls) if ok else 'in a strange way'} "
                  "times.")
-    workers, rows, same = calls[0]
+    workers, rows, same, grads = calls[0]
     g.check_true(workers == k, f"data_parallel_step ({case}) averaged the gradients of {workers} "
                  f"worker{'' if workers == 1 else 's'}; "
                  f"expected k = {k}, one per chunk of np.array_split.")
@@ -686,6 +688,14 @@ def _check_workers(calls: Any, n: int, k: int, case: str) -> None:
                  "gradients, but their chunks differ, so their gradients should too. Each worker should compute "
                  "the gradient of its own chunk and keep a copy (p.grad.copy()): the next worker's zero_grad "
                  "and backward reuse the same arrays.")
+    bounds = np.cumsum([0] + [len(c) for c in np.array_split(np.arange(n), k)])
+    for r, (sent, expected) in enumerate(zip(grads, chunk_grads, strict=True)):
+        sent = g.items(sent, len(expected), f"worker {r} should send one gradient per parameter")
+        for j, (a, e) in enumerate(zip(sent, expected, strict=True)):
+            g.check_array(f"data_parallel_step: worker {r}'s gradient of parameter {j}", a, e, rtol=1e-9,
+                          atol=1e-12, case=case, hint=f"worker {r} holds rows {bounds[r]}:{bounds[r + 1]} of the "
+                          "batch (np.array_split): its gradient is that of the MEAN cross-entropy over those rows "
+                          "alone, at the weights from before the step, after model.zero_grad().")
 
 
 def _average_hint(got: list[np.ndarray], grads: list[list[np.ndarray]], rows: list[int]) -> str | None:
@@ -768,6 +778,20 @@ def _full_batch_step(sizes: list[int], model_seed: int, X: np.ndarray, y: np.nda
     return loss, [p.data for p in model.parameters()]
 
 
+def _chunk_grads(sizes: list[int], model_seed: int, X: np.ndarray, y: np.ndarray,
+                 k: int) -> list[list[np.ndarray]]:
+    """What each of k honest workers sends: the gradient of its np.array_split chunk's mean loss."""
+    from mlcourse.losses import cross_entropy_grad
+    from mlcourse.nn import MLP
+
+    model, grads = MLP(sizes, seed=model_seed), []
+    for rows in np.array_split(np.arange(len(X)), k):
+        model.zero_grad()
+        model.backward(cross_entropy_grad(model.forward(X[rows]), y[rows]))
+        grads.append([p.grad.copy() for p in model.parameters()])
+    return grads
+
+
 def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_seed: int, lr: float,
                    data_seed: int) -> None:
     from mlcourse.data import make_classification
@@ -783,7 +807,8 @@ def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_s
     g.check_array("data_parallel_step: the loss of the whole batch", loss.ravel()[0], expected_loss, rtol=1e-10,
                   case=case, hint="the batch's loss is the mean over all its examples: weight each worker's "
                   "mean loss by its share of the rows, as for the gradients.")
-    _check_workers(value(make(data_parallel_step, f"{HERE}.average_calls", average)), n, k, case)
+    _check_workers(value(make(data_parallel_step, f"{HERE}.average_calls", average)), n, k, case,
+                   _chunk_grads(sizes, model_seed, X, y, k))
     weights = _weights(data_parallel_step, model)
     g.check_true(len(weights) == len(expected), f"data_parallel_step ({case}): the model should keep its "
                  f"{len(expected)} parameters; it has {len(weights)}.")
