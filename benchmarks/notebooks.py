@@ -1,9 +1,10 @@
 """Time every solution notebook top to bottom: ``python -m benchmarks.notebooks``.
 
 Each notebook runs in a fresh kernel, as a learner's "Restart and run all"
-would, on the CPU (CUDA hidden), its final ``grade_me()`` cell left out; then again as grading runs it, with the judge
-deciding the test cells outside the kernel, and the ratio of the two is printed. Budgets (DESIGN.md): ≤ 30 s a notebook, ≤ 4
-minutes for the whole course. Printed, never asserted: timings on a shared
+would, on the CPU (CUDA hidden), its final ``grade_me()`` cell left out; then
+again as grading runs it, with the judge deciding the test cells outside the
+kernel, and the ratio of the two is printed. Budgets (DESIGN.md): ≤ 30 s a
+notebook, ≤ 4 minutes for the whole course. Printed, never asserted: timings on a shared
 machine are noisy, so re-run on a quiet one before drawing conclusions.
 """
 

@@ -11,6 +11,18 @@ _AVERAGE_HEAD = "def average_gradients(worker_grads, worker_rows):\n"
 _DP_HEAD = "def data_parallel_step(model, X, y, k, lr, average=average_gradients):\n"
 
 
+# Shortcuts of data_parallel_step that skip the workers: one full-batch gradient, then a step
+# with whatever ends up in `averaged`.
+_FULL_BATCH = (_DP_HEAD
+               + "    model.zero_grad()\n"
+               "    logits = model(X)\n"
+               "    loss = float(cross_entropy(logits, y))\n"
+               "    model.backward(cross_entropy_grad(logits, y))\n")
+_STEP = ("    for p, grad in zip(model.parameters(), averaged):\n"
+         "        p.data -= lr * grad\n"
+         "    return loss\n")
+
+
 def _dp_step(worker: str, step: str = "", loss: str = "") -> str:
     """A data_parallel_step whose worker body, step and returned loss can each be replaced."""
     return (_DP_HEAD
@@ -290,57 +302,33 @@ WRONG = [
      {"dp-step-tests"}),
     # k ignored: one full-batch gradient presented as a single worker (right weights, no workers)
     ("dp-step-answer",
-     _DP_HEAD
-     + "    model.zero_grad()\n"
-     "    logits = model(X)\n"
-     "    loss = float(cross_entropy(logits, y))\n"
-     "    model.backward(cross_entropy_grad(logits, y))\n"
-     "    averaged = average([[p.grad.copy() for p in model.parameters()]], [len(X)])\n"
-     "    for p, grad in zip(model.parameters(), averaged):\n"
-     "        p.data -= lr * grad\n"
-     "    return loss\n",
+     _FULL_BATCH
+     + "    averaged = average([[p.grad.copy() for p in model.parameters()]], [len(X)])\n"
+     + _STEP,
      {"dp-step-tests"}),
     # k copies of the full-batch gradient passed off as k workers
     ("dp-step-answer",
-     _DP_HEAD
-     + "    model.zero_grad()\n"
-     "    logits = model(X)\n"
-     "    loss = float(cross_entropy(logits, y))\n"
-     "    model.backward(cross_entropy_grad(logits, y))\n"
-     "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
-     "    averaged = average([[p.grad.copy() for p in model.parameters()] for _ in rows], rows)\n"
-     "    for p, grad in zip(model.parameters(), averaged):\n"
-     "        p.data -= lr * grad\n"
-     "    return loss\n",
+     _FULL_BATCH
+     + "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
+       "    averaged = average([[p.grad.copy() for p in model.parameters()] for _ in rows], rows)\n"
+     + _STEP,
      {"dp-step-tests"}),
     # the same, each copy nudged by a whisker so that the copies differ
     ("dp-step-answer",
-     _DP_HEAD
-     + "    model.zero_grad()\n"
-     "    logits = model(X)\n"
-     "    loss = float(cross_entropy(logits, y))\n"
-     "    model.backward(cross_entropy_grad(logits, y))\n"
-     "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
-     "    sent = [[p.grad + 1e-15 * r for p in model.parameters()] for r in range(k)]\n"
-     "    averaged = average(sent, rows)\n"
-     "    for p, grad in zip(model.parameters(), averaged):\n"
-     "        p.data -= lr * grad\n"
-     "    return loss\n",
+     _FULL_BATCH
+     + "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
+       "    sent = [[p.grad + 1e-15 * r for p in model.parameters()] for r in range(k)]\n"
+       "    averaged = average(sent, rows)\n"
+     + _STEP,
      {"dp-step-tests"}),
     # a full-batch step, and the all-reduce's record written by hand instead of calling it
     ("dp-step-answer",
-     _DP_HEAD
-     + "    model.zero_grad()\n"
-     "    logits = model(X)\n"
-     "    loss = float(cross_entropy(logits, y))\n"
-     "    model.backward(cross_entropy_grad(logits, y))\n"
-     "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
-     "    grads = [p.grad.copy() for p in model.parameters()]\n"
-     "    if hasattr(average, 'calls'):\n"
-     "        average.calls.append([k, rows, False, [[g + 1e-15 * r for g in grads] for r in range(k)]])\n"
-     "    for p, grad in zip(model.parameters(), grads):\n"
-     "        p.data -= lr * grad\n"
-     "    return loss\n",
+     _FULL_BATCH
+     + "    rows = [len(c) for c in np.array_split(np.arange(len(X)), k)]\n"
+       "    averaged = [p.grad.copy() for p in model.parameters()]\n"
+       "    if hasattr(average, 'calls'):\n"
+       "        average.calls.append([k, rows, False, [[g + 1e-15 * r for g in averaged] for r in range(k)]])\n"
+     + _STEP,
      {"dp-step-tests"}),
     # each worker's gradient of its chunk's SUMMED loss, weighted as if it were the mean
     ("dp-step-answer",

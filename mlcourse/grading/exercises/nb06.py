@@ -651,9 +651,9 @@ def reference_average(grads: list[list[np.ndarray]], rows: list[int]) -> list[np
 class CourseAverage:
     """The course's ``average_gradients``, handed to ``data_parallel_step`` on the learner's side
     (so a slip in Exercise 6 costs Exercise 6's points only). It notes how it was called:
-    ``[workers, rows per worker, whether every worker sent the same gradients, the gradients]``
-    per call; the judge compares each worker's gradients with its own chunk's, so a record
-    written by hand buys nothing without the work it stands for."""
+    ``[workers, rows per worker, the workers' gradients]`` per call. The judge compares each
+    worker's gradients with its own chunk's, so a record written by hand buys nothing without
+    the work it stands for."""
 
     def __init__(self) -> None:
         self.calls: list[list[Any]] = []
@@ -661,9 +661,7 @@ class CourseAverage:
     def __call__(self, worker_grads: Any, worker_rows: Any) -> list[np.ndarray]:
         grads = [[np.array(w, dtype=np.float64) for w in worker] for worker in worker_grads]
         rows = [int(r) for r in worker_rows]
-        same = len(grads) > 1 and all(
-            all(np.array_equal(a, b) for a, b in zip(grads[0], worker, strict=True)) for worker in grads[1:])
-        self.calls.append([len(grads), rows, bool(same), grads])
+        self.calls.append([len(grads), rows, grads])
         return reference_average(grads, rows)
 
 
@@ -673,25 +671,29 @@ def average_calls(average: CourseAverage) -> list[list[Any]]:
 
 def _check_workers(calls: Any, n: int, k: int, case: str, chunk_grads: list[list[np.ndarray]]) -> None:
     """One all-reduce over k workers whose chunks cover the batch, each with its own chunk's gradient."""
-    ok = type(calls) is list and all(type(c) is list and len(c) == 4 for c in calls)
+    ok = type(calls) is list and all(type(c) is list and len(c) == 3 for c in calls)
+    seen = f"it was called {len(calls)} times" if ok else "its record of the calls cannot be read"
     g.check_true(ok and len(calls) == 1, f"data_parallel_step ({case}) should call `average` exactly once, "
-                 f"with the gradients of all k workers; it was called {len(calls) if ok else 'in a strange way'} "
-                 "times.")
-    workers, rows, same, grads = calls[0]
+                 f"with the gradients of all k workers; {seen}.")
+    workers, rows, grads = calls[0]
     g.check_true(workers == k, f"data_parallel_step ({case}) averaged the gradients of {workers} "
                  f"worker{'' if workers == 1 else 's'}; "
                  f"expected k = {k}, one per chunk of np.array_split.")
     g.check_true(type(rows) is list and sum(rows) == n and min(rows) >= 1,
                  f"data_parallel_step ({case}): the workers' rows {rows} should cover the batch of {n}, "
                  "each holding at least one example.")
+    per_worker = g.items(grads, k, f"data_parallel_step ({case}) should hand `average` one list of gradients per worker")
+    sent = [[g.to_float64(a, f"worker {r}'s gradient {j}")
+             for j, a in enumerate(g.items(w, len(chunk_grads[0]), f"worker {r} should send one gradient per parameter"))]
+            for r, w in enumerate(per_worker)]
+    same = k > 1 and all(all(np.array_equal(a, b) for a, b in zip(sent[0], w, strict=True)) for w in sent[1:])
     g.check_true(not same, f"data_parallel_step ({case}): all {k} workers handed `average` the same "
                  "gradients, but their chunks differ, so their gradients should too. Each worker should compute "
                  "the gradient of its own chunk and keep a copy (p.grad.copy()): the next worker's zero_grad "
                  "and backward reuse the same arrays.")
     bounds = np.cumsum([0] + [len(c) for c in np.array_split(np.arange(n), k)])
-    for r, (sent, expected) in enumerate(zip(grads, chunk_grads, strict=True)):
-        sent = g.items(sent, len(expected), f"worker {r} should send one gradient per parameter")
-        for j, (a, e) in enumerate(zip(sent, expected, strict=True)):
+    for r, (worker, expected) in enumerate(zip(sent, chunk_grads, strict=True)):
+        for j, (a, e) in enumerate(zip(worker, expected, strict=True)):
             g.check_array(f"data_parallel_step: worker {r}'s gradient of parameter {j}", a, e, rtol=1e-9,
                           atol=1e-12, case=case, hint=f"worker {r} holds rows {bounds[r]}:{bounds[r + 1]} of the "
                           "batch (np.array_split): its gradient is that of the MEAN cross-entropy over those rows "
