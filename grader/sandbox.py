@@ -56,6 +56,9 @@ MAX_MESSAGE = 320 * 1024**2
 # slot, so RLIMIT_NPROC counts one kernel's processes only.
 UID_BASE = 61000
 UID_SLOTS = 1000
+# A kernel holding this share of its memory cap or more is "at its cap": a 1 GiB
+# allocation under a 512 MiB cgroup v1 cap was seen crawling at 96 % for seconds.
+CAP_SHARE = 0.9
 # What a kernel needs of the grader's environment; nothing else goes in.
 ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONWARNINGS", "MPLBACKEND",
             "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -337,6 +340,20 @@ class Sandbox:
                     return True
         return False
 
+    def at_memory_cap(self) -> bool:
+        """Is the kernel holding (nearly) all its memory now? Near its cap a kernel can
+        crawl, the system reclaiming and re-reading its pages, until its time runs out
+        before the OOM killer fires: the cap, not the time, is then what stopped it."""
+        for group in self._cgroups:
+            for fname in ("memory.usage_in_bytes", "memory.current"):
+                path = group / fname
+                if path.exists():
+                    try:
+                        return int(path.read_text().strip()) >= self.limits.memory * CAP_SHARE
+                    except (OSError, ValueError):
+                        return False
+        return False
+
     def peak_memory(self) -> int | None:
         """The most memory the kernel and its processes held at once, if a cgroup counted it."""
         for group in self._cgroups:
@@ -497,11 +514,22 @@ class SandboxedKernelManager(AsyncKernelManager):
             kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         return kc
 
+    def memory_cause(self) -> str | None:
+        """Memory, in words, when the OOM killer fired in the kernel's cgroup or the kernel
+        is at its cap now (ask before killing it for its time); else None."""
+        box = self.sandbox
+        if box is None:
+            return None
+        cap = format_size(box.limits.memory)
+        if box.memory_exceeded():
+            return f"memory above {cap}"
+        if box.at_memory_cap():
+            return f"memory: it neared its cap of {cap}, where work crawls, and ran out of time"
+        return None
+
     def death_cause(self) -> str:
         """Why the kernel is gone, in words for the learner's report."""
-        if self.sandbox is not None and self.sandbox.memory_exceeded():
-            return f"memory above {format_size(self.sandbox.limits.memory)}"
-        return exit_cause(getattr(self.provisioner, "process", None))
+        return self.memory_cause() or exit_cause(getattr(self.provisioner, "process", None))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:

@@ -139,6 +139,13 @@ class JudgeMixin:
             return km.death_cause()
         return exit_cause(getattr(getattr(km, "provisioner", None), "process", None))
 
+    def _judge_time_cause(self, cause: str) -> str:
+        """Why a kernel about to be killed for its time is stopped: its memory, when it sits
+        at its memory cap (crawling until the time ran out), else ``cause``. Ask before the
+        kill, while the kernel's memory is still counted."""
+        memory = getattr(getattr(self, "km", None), "memory_cause", None)
+        return (memory() if callable(memory) else None) or cause
+
     def _judge_died(self, where: str, cause: str | None = None) -> None:
         if self._judge_dead is None:
             self._judge_dead = f"kernel killed: {cause or self._judge_cause()} {where}"
@@ -195,10 +202,10 @@ class JudgeMixin:
             self._judge_died(f"while checks ran {self._judge_where}")
             return None
         except Exception as exc:  # the learner's code ran past its time limit, ignoring the interrupt
+            cause = self._judge_time_cause(f"it ran past its time limit and ignored the "
+                                           f"interrupt ({type(exc).__name__})")
             await self._judge_kill()
-            self._judge_died(f"while checks ran {self._judge_where}",
-                             f"it ran past its time limit and ignored the interrupt "
-                             f"({type(exc).__name__})")
+            self._judge_died(f"while checks ran {self._judge_where}", cause)
             return None
         finally:
             slot = next(i for i in range(len(self.nb.cells) - 1, -1, -1) if self.nb.cells[i] is cell)
@@ -331,9 +338,10 @@ class JudgeMixin:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._judge_dead is None and self._judge_deadline is not None \
                 and time.monotonic() >= self._judge_deadline:
+            cause = self._judge_time_cause(f"the notebook ran past its time limit of "
+                                           f"{self.submission_timeout:g} s")
             await self._judge_kill()
-            self._judge_died(self._judge_where, f"the notebook ran past its time limit of "
-                                                f"{self.submission_timeout:g} s")
+            self._judge_died(self._judge_where, cause)
         if is_graded_test(cell):
             self._judge_where = _where(cell_index, cell)
             verdict = await self._judge_decide(cell, execution_count)
@@ -354,9 +362,10 @@ class JudgeMixin:
         except DeadKernelError:
             self._judge_died(self._judge_where)
         except Exception as exc:  # a cell that ignored the interrupt at its time limit
+            cause = self._judge_time_cause(f"it ran past its time limit and ignored the "
+                                           f"interrupt ({type(exc).__name__})")
             await self._judge_kill()
-            self._judge_died(self._judge_where, f"it ran past its time limit and ignored the "
-                                                f"interrupt ({type(exc).__name__})")
+            self._judge_died(self._judge_where, cause)
         else:
             if self._judge_pending:
                 await self._judge_retry_pending()
