@@ -514,22 +514,24 @@ class SandboxedKernelManager(AsyncKernelManager):
             kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         return kc
 
+    def _killed_for_memory(self) -> str | None:
+        box = self.sandbox
+        if box is not None and box.memory_exceeded():
+            return f"memory above {format_size(box.limits.memory)}"
+        return None
+
     def memory_cause(self) -> str | None:
         """Memory, in words, when the OOM killer fired in the kernel's cgroup or the kernel
-        is at its cap now (ask before killing it for its time); else None."""
-        box = self.sandbox
-        if box is None:
-            return None
-        cap = format_size(box.limits.memory)
-        if box.memory_exceeded():
-            return f"memory above {cap}"
-        if box.at_memory_cap():
-            return f"memory: it neared its cap of {cap}, where work crawls, and ran out of time"
-        return None
+        is at its cap now; else None. Ask before killing a kernel for its time."""
+        killed, box = self._killed_for_memory(), self.sandbox
+        if killed or box is None or not box.at_memory_cap():
+            return killed
+        return (f"memory: it neared its cap of {format_size(box.limits.memory)}, "
+                "where work crawls, and ran out of time")
 
     def death_cause(self) -> str:
         """Why the kernel is gone, in words for the learner's report."""
-        return self.memory_cause() or exit_cause(getattr(self.provisioner, "process", None))
+        return self._killed_for_memory() or exit_cause(getattr(self.provisioner, "process", None))
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         try:
