@@ -344,20 +344,17 @@ class Sandbox:
         """Is the kernel holding (nearly) all its memory now? Near its cap a kernel can
         crawl, the system reclaiming and re-reading its pages, until its time runs out
         before the OOM killer fires: the cap, not the time, is then what stopped it."""
-        for group in self._cgroups:
-            for fname in ("memory.usage_in_bytes", "memory.current"):
-                path = group / fname
-                if path.exists():
-                    try:
-                        return int(path.read_text().strip()) >= self.limits.memory * CAP_SHARE
-                    except (OSError, ValueError):
-                        return False
-        return False
+        usage = self._memory_counter("memory.usage_in_bytes", "memory.current")
+        return usage is not None and usage >= self.limits.memory * CAP_SHARE
 
     def peak_memory(self) -> int | None:
         """The most memory the kernel and its processes held at once, if a cgroup counted it."""
+        return self._memory_counter("memory.max_usage_in_bytes", "memory.peak")
+
+    def _memory_counter(self, v1: str, v2: str) -> int | None:
+        """A byte count of the kernel's memory cgroup (its v1 or v2 file), if there is one."""
         for group in self._cgroups:
-            for fname in ("memory.max_usage_in_bytes", "memory.peak"):
+            for fname in (v1, v2):
                 path = group / fname
                 if path.exists():
                     try:

@@ -141,10 +141,20 @@ class JudgeMixin:
 
     def _judge_time_cause(self, cause: str) -> str:
         """Why a kernel about to be killed for its time is stopped: its memory, when it sits
-        at its memory cap (crawling until the time ran out), else ``cause``. Ask before the
-        kill, while the kernel's memory is still counted."""
+        at its memory cap (crawling until the time ran out), else ``cause``."""
         memory = getattr(getattr(self, "km", None), "memory_cause", None)
         return (memory() if callable(memory) else None) or cause
+
+    async def _judge_stop_for_time(self, where: str, cause: str) -> None:
+        """Kill a kernel that ran out of time, its cause asked for first, while the kernel's
+        memory is still counted."""
+        cause = self._judge_time_cause(cause)
+        await self._judge_kill()
+        self._judge_died(where, cause)
+
+    @staticmethod
+    def _ignored_interrupt(exc: BaseException) -> str:
+        return f"it ran past its time limit and ignored the interrupt ({type(exc).__name__})"
 
     def _judge_died(self, where: str, cause: str | None = None) -> None:
         if self._judge_dead is None:
@@ -202,10 +212,8 @@ class JudgeMixin:
             self._judge_died(f"while checks ran {self._judge_where}")
             return None
         except Exception as exc:  # the learner's code ran past its time limit, ignoring the interrupt
-            cause = self._judge_time_cause(f"it ran past its time limit and ignored the "
-                                           f"interrupt ({type(exc).__name__})")
-            await self._judge_kill()
-            self._judge_died(f"while checks ran {self._judge_where}", cause)
+            await self._judge_stop_for_time(f"while checks ran {self._judge_where}",
+                                            self._ignored_interrupt(exc))
             return None
         finally:
             slot = next(i for i in range(len(self.nb.cells) - 1, -1, -1) if self.nb.cells[i] is cell)
@@ -338,10 +346,8 @@ class JudgeMixin:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._judge_dead is None and self._judge_deadline is not None \
                 and time.monotonic() >= self._judge_deadline:
-            cause = self._judge_time_cause(f"the notebook ran past its time limit of "
-                                           f"{self.submission_timeout:g} s")
-            await self._judge_kill()
-            self._judge_died(self._judge_where, cause)
+            await self._judge_stop_for_time(self._judge_where, f"the notebook ran past its "
+                                            f"time limit of {self.submission_timeout:g} s")
         if is_graded_test(cell):
             self._judge_where = _where(cell_index, cell)
             verdict = await self._judge_decide(cell, execution_count)
@@ -362,10 +368,7 @@ class JudgeMixin:
         except DeadKernelError:
             self._judge_died(self._judge_where)
         except Exception as exc:  # a cell that ignored the interrupt at its time limit
-            cause = self._judge_time_cause(f"it ran past its time limit and ignored the "
-                                           f"interrupt ({type(exc).__name__})")
-            await self._judge_kill()
-            self._judge_died(self._judge_where, cause)
+            await self._judge_stop_for_time(self._judge_where, self._ignored_interrupt(exc))
         else:
             if self._judge_pending:
                 await self._judge_retry_pending()
