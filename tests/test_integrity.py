@@ -65,51 +65,100 @@ def test_every_answer_cell_is_a_learner_cell_and_no_locked_cell_is():
 
 # ---- the scan: what it must find ----------------------------------------------------------
 
+# Each cheat names the rule (integrity.RULES, CHEATS.md) that must refuse it.
 TAMPERING = {
-    "setattr loop over the grading module": "import mlcourse.grading.checks as C\n"
-                                            "for k in dir(C):\n    setattr(C, k, print)",
-    "replacing a check": "nb03.mse = lambda *a, **k: None",
-    "replacing a check through an alias": "m = nb03\nm.mse = print",
+    "setattr loop over the grading module": ("grading-internals", "import mlcourse.grading.checks as C\n"
+                                             "for k in dir(C):\n    setattr(C, k, print)"),
+    "replacing a check": ("course-objects", "nb03.mse = lambda *a, **k: None"),
+    "replacing a check through an alias": ("course-objects", "m = nb03\nm.mse = print"),
+    "replacing a reference": ("course-objects", "import mlcourse.losses as L\nL.mse = lambda a, b: 0.0"),
+    "setattr on a course class": ("course-objects", "from mlcourse.data import Split\n"
+                                                   "setattr(Split, 'test_reads', 0)"),
+    "builtins": ("course-objects", "import builtins\nbuiltins.abs = lambda x: 0"),
+    "__builtins__": ("builtins", "__builtins__['abs'] = lambda x: 0"),
+    "gc": ("gc", "import gc\ngc.get_referents(np.ndarray.__dict__)[0]['all'] = print"),
+    "gc in a %%time body": ("gc", "%%time\nimport gc\nx = gc.get_objects()"),
+    "gc in exec of a literal": ("gc", "exec('import gc\\nobjs = gc.get_objects()')"),
+    "gc in a module written to disk": ("gc", "import pathlib\npathlib.Path('course_utils.py').write_text("
+                                              "'import gc\\nfor o in gc.get_objects():\\n    pass\\n')\n"
+                                              "import course_utils"),
+    "ctypes": ("ctypes", "import ctypes\nctypes.pythonapi.PyObject_GenericSetAttr"),
+    "exception handler": ("ipython-hooks", "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)"),
+    "showtraceback": ("ipython-hooks", "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None"),
+    "ast transformer": ("ipython-hooks", "get_ipython().ast_transformers.append(object())"),
+    "the kernel's session": ("ipython-hooks", "k = get_ipython().kernel\nk.session.send = print"),
+    "pre_run_cell event": ("ipython-hooks", "from IPython import get_ipython\n"
+                                            "get_ipython().events.register('pre_run_cell', print)"),
+    "sys.excepthook": ("ipython-hooks", "import sys\nsys.excepthook = print"),
+    "sys.modules": ("module-table", "import sys as s\ns.modules['mlcourse.losses'].mse"),
+    "tracing": ("tracing", "import sys\nsys.settrace(lambda *a: None)"),
+    "reload of a course module": ("reload", "import importlib\nimport mlcourse.losses\n"
+                                            "importlib.reload(mlcourse.losses)"),
+    "a fresh copy of a course module": ("code-loading", "import importlib.util\n"
+                                                        "spec = importlib.util.spec_from_file_location('l', 'losses.py')"),
+    "runpy": ("code-loading", "import runpy\nruns = runpy.run_path('x.py')"),
+    "exec": ("hidden-code", "exec('n' + 'p.allclose = print')"),
+    "computed import": ("hidden-code", "m = __import__('g' + 'c')"),
+    "computed import_module": ("hidden-code", "import importlib\nm = importlib.import_module('g' + 'c')"),
+    "exec as a value": ("hidden-code", "run = exec\nrun('x = 1')"),
+    "dunder walk": ("subclasses", "().__class__.__base__.__subclasses__()"),
+    "frame walk": ("frames", "import sys\nsys._getframe(0).f_back.f_globals"),
+    "inspect frames": ("frames", "import inspect\nf = inspect.currentframe().f_back"),
+    "closure walk": ("frames", "def f(m):\n    return m.mse.__closure__[0].cell_contents"),
+    "__globals__ by getattr": ("frames", "def f(fn):\n    return getattr(fn, '__globals__')['agent']"),
+    "__globals__ in a string": ("frames", "key = '__globals__'"),
+    "getclosurevars": ("frames", "import inspect\nv = inspect.getclosurevars(print)"),
+    "the agent": ("grading-internals", "from mlcourse.grading import agent"),
+    "the checks' own helpers": ("grading-internals", "from mlcourse.grading.exercises import nb07\n"
+                                                     "def final_test_error(split, degree):\n"
+                                                     "    return nb07._fit(split, degree)"),
+    "torch internals": ("torch-internals", "import torch\nf = torch._C._nn.mse_loss"),
+    "torch internals through a parameter": ("torch-internals", "def f(t):\n    return t._C._nn.mse_loss"),
+    "autograd's engine": ("torch-internals", "from torch.autograd import Variable\n"
+                                             "e = Variable._execution_engine"),
+    "a cell too large to read": ("unreadable", "x = 1\n" * 60_000),
+}
+# Once refused, now harmless: the judge decides on the values the learner's functions return,
+# in its own process, so patching a library in the kernel changes no verdict (the hostile
+# tests below show it), and honest notebooks do these things.
+NOW_HARMLESS = {
     "patched comparison": "np.allclose = lambda *a, **k: True",
-    "patched method of ndarray": "np.ndarray.all = lambda self, *a: True",
     "patched torch method": "torch.Tensor.__eq__ = lambda a, b: True",
     "deleting a library attribute": "del np.isclose",
     "module dict": "np.__dict__['allclose'] = print",
-    "builtins": "import builtins\nbuiltins.abs = lambda x: 0",
-    "__builtins__": "__builtins__['abs'] = lambda x: 0",
-    "gc": "import gc\ngc.get_referents(np.ndarray.__dict__)[0]['all'] = print",
-    "ctypes": "import ctypes\nctypes.pythonapi.PyObject_GenericSetAttr",
-    "exception handler": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)",
-    "showtraceback": "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None",
-    "sys.excepthook": "import sys\nsys.excepthook = print",
-    "sys.modules": "import sys as s\ns.modules['mlcourse.losses'].mse",
-    "__import__": "L = __import__('mlcourse.losses')",
-    "importlib": "from importlib import import_module",
-    "exec": "exec('n' + 'p.allclose = print')",
-    "eval": "f = eval('lambda: 0')",
     "computed getattr": "f = getattr(np, 'all' + 'close')",
-    "dunder walk": "().__class__.__base__.__subclasses__()",
-    "unicode lookalike": "ｓｅｔａｔｔｒ(np, 'allclose', print)",
+    "unicode setattr on numpy": "ｓｅｔａｔｔｒ(np, 'allclose', print)",
     "environment": "import os\nos.environ['IPYKERNEL_CELL_NAME'] = 'x'",
     "run magic": "%run -i other.py",
-    "env magic": "%env IPYKERNEL_CELL_NAME=x",
     "shell escape": "x = !python -c 'print(1)'",
-    "reading files": "source = open('/work/main/solutions/03-losses/03-losses.ipynb').read()",
-    "frame walk": "import sys\nsys._getframe(0).f_back.f_globals",
-    "pickle": "import pickle\npickle.loads(b'')",
+    "reading files": "source = open('/tmp/notes.txt').read()",
+    "pickle": "import pickle\npickle.loads(pickle.dumps(1))",
     "threads": "import threading",
-    "the agent": "from mlcourse.grading import agent",
-    "the checks' own helpers": "def final_test_error(split, degree):\n    return nb03._fit(split, degree)",
     "attrgetter": "import operator\nf = operator.attrgetter('m' + 'se')",
-    "getattr as a value": "import functools\nf = functools.reduce(getattr, ['losses', 'mse'], mlcourse)",
+    "getattr as a value": "import functools\nf = functools.reduce(getattr, ['linalg', 'norm'], np)",
+    "eval": "f = eval('lambda: 0')",
+    "calling a check from a scratch cell": "print('again:')\nnb03.mse(mse)",
 }
 
 
-@pytest.mark.parametrize("code", TAMPERING.values(), ids=TAMPERING.keys())
-def test_tampering_is_found(code):
+@pytest.mark.parametrize("rule, code", TAMPERING.values(), ids=TAMPERING.keys())
+def test_tampering_is_found(rule, code):
     found = _scan(code)
-    assert found.tampering, f"not flagged: {code!r}"
-    assert "Grading refused" in found.refusal() and "line" in found.refusal()
+    assert found.tampering, f"not flagged: {code[:200]!r}"
+    assert rule in found.rules, (rule, found.tampering)
+    assert "Grading refused" in found.refusal() and "line" in found.refusal() or rule == "unreadable"
+
+
+@pytest.mark.parametrize("code", NOW_HARMLESS.values(), ids=NOW_HARMLESS.keys())
+def test_what_cannot_change_a_verdict_is_not_refused(code):
+    found = _scan(code)
+    assert not found.tampering and not found.references, found
+
+
+def test_every_rule_is_tested_and_tells_its_attack():
+    tested = {rule for rule, _ in TAMPERING.values()}
+    assert tested == set(integrity.RULES), set(integrity.RULES) ^ tested
+    assert all(r.attack and r.what for r in integrity.RULES.values())
 
 
 REFERENCE_USE = {

@@ -42,6 +42,8 @@ AFTER_DEATH = ("every check after that scores 0. Look for sys.exit, os._exit, ex
                "a process killed, or runaway memory or time.")
 # Per cell, what the notebook may print into the graded copy; the rest is cut.
 OUTPUT_LIMIT = 1_000_000
+# At most this many Python files beside the notebook are read by the scan.
+MAX_FILES = 50
 
 
 def exit_cause(process) -> str:
@@ -126,6 +128,7 @@ class JudgeMixin:
         """A new notebook (nbgrader reuses one client for a whole batch): forget the last one."""
         super().reset_execution_trackers()
         self._judge_ready, self._judge_dead, self._judge_findings = False, None, None
+        self._judge_record_started = False
         self._judge_deadline: float | None = None
         self._judge_where = "before the first cell"
         self._judge_copies: set[int] = set()
@@ -148,17 +151,34 @@ class JudgeMixin:
     async def _judge_stop_for_time(self, where: str, cause: str) -> None:
         """Kill a kernel that ran out of time, its cause asked for first, while the kernel's
         memory is still counted."""
-        cause = self._judge_time_cause(cause)
+        memory = self._judge_time_cause("")
         await self._judge_kill()
-        self._judge_died(where, cause)
+        self._judge_died(where, memory or cause, "memory" if memory else "time")
 
     @staticmethod
     def _ignored_interrupt(exc: BaseException) -> str:
         return f"it ran past its time limit and ignored the interrupt ({type(exc).__name__})"
 
-    def _judge_died(self, where: str, cause: str | None = None) -> None:
+    def _judge_died(self, where: str, cause: str | None = None, kind: str | None = None) -> None:
         if self._judge_dead is None:
-            self._judge_dead = f"kernel killed: {cause or self._judge_cause()} {where}"
+            cause = cause or self._judge_cause()
+            self._judge_dead = f"kernel killed: {cause} {where}"
+            self._judge_record()["killed"] = {"kind": kind or death_kind(cause),
+                                              "reason": self._judge_dead, "where": where}
+
+    def _judge_record(self) -> dict:
+        """The judge's own account of this run, kept in the graded notebook's metadata
+        (``mlcourse.judge``) and started afresh by every judged run, whatever the submission
+        carried: the report's flags are read from here, never from the name or text of an
+        output that a learner's code could print."""
+        meta = self.nb.metadata.get("mlcourse")
+        if not isinstance(meta, dict):
+            meta = self.nb.metadata["mlcourse"] = {}
+        record = meta.get("judge")
+        if not isinstance(record, dict) or not self._judge_record_started:
+            record = meta["judge"] = {"version": 1, "killed": None, "refused": [], "references": {}}
+            self._judge_record_started = True
+        return record
 
     def _judge_death_message(self) -> str:
         return f"{self._judge_dead}; {AFTER_DEATH}"
@@ -235,13 +255,40 @@ class JudgeMixin:
                    if c.get("cell_type") == "code" and not is_learner_cell(c) and not is_graded_test(c)]
         references = sorted({ref for c in nb.cells if is_graded_test(c)
                              for ref in self._judge_references(c.source)})
-        self._judge_findings = integrity.scan(learner, trusted, references)
+        self._judge_findings = integrity.scan(learner, trusted, references, self._judge_files())
+        record = self._judge_record()
+        record["refused"] = list(self._judge_findings.tampering)
+        record["references"] = {k: list(v) for k, v in self._judge_findings.references.items()}
         code = ("import mlcourse.grading.agent as _mlcourse_agent\n"
                 "_mlcourse_agent.guard_references(" + repr(references) + ", [get_ipython().compile."
                 "get_code_name(s, s, 0) for s in " + repr(trusted) + "])\n"
                 "_mlcourse_agent.freeze(" + repr(self._judge_modules()) + ")\n"
                 "del _mlcourse_agent")
         await self._judge_run(code)
+
+    def _judge_files(self) -> dict[str, str]:
+        """Python files handed in beside the notebook (a cell can import them): their text,
+        read here and never imported, for the scan."""
+        from pathlib import Path
+
+        folder = (getattr(self, "resources", None) or {}).get("metadata", {}).get("path")
+        files: dict[str, str] = {}
+        if not folder:
+            return files
+        try:
+            candidates = sorted(Path(folder).glob("*.py"))[:MAX_FILES]
+        except OSError:
+            return files
+        for path in candidates:
+            try:
+                if path.is_symlink() or not path.is_file():
+                    continue
+                with open(path, "rb") as fh:
+                    data = fh.read(integrity.MAX_CELL_BYTES + 1)
+            except OSError:
+                continue
+            files[f"file {path.name} (handed in beside the notebook)"] = data.decode("utf-8", "replace")
+        return files
 
     def _judge_modules(self) -> list[str]:
         """The check modules this notebook's cells call, and the course modules they build
@@ -377,6 +424,19 @@ class JudgeMixin:
         return cell
 
 
+def death_kind(cause: str) -> str:
+    """The kind of a kernel's death, from the judge's own words for its cause."""
+    if cause.startswith("memory"):
+        return "memory"
+    if "time limit" in cause:
+        return "time"
+    if "killed by signal" in cause:
+        return "signal"
+    if "exited with status" in cause:
+        return "exit"
+    return "died"
+
+
 def _died(message: str):
     """The error output a cell gets when the kernel died in it or before it."""
     from nbformat import from_dict
@@ -387,6 +447,8 @@ def _died(message: str):
 
 def _is_test_copy(cell) -> bool:
     """Is this cell nothing but check calls, like a graded test cell?"""
+    if len(cell.source) > integrity.MAX_CELL_BYTES:
+        return False
     try:
         return bool(cells.parse(cell.source))
     except (cells.TestCellError, SyntaxError, ValueError):

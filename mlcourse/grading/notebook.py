@@ -20,8 +20,11 @@ SOLUTION_END = "### END SOLUTION"
 
 
 def nbgrader_meta(cell) -> dict:
-    """The cell's nbgrader metadata ({} for an ordinary cell)."""
-    return cell.get("metadata", {}).get("nbgrader", {})
+    """The cell's nbgrader metadata ({} for an ordinary cell, and for metadata that is not
+    a mapping: a submission may carry anything there)."""
+    metadata = cell.get("metadata") if isinstance(cell, dict) else None
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return meta if isinstance(meta, dict) else {}
 
 
 def is_answer(cell) -> bool:
@@ -171,11 +174,14 @@ class NotebookScore:
 
 def score(executed_nb) -> NotebookScore:
     """Score each graded test cell with nbgrader's rule (error or stderr → 0)."""
-    result = NotebookScore()
+    result, seen = NotebookScore(), set()
     for cell in executed_nb.cells:
         if not is_graded_test(cell):
             continue
         meta = nbgrader_meta(cell)
+        if meta.get("grade_id") in seen:  # a copy of a test cell counts once, as in nbgrader
+            continue
+        seen.add(meta.get("grade_id"))
         max_points = float(meta.get("points", 0))
         message, points = "", max_points
         for out in cell.get("outputs", []):
@@ -200,7 +206,13 @@ def merge_submission(source_nb, submission_nb):
     cells, seen = [], set()
     for cell in submission_nb.cells:
         gid = nbgrader_meta(cell).get("grade_id")
-        if gid in source_by_id:
+        if gid in source_by_id and gid in seen:
+            # a learner's copy of a graded cell: kept as their own cell, as nbgrader keeps one
+            # cell per grade_id (the judge does not run a copy of a test cell)
+            copied = copy.deepcopy(cell)
+            copied.metadata.pop("nbgrader", None)
+            cells.append(copied)
+        elif gid in source_by_id:
             seen.add(gid)
             restored = copy.deepcopy(source_by_id[gid])
             if is_answer(restored):

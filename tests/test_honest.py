@@ -1,0 +1,131 @@
+"""Fair before strict: ordinary notebook habits never cost a point, on any grading route.
+
+``honest_habits.HABITS`` is a corpus of extra cells a learner might add (exploring,
+printing to stderr, saving with pickle, ``!pip``, ``setattr`` in their own
+``nn.Module``, ``%%time``, threads, logging...). Fast tests show the scan refuses
+none of them in any notebook; slow tests add them all to solved notebooks and grade
+them as ``mlcourse grade`` does (every notebook), as plain ``nbgrader autograde`` in
+the course folder does, and as ``make grade`` does (sandboxed, on Dask): full marks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from honest_habits import HABITS
+from nbtools import SOLUTIONS, cell_result, is_test_cell, nbgrader_meta, source_notebooks
+
+from mlcourse.grading import integrity, notebook
+from mlcourse.grading.judge import JudgeMixin, is_learner_cell
+
+COURSE = source_notebooks(SOLUTIONS)
+NB03 = SOLUTIONS / "03-losses" / "03-losses.ipynb"
+
+
+def test_the_corpus_is_wide():
+    assert len(HABITS) >= 40
+
+
+@pytest.mark.parametrize("path", COURSE, ids=[p.parent.name for p in COURSE])
+def test_no_habit_is_refused_in_any_notebook(path):
+    nb = nbformat.read(path, as_version=4)
+    trusted = [c.source for c in nb.cells if c.cell_type == "code" and not is_learner_cell(c)]
+    learner = {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells if is_learner_cell(c)}
+    refs = [r for c in nb.cells if is_test_cell(c) for r in JudgeMixin._judge_references(c.source)]
+    flagged = {}
+    for key, code in HABITS.items():
+        found = integrity.scan({**learner, "cell 99 (your own cell)": code}, trusted, refs)
+        if found.tampering or found.references:
+            flagged[key] = found.tampering or found.references
+    assert not flagged, flagged
+
+
+def test_a_helper_module_handed_in_is_read_not_run(tmp_path):
+    """Files beside the notebook are scanned as text: a planted module never runs here."""
+    marker = tmp_path / "ran.txt"
+    (tmp_path / "planted_xyz.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    found = integrity.scan({"cell 3 (your own cell)": "import planted_xyz\nfrom planted_xyz import s\n"
+                                                      "from this import s"},
+                           [], ["mlcourse.losses.mse"],
+                           {"file planted_xyz.py": (tmp_path / "planted_xyz.py").read_text()})
+    assert not marker.exists() and not found.tampering
+    evil = integrity.scan({}, [], [], {"file course_utils.py": "import gc\nobjs = gc.get_objects()\n"})
+    assert evil.rules == ["gc"] and "course_utils.py" in evil.tampering[0]
+
+
+def test_a_huge_cell_is_refused_quickly():
+    import time
+
+    started = time.perf_counter()
+    found = integrity.scan({"cell 5 (your own cell)": "x = 1  # padding\n" * 500_000}, [], [])
+    assert time.perf_counter() - started < 2.0
+    assert found.rules == ["unreadable"] and "KB of code" in found.tampering[0]
+
+
+def with_habits(source: Path):
+    """The solved notebook with every habit in a cell of its own after the first answer."""
+    nb = nbformat.read(source, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if notebook.is_answer(c))
+    for offset, code in enumerate(HABITS.values(), start=1):
+        nb.cells.insert(first + offset, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def _full_marks(nb) -> dict:
+    results = {nbgrader_meta(c)["grade_id"]: cell_result(c) for c in nb.cells if is_test_cell(c)}
+    assert results, "no graded cells"
+    return {gid: r.output[-600:] for gid, r in results.items() if not r.passed}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", COURSE, ids=[p.parent.name for p in COURSE])
+def test_habits_keep_full_marks_through_mlcourse_grade(path, tmp_path):
+    folder = tmp_path / path.parent.name
+    shutil.copytree(path.parent, folder)
+    submission = folder / "submitted.ipynb"
+    nbformat.write(with_habits(path), submission)
+    result = notebook.grade(submission, folder / path.name, timeout=120)
+    lost = {c.grade_id: c.message[:400] for c in result.cells if not c.passed}
+    assert not lost, lost
+
+
+@pytest.mark.slow
+def test_habits_keep_full_marks_through_nbgrader_and_make_grade(tmp_path, course_env):
+    from test_roundtrip import nbgrader, scores, submit
+
+    from grader import batch, pipeline, sandbox
+
+    name = "03-losses"
+    course = pipeline.build_course(tmp_path, [NB03.parent])
+    nbgrader(["generate_assignment", name], course, course_env)
+    released = nbformat.read(course.release_dir / name / f"{name}.ipynb", as_version=4)
+    solved = {nbgrader_meta(c)["grade_id"]: c.source for c in nbformat.read(NB03, 4).cells
+              if nbgrader_meta(c).get("solution")}
+    nb = nbformat.from_dict(json.loads(nbformat.writes(released)))
+    for cell in nb.cells:
+        if nbgrader_meta(cell).get("grade_id") in solved:
+            cell.source = solved[nbgrader_meta(cell)["grade_id"]]
+    first = next(i for i, c in enumerate(nb.cells) if nbgrader_meta(c).get("solution"))
+    for offset, code in enumerate(HABITS.values(), start=1):
+        nb.cells.insert(first + offset, nbformat.v4.new_code_cell(code))
+    submit(course, "habits", name, None, text=nbformat.writes(nb))
+
+    proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", name, "--force"],
+                          cwd=course.root, env=course_env, capture_output=True, text=True)
+    book = scores(course, name, "habits")
+    assert book and all(s == m for s, m in book.values()), (book, proc.stderr[-2000:])
+
+    caps = sandbox.probe()
+    if not (caps.bwrap and caps.memory_cgroup) and not os.environ.get("MLCOURSE_REQUIRE_SANDBOX"):
+        pytest.skip(f"no sandbox here for the make grade route: {caps.why_not}")
+    rows = pipeline.grade(course, workers=0, force=True, echo=lambda line: None,
+                          settings=batch.Settings(memory="2GiB", time_limit=300, cell_time_limit=120))
+    (row,) = [r for r in rows if r.student == "habits"]
+    assert row.score == row.max_score > 0, (row.failed_cells, row.error)
