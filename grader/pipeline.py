@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -42,6 +43,28 @@ REPO = GRADER.parent
 # The files that make a course folder: copy these to build another one.
 COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py", "judged_execute.py", "sandbox.py")
 CSV_FIELDS = ("student", "assignment", "score", "max_score", "failed_cells", "error")
+
+# A cell that a spreadsheet would read as a formula: "=HYPERLINK(...)" from a learner's
+# exception message must open as text. Numbers, negative ones included, stay numbers.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def csv_safe(value):
+    """``value`` as a CSV cell that no spreadsheet runs: a string that starts like a
+    formula and is not a plain number gets a leading apostrophe (a spreadsheet's mark
+    for text); numbers and every other string are left as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    return value if _PLAIN_NUMBER.fullmatch(value) else "'" + value
+
+
+def csv_safe_row(row):
+    """A CSV row (a dict for ``csv.DictWriter``, else a sequence) through ``csv_safe``:
+    every CSV the project writes passes its rows through here."""
+    if isinstance(row, dict):
+        return {key: csv_safe(value) for key, value in row.items()}
+    return [csv_safe(value) for value in row]
 
 
 class PipelineError(Exception):
@@ -645,11 +668,12 @@ def export(course: Course | None = None, out: Path | None = None) -> list[GradeR
     with open(target, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
-        writer.writerows(r.as_csv() for r in ordered)
+        writer.writerows(csv_safe_row(r.as_csv()) for r in ordered)
     with open(target.with_name(target.stem + "-by-question.csv"), "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=QUESTION_FIELDS)
         writer.writeheader()
-        writer.writerows(sorted(questions, key=lambda q: (q["student"], q["assignment"], q["question"])))
+        writer.writerows(csv_safe_row(q) for q in
+                         sorted(questions, key=lambda q: (q["student"], q["assignment"], q["question"])))
     _write_canvas(target.with_name(target.stem + "-canvas.csv"), ordered, possible,
                   sorted(set(students) | {r.student for r in ordered}))
     return ordered
@@ -663,11 +687,12 @@ def _write_canvas(path: Path, rows: list[GradeRow], possible: dict[str, float],
     score = {(r.student, r.assignment): r.score for r in rows}
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
-        writer.writerow([*CANVAS_COLUMNS, *names])
-        writer.writerow([CANVAS_POINTS, "", "", "", "", *(f"{possible[n]:g}" for n in names)])
+        writer.writerow(csv_safe_row([*CANVAS_COLUMNS, *names]))
+        writer.writerow(csv_safe_row([CANVAS_POINTS, "", "", "", "", *(f"{possible[n]:g}" for n in names)]))
         for student in students:
-            writer.writerow([student, "", "", student, "",
-                             *(f"{score[student, n]:g}" if (student, n) in score else "" for n in names)])
+            writer.writerow(csv_safe_row([student, "", "", student, "",
+                                          *(f"{score[student, n]:g}" if (student, n) in score else ""
+                                            for n in names)]))
 
 
 def feedback(

@@ -11,7 +11,12 @@ and the graded notebooks (``autograded/``), and writes beside ``grades.csv``
   messages with the likely mistake each names; the learners who did not submit; and the
   submissions flagged while grading (killed by the sandbox, out of time, reference use,
   code that reached into the grading, files that could not be graded, late work);
-- ``report.csv``: the same numbers, one row per exercise and one per assignment.
+  killed, out of time, reference use and tampering are read from the judge's own record
+  in each graded notebook's metadata, never from what a learner's code printed or raised;
+  every learner string on the page is escaped, and the page carries the feedback page's
+  Content-Security-Policy (no script, no request: ``feedback_filter.CSP``);
+- ``report.csv``: the same numbers, one row per exercise and one per assignment; a
+  cell a spreadsheet would read as a formula is written as text (``pipeline.csv_safe``).
 
 Messages are grouped once their numbers are replaced by ``#``: "expected 1.66667, got 5"
 and "expected 2.5, got 7.5" are the same mistake made on different data.
@@ -37,8 +42,6 @@ CSV_FIELDS = ("assignment", "exercise", "points", "graded", "passed", "pass_rate
 
 # A number that stands alone (not part of a name such as nb03 or x1).
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
-REFERENCE = "Your answer uses the course's reference implementation"
-REFUSED = "Grading refused"
 
 
 @dataclass
@@ -128,27 +131,45 @@ def _read_graded(path: Path, sub: Submission) -> None:
     except (OSError, ValueError) as exc:
         sub.flags.append(("unreadable", f"graded notebook not readable: {exc}"))
         return
-    for index, cell in enumerate(nb.get("cells", [])):
+    for cell in nb.get("cells", []):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         gid = meta.get("grade_id")
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         text = "\n".join(str(o.get("evalue", "")) for o in errors)
-        for o in errors:
-            evalue = str(o.get("evalue", ""))
-            if o.get("ename") == "KernelDied" and not evalue.startswith("not run"):
-                reason = evalue.split("; every check")[0]
-                sub.flags.append(("timeout" if "time limit" in reason else "killed", reason))
-            elif o.get("ename") == "KeyboardInterrupt" and not meta.get("grade"):
-                sub.flags.append(("interrupted", f"cell {index} ran past the cell time limit "
-                                                 f"and was interrupted"))
         if gid in sub.points and meta.get("grade") and sub.points[gid][0] < sub.points[gid][1]:
             sub.messages[gid] = text or "(no message: the cell produced no error)"
-            if text.startswith(REFERENCE):
-                used = re.search(r"`([^`]+)`", text)
-                _flag_once(sub, "reference use", f"{used.group(1) if used else 'a reference'} "
-                                                 f"(exercise {gid})")
-            elif text.startswith(REFUSED):
-                _flag_once(sub, "tampering", "; ".join(line.strip() for line in text.splitlines()[1:-1]))
+    _flags_from_record(nb, sub)
+
+
+def judge_record(nb: dict) -> dict | None:
+    """The judge's own account of a judged run (``metadata.mlcourse.judge``, written by
+    ``mlcourse.grading.judge`` and started afresh by every judged run), or None for a
+    notebook that was not judged."""
+    meta = nb.get("metadata")
+    record = meta.get("mlcourse", {}).get("judge") if isinstance(meta, dict) and \
+        isinstance(meta.get("mlcourse"), dict) else None
+    return record if isinstance(record, dict) and record.get("version") else None
+
+
+def _flags_from_record(nb: dict, sub: Submission) -> None:
+    """Killed, timeout, reference use and tampering, read from the judge's record only:
+    an output's name or text is the learner's to print (a learner can raise their own
+    ``KernelDied("kernel killed: memory ...")``), so no flag ever comes from one."""
+    record = judge_record(nb)
+    if record is None:
+        return
+    killed = record.get("killed")
+    if isinstance(killed, dict):
+        reason = str(killed.get("reason") or f"kernel killed ({killed.get('kind', 'died')})")
+        _flag_once(sub, "timeout" if killed.get("kind") == "time" else "killed", reason)
+    references = record.get("references")
+    if isinstance(references, dict):
+        for path, where in sorted(references.items()):
+            cells = ", ".join(map(str, where)) if isinstance(where, list) else str(where)
+            _flag_once(sub, "reference use", f"{path} ({cells})" if cells else str(path))
+    refused = record.get("refused")
+    if isinstance(refused, list) and refused:
+        _flag_once(sub, "tampering", "; ".join(str(line).strip() for line in refused))
 
 
 def _flag_once(sub: Submission, kind: str, reason: str) -> None:
@@ -227,6 +248,8 @@ def histogram_png(scores: list[float], max_score: float, title: str) -> str:
 
 def write(course, out_dir: Path | None = None) -> list[Path]:
     """Write report.html and report.csv (beside grades.csv unless ``out_dir``)."""
+    from grader import pipeline
+
     data = collect(course)
     out = Path(out_dir) if out_dir is not None else course.grades_csv.parent
     out.mkdir(parents=True, exist_ok=True)
@@ -237,9 +260,10 @@ def write(course, out_dir: Path | None = None) -> list[Path]:
         writer.writeheader()
         for assignment, rows in stats.items():
             scores = [s.score for s in data.submissions if s.assignment == assignment]
-            writer.writerow({"assignment": assignment, "exercise": "(total)",
-                             "points": f"{data.max_score[assignment]:g}", "graded": len(scores),
-                             "mean_points": f"{statistics.fmean(scores):.3f}" if scores else ""})
+            writer.writerow(pipeline.csv_safe_row({
+                "assignment": assignment, "exercise": "(total)",
+                "points": f"{data.max_score[assignment]:g}", "graded": len(scores),
+                "mean_points": f"{statistics.fmean(scores):.3f}" if scores else ""}))
             for ex in rows:
                 row = {"assignment": assignment, "exercise": ex.name, "points": f"{ex.points:g}",
                        "graded": ex.graded, "passed": ex.passed, "pass_rate": f"{ex.pass_rate:.3f}",
@@ -247,7 +271,7 @@ def write(course, out_dir: Path | None = None) -> list[Path]:
                 for i, ((head, mistake), count) in enumerate(ex.top, start=1):
                     row[f"message_{i}"] = head + (f" | likely mistake: {mistake}" if mistake else "")
                     row[f"count_{i}"] = count
-                writer.writerow(row)
+                writer.writerow(pipeline.csv_safe_row(row))
     return [out / HTML_NAME, out / CSV_NAME]
 
 
@@ -270,7 +294,9 @@ td.name { white-space: nowrap; }
 
 
 def render(data: ClassData, stats: dict[str, list[ExerciseStats]]) -> str:
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Class report</title>"
+    from grader.feedback_filter import CSP_META
+
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'>{CSP_META}<title>Class report</title>"
              f"<style>{STYLE}</style></head><body>",
              f"<h1>Class report</h1><p>{len(data.students)} learners in the gradebook, "
              f"{len(data.submissions)} submissions, "
