@@ -129,3 +129,48 @@ def test_habits_keep_full_marks_through_nbgrader_and_make_grade(tmp_path, course
                           settings=batch.Settings(memory="2GiB", time_limit=300, cell_time_limit=120))
     (row,) = [r for r in rows if r.student == "habits"]
     assert row.score == row.max_score > 0, (row.failed_cells, row.error)
+
+
+# ---- any submission costs the grading process little, and never crashes it -------------------
+
+
+def _solved_03():
+    return nbformat.read(NB03, as_version=4)
+
+
+@pytest.mark.slow
+def test_metadata_that_is_not_a_mapping_and_a_duplicated_test_cell(tmp_path):
+    """A markdown cell whose nbgrader metadata is a string is an ordinary cell; a test cell the
+    learner duplicated counts once (9 / 9, as in nbgrader), not twice."""
+    nb = _solved_03()
+    note = nbformat.v4.new_markdown_cell("my notes")
+    note.metadata["nbgrader"] = "reviewed"
+    nb.cells.insert(1, note)
+    test = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-tests")
+    nb.cells.insert(nb.cells.index(test) + 1, nbformat.v4.new_code_cell(test.source, metadata=dict(test.metadata)))
+    nbformat.write(nb, tmp_path / "sub.ipynb")
+    result = notebook.grade(tmp_path / "sub.ipynb", NB03)
+    ids = [c.grade_id for c in result.cells]
+    assert len(ids) == len(set(ids)) and result.points == result.max_points == 9, result.report()
+
+
+def test_a_huge_notebook_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 1000)
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "x = 1\n" * 500}]}))
+    with pytest.raises(ValueError, match="MB a notebook may be for grading"):
+        notebook.read_notebook(path)
+
+
+@pytest.mark.slow
+def test_a_refused_notebook_runs_nothing(tmp_path):
+    """Refused as a whole (here: an 8 MB cell), no cell runs in the kernel: seconds, not minutes."""
+    import time
+
+    nb = _solved_03()
+    nb.cells.insert(3, nbformat.v4.new_code_cell("x = 1  # padding\n" * 500_000 + "print('RAN')"))
+    nbformat.write(nb, tmp_path / "sub.ipynb")
+    started = time.perf_counter()
+    result = notebook.grade(tmp_path / "sub.ipynb", NB03)
+    assert result.points == 0 and "KB of code" in result.cells[0].message
+    assert time.perf_counter() - started < 30

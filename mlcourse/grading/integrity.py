@@ -160,9 +160,9 @@ class Findings:
             return ""
         shown = "\n".join("  " + t for t in self.tampering[:5])
         more = f"\n  ... and {len(self.tampering) - 5} more" if len(self.tampering) > 5 else ""
-        return ("Grading refused: your notebook holds code that reaches into the grading itself "
-                "(its guards, its objects or the interpreter's internals) instead of answering, "
-                f"so no exercise earns points:\n{shown}{more}\n"
+        return ("Grading refused: your notebook holds code that the grading cannot accept "
+                "(it reaches into the grading's own guards, objects or the interpreter, or it "
+                f"cannot be read), so no exercise earns points:\n{shown}{more}\n"
                 "Ordinary notebook code (printing, plots, saving files, your own classes, "
                 "setattr/getattr, !pip, IPython.display) is never refused; only the lines above "
                 "are. Remove them, restart the kernel, run all cells and submit again.")
@@ -259,6 +259,7 @@ class _Scanner(ast.NodeVisitor):
                  findings: Findings, depth: int = 0):
         self.where, self.imported, self.references, self.findings = where, imported, references, findings
         self.depth = depth
+        self.line = ""  # where a string holding code sits in its cell, for nested scans
         self.shell_names: set[str] = set()  # names bound to get_ipython()
         self.defined: set[str] = set()      # names the learner defines (their own `eval`)
 
@@ -267,12 +268,14 @@ class _Scanner(ast.NodeVisitor):
         text = ast.unparse(node) if isinstance(node, ast.AST) else str(node)
         text = text if len(text) <= 70 else text[:67] + "..."
         why = detail or RULES[rule].what
-        line = (f"{self.where}, line {getattr(node, 'lineno', '?')}: `{text}`: {why} "
-                f"(refused: such code {RULES[rule].attack})")
-        prefix = f"{self.where}, line {getattr(node, 'lineno', '?')}:"
+        prefix = f"{self.where}, {self.line_of(node)}:"
+        line = f"{prefix} `{text}`: {why} (refused: such code {RULES[rule].attack})"
         if not any(t.startswith(prefix) and why in t for t in self.findings.tampering):
             self.findings.tampering.append(line)
             self.findings.rules.append(rule)
+
+    def line_of(self, node: ast.AST) -> str:
+        return self.line or f"line {getattr(node, 'lineno', '?')}"
 
     def reference(self, path: str) -> None:
         if not path.startswith("mlcourse."):
@@ -484,8 +487,9 @@ class _Scanner(ast.NodeVisitor):
             return
         if not always and not _looks_like_code(tree):
             return
-        where = f"{self.where} (code in a string at line {getattr(node, 'lineno', '?')})"
-        inner = _Scanner(where, self.imported, self.references, self.findings, self.depth + 1)
+        # the same cell: reference use found in a %%time body counts as the cell's own
+        inner = _Scanner(self.where, self.imported, self.references, self.findings, self.depth + 1)
+        inner.line = f"{self.line_of(node)}, in code held in a string"
         inner.shell_names, inner.defined = self.shell_names, self.defined
         inner.visit(tree)
 
@@ -543,7 +547,8 @@ def scan(learner_cells: dict[str, str], trusted_cells: list[str], references: li
     sources = {**learner_cells, **(files or {})}
     readable, total = {}, 0
     for where, source in sources.items():
-        total += len(source)
+        if len(source) <= MAX_CELL_BYTES:
+            total += len(source)
         if len(source) > MAX_CELL_BYTES or total > MAX_TOTAL_BYTES:
             findings.tampering.append(
                 f"{where}: {len(source) / 1024:.0f} KB of code, more than the scan reads "

@@ -120,6 +120,7 @@ class JudgeMixin:
     _judge_ready = False
     _judge_dead: str | None = None
     _judge_findings: integrity.Findings | None = None
+    _judge_record_started = False
     # The whole notebook's time limit in seconds (None: only nbclient's per-cell timeout).
     submission_timeout: float | None = None
     output_limit: int = OUTPUT_LIMIT
@@ -255,13 +256,15 @@ class JudgeMixin:
                    if c.get("cell_type") == "code" and not is_learner_cell(c) and not is_graded_test(c)]
         references = sorted({ref for c in nb.cells if is_graded_test(c)
                              for ref in self._judge_references(c.source)})
+        shortcuts = sorted({route for c in nb.cells if is_graded_test(c)
+                            for route in self._judge_references(c.source, "shortcuts")})
         self._judge_findings = integrity.scan(learner, trusted, references, self._judge_files())
         record = self._judge_record()
         record["refused"] = list(self._judge_findings.tampering)
         record["references"] = {k: list(v) for k, v in self._judge_findings.references.items()}
         code = ("import mlcourse.grading.agent as _mlcourse_agent\n"
                 "_mlcourse_agent.guard_references(" + repr(references) + ", [get_ipython().compile."
-                "get_code_name(s, s, 0) for s in " + repr(trusted) + "])\n"
+                "get_code_name(s, s, 0) for s in " + repr(trusted) + "], " + repr(shortcuts) + ")\n"
                 "_mlcourse_agent.freeze(" + repr(self._judge_modules()) + ")\n"
                 "del _mlcourse_agent")
         await self._judge_run(code)
@@ -315,9 +318,10 @@ class JudgeMixin:
         return sorted(m for m in modules if m.startswith("mlcourse."))
 
     @staticmethod
-    def _judge_references(source: str) -> list[str]:
+    def _judge_references(source: str, kind: str = "references") -> list[str]:
         try:
-            return [ref for call in cells.parse(source) for ref in cells.check_function(call).references]
+            return [ref for call in cells.parse(source)
+                    for ref in getattr(cells.check_function(call), kind, ())]
         except cells.TestCellError:
             return []
 
@@ -343,6 +347,7 @@ class JudgeMixin:
             return where in own or where.endswith("(your own cell)")
 
         def before(call, fn):
+            link.armed = tuple(getattr(fn, "shortcuts", ()))   # refused in the kernel while it runs
             for ref in getattr(fn, "references", ()):
                 found = [w for w in (findings.references.get(ref, []) if findings else []) if counts(w)]
                 if found:
@@ -408,6 +413,11 @@ class JudgeMixin:
             return cell
         if self._judge_dead is not None:
             cell.outputs = [_died("not run: " + self._judge_death_message())]
+            return cell
+        if self._judge_findings is not None and self._judge_findings.tampering:
+            # refused as a whole: nothing of it is run, so it costs no time or memory either
+            cell.outputs = [from_dict({"output_type": "stream", "name": "stdout", "text": (
+                "Not run: grading was refused for this notebook (see any test cell).\n")})]
             return cell
         self._judge_where = _where(cell_index, cell)
         try:

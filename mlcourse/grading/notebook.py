@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SOLUTION_BEGIN = "### BEGIN SOLUTION"
+# The largest notebook file read for grading: the course's notebooks are well under 1 MB
+# without outputs; this bounds the grading process's own time and memory on any file.
+MAX_NOTEBOOK_BYTES = 48 * 2**20
 SOLUTION_END = "### END SOLUTION"
 
 
@@ -41,6 +44,15 @@ def read_notebook(path: str | os.PathLike):
     import nbformat
 
     path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    if size > MAX_NOTEBOOK_BYTES:
+        raise ValueError(
+            f"{path} is {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB a "
+            "notebook may be for grading: clear its outputs (Edit → Clear Outputs of All Cells), "
+            "keep data in files rather than cells, save and try again.")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
