@@ -172,14 +172,14 @@ class JudgeMixin:
         (``mlcourse.judge``) and started afresh by every judged run, whatever the submission
         carried: the report's flags are read from here, never from the name or text of an
         output that a learner's code could print."""
-        meta = self.nb.metadata.get("mlcourse")
-        if not isinstance(meta, dict):
-            meta = self.nb.metadata["mlcourse"] = {}
-        record = meta.get("judge")
-        if not isinstance(record, dict) or not self._judge_record_started:
-            record = meta["judge"] = {"version": 1, "killed": None, "refused": [], "references": {}}
+        # nbformat's NotebookNode copies a dict stored in it: read back what it keeps
+        if not isinstance(self.nb.metadata.get("mlcourse"), dict):
+            self.nb.metadata["mlcourse"] = {}
+        meta = self.nb.metadata["mlcourse"]
+        if not isinstance(meta.get("judge"), dict) or not self._judge_record_started:
+            meta["judge"] = {"version": 1, "killed": None, "refused": [], "references": {}}
             self._judge_record_started = True
-        return record
+        return meta["judge"]
 
     def _judge_death_message(self) -> str:
         return f"{self._judge_dead}; {AFTER_DEATH}"
