@@ -72,7 +72,13 @@ def answer(request_text: str, namespace: dict) -> str:
     request = json.loads(request_text)
     reply: dict[str, Any] = {"nonce": request.get("nonce")}
     try:
-        result = _do(request, namespace)
+        armed = request.get("armed")
+        if armed:   # a check that names library shortcuts: refuse them to the learner's code meanwhile
+            from .shortcuts import armed_call
+
+            result = armed_call(armed, _do, request, namespace)
+        else:
+            result = _do(request, namespace)
         if isinstance(result, dict) and set(result) in ({"handle", "type"}, {"plain"}):
             reply["ok"] = result.get("plain", result)
         else:
@@ -100,14 +106,22 @@ class ReferenceUseError(RuntimeError):
     """An answer called the course's reference implementation of what it must write."""
 
 
-def guard_references(paths: list[str], trusted_files: list[str]) -> None:
+def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list[str] = ()) -> None:
     """Replace each reference function with a stand-in that refuses calls made directly
     from the learner's code (or handed straight to the judge), and serves everyone else:
-    the library itself and the notebook's locked cells (``trusted_files``)."""
+    the library itself and the notebook's locked cells (``trusted_files``).
+
+    The library routes in ``shortcuts`` get guards too (``shortcuts.install``), inert except
+    while a request of a check that names them runs (``armed_call``)."""
     import functools
     import os
 
     from .references import reference_message
+
+    if shortcuts:
+        from .shortcuts import install
+
+        install(shortcuts, trusted_files)
 
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     stdlib = os.path.dirname(os.__file__) + os.sep

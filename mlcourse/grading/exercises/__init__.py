@@ -11,7 +11,10 @@ That discipline lets the same check run in two places:
   that asks the kernel to call it and brings back plain numbers (see ``judge``).
 
 ``@check(references=[...])`` marks a function as a check and names the reference
-implementations the learner's answer must not be or call.
+implementations the learner's answer must not be or call; ``shortcuts=[...]`` names the
+library routes that would do the exercise for the learner (``torch.autograd`` for a
+hand-written gradient: see ``grading.shortcuts``), refused to the answer's code while
+the judge runs this check, and free everywhere else.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from collections.abc import Callable, Iterable
 from ..errors import GradingError
 
 
-def check(references: Iterable[str] = ()) -> Callable[[Callable], Callable]:
+def check(references: Iterable[str] = (), shortcuts: Iterable[str] = ()) -> Callable[[Callable], Callable]:
     """Mark ``fn`` as a check of the exercises whose references are ``references``
-    (dotted paths such as ``"mlcourse.losses.mse"``)."""
+    (dotted paths such as ``"mlcourse.losses.mse"``) and whose library shortcuts are
+    ``shortcuts`` (routes of ``grading.shortcuts.ROUTES``, or dotted paths)."""
     refs = tuple(references)
+    routes = tuple(shortcuts)
 
     def mark(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -38,9 +43,18 @@ def check(references: Iterable[str] = ()) -> Callable[[Callable], Callable]:
 
         run.is_check = True
         run.references = refs
+        run.shortcuts = routes
         return run
 
     return mark
 
 
-__all__ = ["GradingError", "check"]
+def refused(exc: BaseException) -> None:
+    """Raise the kernel's refusal of a reference or a library shortcut (``ReferenceUseError``)
+    as the check's failure, with its sentence: for a check that catches the learner's
+    exceptions itself (to read which one an answer raises)."""
+    if getattr(exc, "remote_type", type(exc).__name__) == "ReferenceUseError":
+        raise GradingError(str(exc)) from None
+
+
+__all__ = ["GradingError", "check", "refused"]

@@ -10,7 +10,15 @@ import numpy as np
 from .. import checks as g
 from ..errors import GradingError
 from ..remote import make
-from . import check
+from . import check, refused
+
+# Library routes that would do an exercise for the learner (grading.shortcuts), refused to the
+# answer while it is graded and free in a scratch cell: torch's linear layer and the course's own
+# layers (mlcourse.nn); torch's softmax and log_softmax; He initialisation by torch.nn.init or by
+# the course's Linear.
+LAYER_SHORTCUTS = ["torch.nn.functional.linear", "mlcourse.nn"]
+SOFTMAX_SHORTCUTS = ["torch.softmax"]
+INIT_SHORTCUTS = ["torch.nn.init", "mlcourse.nn"]
 
 LINEAR_HINT = "Multiply X (n, d) by W (d, k), then add the bias b (k,) to every row."
 LINEAR_CRASH = ("expected: X (n, d) @ W (d, k) + b (k,), an (n, k) array. W comes in-features x "
@@ -47,7 +55,7 @@ def _call(fn: Callable, *args: Any, expected: str) -> Any:
 # ---- Exercise 1: the linear layer -----------------------------------------------------------
 
 
-@check(references=[])
+@check(references=[], shortcuts=LAYER_SHORTCUTS)
 def linear(linear_forward: Callable) -> None:
     """A hand-computed (2, 2) x (2, 3) case, and a batch of one example."""
     # 2 examples, 2 features, 3 outputs:
@@ -65,7 +73,7 @@ def linear(linear_forward: Callable) -> None:
     g.passed("a batch of one example gives one row of outputs")
 
 
-@check(references=[])
+@check(references=[], shortcuts=LAYER_SHORTCUTS)
 def linear_random(linear_forward: Callable, *, seed: int, shapes: Sequence[tuple[int, int, int]]) -> None:
     """Random X (n, d), W (d, k) and non-zero b for each (n, d, k), against mlcourse.nn.Linear and torch."""
     import torch
@@ -91,7 +99,7 @@ def linear_random(linear_forward: Callable, *, seed: int, shapes: Sequence[tuple
 # ---- Exercise 2: softmax --------------------------------------------------------------------
 
 
-@check(references=["mlcourse.losses.softmax"])
+@check(references=["mlcourse.losses.softmax"], shortcuts=SOFTMAX_SHORTCUTS)
 def softmax(softmax: Callable) -> None:
     """Two hand-computed rows; every row a distribution; invariance to a shift of all logits."""
     # Equal logits share the probability equally; logits log(3) and 0 give odds of 3 to 1.
@@ -113,7 +121,7 @@ def softmax(softmax: Callable) -> None:
     g.passed("shifting every logit by the same amount leaves the probabilities unchanged")
 
 
-@check(references=["mlcourse.losses.softmax"])
+@check(references=["mlcourse.losses.softmax"], shortcuts=SOFTMAX_SHORTCUTS)
 def softmax_stable(softmax: Callable) -> None:
     """Logits of +-1000 and +-1e4, where exp overflows to inf or underflows to 0."""
     # exp(1000) overflows to inf, exp(-1000) underflows to 0: a naive softmax returns nan here.
@@ -124,7 +132,7 @@ def softmax_stable(softmax: Callable) -> None:
     g.passed("softmax stays finite and right for logits of +-1e4")
 
 
-@check(references=["mlcourse.losses.softmax"])
+@check(references=["mlcourse.losses.softmax"], shortcuts=SOFTMAX_SHORTCUTS)
 def softmax_random(softmax: Callable, *, seed: int, shapes: Sequence[tuple[int, int]],
                    scale: float = 3.0) -> None:
     """Random logits of each (n, C) shape and standard deviation ``scale``, against the
@@ -150,7 +158,7 @@ def softmax_random(softmax: Callable, *, seed: int, shapes: Sequence[tuple[int, 
 # ---- Exercise 3: the MLP --------------------------------------------------------------------
 
 
-@check(references=[])
+@check(references=[], shortcuts=LAYER_SHORTCUTS)
 def mlp(mlp_forward: Callable) -> None:
     """A hand-computed two-layer network, and a one-layer one (a plain linear layer)."""
     # One hidden layer of two units, small enough to follow by hand.
@@ -171,7 +179,7 @@ def mlp(mlp_forward: Callable) -> None:
     g.passed("a one-layer MLP is a linear layer")
 
 
-@check(references=[])
+@check(references=[], shortcuts=LAYER_SHORTCUTS)
 def mlp_random(mlp_forward: Callable, *, seed: int, sizes: Sequence[Sequence[int]]) -> None:
     """An MLP of each ``sizes`` ([d_0, ..., d_L]) with random weights and non-zero biases, on a
     random batch, against mlcourse.nn.MLP and torch."""
@@ -204,7 +212,8 @@ def _layer(init_linear: Callable, d_in: int, d_out: int, rng: Any, *,
     out = g.call(init_linear, d_in, d_out, rng)
     try:
         W, b = out
-    except Exception:   # not a pair: an array of another length, a number, an object
+    except Exception as exc:   # not a pair: an array of another length, a number, an object
+        refused(exc)
         raise GradingError(f"`init_linear({d_in}, {d_out}, rng)`: expected a pair (W, b), as in "
                            "`return W, b`; what it returned is not two values.") from None
     W, b = g.to_float64(W, "W"), g.to_float64(b, "b")
@@ -252,7 +261,7 @@ def _check_std(W: np.ndarray, d_in: int, d_out: int, band: float) -> None:
                     what=f"for d_in={d_in}, d_out={d_out} (expected near 0: weights are centred on 0)")
 
 
-@check(references=[])
+@check(references=[], shortcuts=INIT_SHORTCUTS)
 def init(init_linear: Callable) -> None:
     """Shapes, zero bias, the standard deviation sqrt(2 / d_in) of 60 000 draws, and weights from rng."""
     # 300 x 200 = 60 000 draws pin the standard deviation down to about 0.3 %: a 5 % band.
@@ -269,7 +278,7 @@ def init(init_linear: Callable) -> None:
     g.passed("the weights come from rng: same seed, same weights")
 
 
-@check(references=[])
+@check(references=[], shortcuts=INIT_SHORTCUTS)
 def init_sizes(init_linear: Callable, *, cases: Sequence[tuple[int, int, int]], band: float = 0.08) -> None:
     """For each (d_in, d_out, seed): shapes, zero bias, mean 0 and std sqrt(2 / d_in) within ``band``."""
     for d_in, d_out, seed in cases:
@@ -303,7 +312,7 @@ def _check_deep(init_linear: Callable, widths: Sequence[int], seed: int) -> floa
     return ratio
 
 
-@check(references=[])
+@check(references=[], shortcuts=INIT_SHORTCUTS)
 def init_deep(init_linear: Callable) -> None:
     """Ten ReLU layers of different widths: the activations' RMS keeps its size (ratio in [0.5, 2])."""
     # With He initialisation the ratio lies near 1 (0.7 to 1.4 across seeds).
@@ -311,7 +320,7 @@ def init_deep(init_linear: Callable) -> None:
     g.passed(f"activations keep their size through 10 layers (ratio {ratio:.2f})")
 
 
-@check(references=[])
+@check(references=[], shortcuts=INIT_SHORTCUTS)
 def init_deep_stacks(init_linear: Callable, *, stacks: Sequence[tuple[Sequence[int], int]]) -> None:
     """For each (widths, seed): the RMS ratio of the last to the first ReLU layer lies in [0.5, 2]."""
     for widths, seed in stacks:

@@ -7,13 +7,17 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import checks as g
-from . import check
+from . import check, refused
+
+# torch's losses (F.mse_loss, F.cross_entropy, nn.MSELoss...), log_softmax and logsumexp: refused
+# to the answer while it is graded (grading.shortcuts); a scratch cell may use them to compare.
+SHORTCUTS = ["torch.nn.functional"]
 
 MSE_HINT = "Square each error, then average: np.mean((y_hat - y) ** 2)."
 LSE_HINT = "Use the log-sum-exp trick, not np.log of a softmax."
 
 
-@check(references=["mlcourse.losses.mse"])
+@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse(mse):
     """Hand-computed cases: a mean of squares, zero when exact, sign-blind, over every element."""
     # Errors 0, -1 and -2: squared 0, 1 and 4, mean 5 / 3.
@@ -31,7 +35,7 @@ def mse(mse):
     g.passed("mse of a 2-D array is one number, the mean over all entries")
 
 
-@check(references=["mlcourse.losses.mse"])
+@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
     """Random arrays of each shape against mlcourse.losses.mse and torch."""
     import torch
@@ -56,6 +60,7 @@ def _error_kind(fn, *args, **kwargs) -> str | None:
         with g.quiet():
             fn(*args, **kwargs)
     except Exception as exc:  # the learner's exception, raised in their kernel
+        refused(exc)
         return getattr(exc, "remote_type", type(exc).__name__)
     return None
 
@@ -73,7 +78,7 @@ def _check_reductions(mse, y_hat: np.ndarray, y: np.ndarray, case: str) -> None:
                       sizes=list(y.shape), hint=hint)
 
 
-@check(references=["mlcourse.losses.mse"])
+@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse_reduction(mse):
     """Errors 0, -1, -2 with reductions "sum" and "none", against torch.nn.functional.mse_loss."""
     # Squared errors 0, 1, 4: "sum" 5, "none" [0, 1, 4].
@@ -85,7 +90,7 @@ def mse_reduction(mse):
     g.passed("mse reduces by mean, sum or not at all, as torch does")
 
 
-@check(references=["mlcourse.losses.mse"])
+@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse_reduction_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
     """Random arrays of each shape, each reduction, against torch."""
     rng = np.random.default_rng(seed)
@@ -108,7 +113,7 @@ def _check_accepts(mse, shape: tuple[int, ...]) -> None:
                  "rank, are expected to work.")
 
 
-@check(references=["mlcourse.losses.mse"])
+@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse_shapes(mse):
     """A (3, 1) prediction against (3,) targets must raise, not broadcast to (3, 3)."""
     # (3, 1) - (3,) broadcasts to a (3, 3) array of every prediction minus every target: a wrong number, silently.
@@ -118,7 +123,7 @@ def mse_shapes(mse):
     g.passed("mse refuses arrays of different shapes instead of broadcasting them")
 
 
-@check(references=["mlcourse.losses.mse"])
+@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse_shapes_random(mse, *, seed: int, count: int):
     """Random pairs of shapes that broadcast (or not) without being equal; equal shapes pass."""
     rng = np.random.default_rng(seed)
@@ -130,7 +135,7 @@ def mse_shapes_random(mse, *, seed: int, count: int):
     g.passed("mse refuses every mismatch of random shapes")
 
 
-@check(references=["mlcourse.losses.cross_entropy"])
+@check(references=["mlcourse.losses.cross_entropy"], shortcuts=SHORTCUTS)
 def cross_entropy(cross_entropy):
     """A uniform guess, one example by the definition, and the mean of two examples."""
     # Equal logits are a uniform guess over 4 classes: the loss is log 4, whatever the labels.
@@ -155,7 +160,7 @@ def cross_entropy(cross_entropy):
     g.passed("cross_entropy averages over the examples, each with its own label")
 
 
-@check(references=["mlcourse.losses.cross_entropy"])
+@check(references=["mlcourse.losses.cross_entropy"], shortcuts=SHORTCUTS)
 def cross_entropy_random(cross_entropy, *, seed: int, shapes: Sequence[tuple[int, int]],
                          scale: float = 3.0):
     """Random logits of each (n, C) shape and standard deviation ``scale``, against the
@@ -177,7 +182,7 @@ def cross_entropy_random(cross_entropy, *, seed: int, shapes: Sequence[tuple[int
     g.passed(f"cross_entropy agrees with mlcourse.losses and torch on random logits of std {scale:g}")
 
 
-@check(references=["mlcourse.losses.cross_entropy"])
+@check(references=["mlcourse.losses.cross_entropy"], shortcuts=SHORTCUTS)
 def cross_entropy_stable(cross_entropy):
     """Logits of +-1e4, whose true probabilities underflow to 0.0 in float64."""
     # The true probabilities are 1, exp(-2e4) and exp(-1e4): the last two are 0.0 in float64,
@@ -195,7 +200,7 @@ NEXT_TOKEN_HINT = ("Position (b, t) uses the logits logits[b, t, :] and the targ
                    "transpose, or work along the last axis directly; then average over all B * T positions.")
 
 
-@check(references=["mlcourse.losses.next_token_cross_entropy"])
+@check(references=["mlcourse.losses.next_token_cross_entropy"], shortcuts=SHORTCUTS)
 def next_token(next_token_cross_entropy):
     """Uniform logits, and a (2, 3, 4) case against the per-position definition."""
     # Uniform logits over a vocabulary of 5: every position costs log 5.
@@ -213,7 +218,7 @@ def next_token(next_token_cross_entropy):
     g.passed("next_token_cross_entropy is the mean of the per-position losses")
 
 
-@check(references=["mlcourse.losses.next_token_cross_entropy"])
+@check(references=["mlcourse.losses.next_token_cross_entropy"], shortcuts=SHORTCUTS)
 def next_token_random(next_token_cross_entropy, *, seed: int, shapes: Sequence[tuple[int, int, int]]):
     """Random (B, T, V) logits against the reference and torch's (B, V, T) convention."""
     import torch

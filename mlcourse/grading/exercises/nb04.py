@@ -16,7 +16,14 @@ import numpy as np
 from .. import checks as g
 from ..errors import GradingError
 from ..remote import make, value
-from . import check
+from . import check, refused
+
+# A library's central differences (mlcourse.gradcheck.check_gradient, torch's gradcheck helpers):
+# refused to the answer while it is graded (grading.shortcuts).
+NUMERICAL_SHORTCUTS = ["numerical differences"]
+# A gradient derived by hand: torch's autograd in every form (backward, autograd.grad, torch.func,
+# grad_fn nodes) and a library's central differences are refused to the answer while it is graded.
+GRADIENT_SHORTCUTS = ["torch.autograd", "numerical differences"]
 
 SMOOTH = "mlcourse.grading.exercises.nb04.Smooth"
 
@@ -55,7 +62,7 @@ CENTRAL_HINT = ("divide f(x + eps) - f(x - eps) by 2 * eps. With eps = 0.1 on a 
                 "difference (f(x + eps) - f(x)) / eps is off by exactly eps = 0.1 in every element.")
 
 
-@check(references=["mlcourse.gradcheck.numerical_gradient"])
+@check(references=["mlcourse.gradcheck.numerical_gradient"], shortcuts=NUMERICAL_SHORTCUTS)
 def numerical_gradient(numerical_gradient):
     """A quadratic with a big eps, where central differences are exact, and a matrix input."""
     # f = x1² + x2² + x3² has gradient 2x: at [1, -2, 3] the answer is [2, -4, 6], whatever eps is.
@@ -72,7 +79,7 @@ def numerical_gradient(numerical_gradient):
     g.passed("numerical_gradient measures slopes by central differences, for any shape")
 
 
-@check(references=["mlcourse.gradcheck.numerical_gradient"])
+@check(references=["mlcourse.gradcheck.numerical_gradient"], shortcuts=NUMERICAL_SHORTCUTS)
 def numerical_gradient_random(numerical_gradient, *, seed: int, shapes: Sequence[tuple[int, ...]],
                               eps: Sequence[float] = (1e-2, 1e-4)):
     """Random smooth functions of x of each shape, against their exact gradient; then a cubic
@@ -119,7 +126,7 @@ def _check_restored(numerical_gradient, f, x0: np.ndarray, **kwargs: Any) -> Non
             "the value you saved before the nudge (x[idx] = original).")
 
 
-@check(references=["mlcourse.gradcheck.numerical_gradient"])
+@check(references=["mlcourse.gradcheck.numerical_gradient"], shortcuts=NUMERICAL_SHORTCUTS)
 def numerical_gradient_restores(numerical_gradient):
     """The caller's x, a (3, 2) matrix, is unchanged after numerical_gradient returns."""
     # A gradient checker that moves the parameters it checks corrupts the very model it is testing.
@@ -128,7 +135,7 @@ def numerical_gradient_restores(numerical_gradient):
     g.passed("numerical_gradient leaves x exactly as it found it")
 
 
-@check(references=["mlcourse.gradcheck.numerical_gradient"])
+@check(references=["mlcourse.gradcheck.numerical_gradient"], shortcuts=NUMERICAL_SHORTCUTS)
 def numerical_gradient_restores_random(numerical_gradient, *, seed: int, shapes: Sequence[tuple[int, ...]],
                                        eps: float = 1e-3):
     """Random x of each shape and scale 3, nudged by ``eps``, come back bit for bit."""
@@ -163,7 +170,8 @@ def _linear_grads(linear_mse_grads, X, y, W, b) -> tuple[Any, Any]:
     try:
         pair = len(result) == 2
         dW, db = result[0], result[1]
-    except Exception:  # no length, or no items 0 and 1 (a dict, a number...)
+    except Exception as exc:  # no length, or no items 0 and 1 (a dict, a number...)
+        refused(exc)
         pair = False
     g.check_true(pair, f"linear_mse_grads should return the pair (dW, db): expected two arrays, "
                        f"got {_kind(result)}.")
@@ -199,7 +207,7 @@ def _linear_random(linear_mse_grads, which: str, seed: int, shapes: Sequence[tup
         g.check_gradient(which, got, loss, at, sizes=[n, n * k], case=case + ", vs central differences")
 
 
-@check(references=["mlcourse.losses.mse_grad"])
+@check(references=["mlcourse.losses.mse_grad"], shortcuts=GRADIENT_SHORTCUTS)
 def linear_dW(linear_mse_grads):
     """dW on the worked example, then on a random case with k = 4 outputs against central differences."""
     dW, _ = _linear_grads(linear_mse_grads, *WORKED)
@@ -214,14 +222,14 @@ def linear_dW(linear_mse_grads):
     g.passed("dW = X.T @ (2 (y_hat - y) / (n k)) agrees with central differences")
 
 
-@check(references=["mlcourse.losses.mse_grad"])
+@check(references=["mlcourse.losses.mse_grad"], shortcuts=GRADIENT_SHORTCUTS)
 def linear_dW_random(linear_mse_grads, *, seed: int, shapes: Sequence[tuple[int, int, int]]):
     """dW on random (n, d, k) cases against torch autograd and central differences."""
     _linear_random(linear_mse_grads, "dW", seed, shapes)
     g.passed("dW agrees with torch autograd and central differences on random cases")
 
 
-@check(references=["mlcourse.losses.mse_grad"])
+@check(references=["mlcourse.losses.mse_grad"], shortcuts=GRADIENT_SHORTCUTS)
 def linear_db(linear_mse_grads):
     """db on the worked example, then on a random case with k = 4 outputs against central differences."""
     _, db = _linear_grads(linear_mse_grads, *WORKED)
@@ -234,7 +242,7 @@ def linear_db(linear_mse_grads):
     g.passed("db = sum over the batch of 2 (y_hat - y) / (n k)")
 
 
-@check(references=["mlcourse.losses.mse_grad"])
+@check(references=["mlcourse.losses.mse_grad"], shortcuts=GRADIENT_SHORTCUTS)
 def linear_db_random(linear_mse_grads, *, seed: int, shapes: Sequence[tuple[int, int, int]]):
     """db on random (n, d, k) cases against torch autograd and central differences."""
     _linear_random(linear_mse_grads, "db", seed, shapes)
@@ -244,7 +252,7 @@ def linear_db_random(linear_mse_grads, *, seed: int, shapes: Sequence[tuple[int,
 # ---- 3. softmax cross-entropy -----------------------------------------------------------------
 
 
-@check(references=["mlcourse.losses.cross_entropy_grad"])
+@check(references=["mlcourse.losses.cross_entropy_grad"], shortcuts=GRADIENT_SHORTCUTS)
 def softmax_cross_entropy_grad(softmax_cross_entropy_grad):
     """Equal logits, worked by hand, and random logits against central differences."""
     from mlcourse.losses import cross_entropy
@@ -265,7 +273,7 @@ def softmax_cross_entropy_grad(softmax_cross_entropy_grad):
     g.passed("dlogits = (softmax(logits) - one_hot(y)) / n")
 
 
-@check(references=["mlcourse.losses.cross_entropy_grad"])
+@check(references=["mlcourse.losses.cross_entropy_grad"], shortcuts=GRADIENT_SHORTCUTS)
 def softmax_cross_entropy_grad_random(softmax_cross_entropy_grad, *, seed: int,
                                       cases: Sequence[tuple[int, int, float]]):
     """Random (n, C) logits of each size ``scale``, against torch autograd and the reference; below
@@ -331,8 +339,8 @@ def _backward(mlp_backward, X: np.ndarray, y: np.ndarray, params: dict) -> dict:
                    {k: v.copy() for k, v in params.items()})
     try:
         return {key: grads[key] for key in KEYS}
-    except Exception:
-        pass
+    except Exception as exc:
+        refused(exc)
     got = f"the keys {sorted(map(str, grads))}" if type(grads) is dict else _kind(grads)
     raise GradingError(f"mlp_backward should return a dict with the keys 'W1', 'b1', 'W2', 'b2': "
                        f"expected those four keys, got {got}.")
@@ -378,28 +386,28 @@ def _mlp_layer_random(mlp_backward, names: tuple[str, str], seed: int,
         _check_layer(grads, names, X, y, params, case)
 
 
-@check(references=[])
+@check(references=[], shortcuts=GRADIENT_SHORTCUTS)
 def mlp_output(mlp_backward):
     """dW2 and db2 of a small fixed network, against central differences."""
     _mlp_layer(mlp_backward, OUTPUT)
     g.passed("the output layer's gradients dW2 and db2 are right")
 
 
-@check(references=[])
+@check(references=[], shortcuts=GRADIENT_SHORTCUTS)
 def mlp_output_random(mlp_backward, *, seed: int, shapes: Sequence[tuple[int, int, int, int]]):
     """dW2 and db2 of random networks of each (n, d, h, C) shape."""
     _mlp_layer_random(mlp_backward, OUTPUT, seed, shapes)
     g.passed("dW2 and db2 agree with torch autograd and central differences on random networks")
 
 
-@check(references=[])
+@check(references=[], shortcuts=GRADIENT_SHORTCUTS)
 def mlp_hidden(mlp_backward):
     """dW1 and db1 of a small fixed network, through the ReLU, against central differences."""
     _mlp_layer(mlp_backward, HIDDEN)
     g.passed("the hidden layer's gradients dW1 and db1 are right: you can backpropagate")
 
 
-@check(references=[])
+@check(references=[], shortcuts=GRADIENT_SHORTCUTS)
 def mlp_hidden_random(mlp_backward, *, seed: int, shapes: Sequence[tuple[int, int, int, int]]):
     """dW1 and db1 of random networks of each (n, d, h, C) shape."""
     _mlp_layer_random(mlp_backward, HIDDEN, seed, shapes)

@@ -17,7 +17,11 @@ import numpy as np
 
 from .. import checks as g
 from ..remote import make
-from . import GradingError, check
+from . import GradingError, check, refused
+
+# An optimizer written by hand: torch.optim's and the course's own optimizers (their __init__,
+# step and update rule) are refused to the answer while it is graded (grading.shortcuts).
+OPTIMIZER_SHORTCUTS = ["torch.optim", "mlcourse.optim"]
 
 BENCH = f"{__name__}.Bench"
 SHAPES = ((3,), (2, 4))
@@ -76,7 +80,8 @@ def _step_of(optimizer: Any, label: str) -> Callable[[], Any]:
     """The learner optimizer's bound ``step``, called through ``grading.call`` with its name."""
     try:
         step = optimizer.step
-    except Exception:
+    except Exception as exc:
+        refused(exc)
         raise GradingError(f"`{label}` has no `step` method: write `def step(self):` inside the class, "
                            "indented like `__init__`.") from None
     return lambda: g.call(step, name=f"{label}.step")
@@ -168,7 +173,7 @@ def _sgd(sgd_step: Any, lr: float) -> Callable[[Any], Callable[[], Any]]:
     return lambda params: (lambda: g.call(sgd_step, params, lr))
 
 
-@check(references=["mlcourse.optim.SGD"])
+@check(references=["mlcourse.optim.SGD"], shortcuts=OPTIMIZER_SHORTCUTS)
 def sgd_step(sgd_step: Any) -> None:
     """By hand: one step on theta = [1, -2]; then 25 steps against torch.optim.SGD."""
     # theta = [1, -2], grad = [0.5, 0.5], lr = 0.1: each coordinate moves by -0.1 * 0.5 = -0.05
@@ -181,7 +186,7 @@ def sgd_step(sgd_step: Any) -> None:
     g.passed("sgd_step matches torch.optim.SGD step for step")
 
 
-@check(references=["mlcourse.optim.SGD"])
+@check(references=["mlcourse.optim.SGD"], shortcuts=OPTIMIZER_SHORTCUTS)
 def sgd_step_vs_torch(sgd_step: Any, *, seed: int, lr: float, shapes: Sequence[tuple[int, ...]] = SHAPES,
                       num_steps: int = 25) -> None:
     """``num_steps`` steps against torch.optim.SGD(lr) on a bumpy bowl drawn from ``seed``."""
@@ -201,7 +206,7 @@ def _signature(label: str, hyper: dict) -> str:
     return f"{label}({', '.join(f'{k}={v}' for k, v in hyper.items())})"
 
 
-@check(references=["mlcourse.optim.SGD"])
+@check(references=["mlcourse.optim.SGD"], shortcuts=OPTIMIZER_SHORTCUTS)
 def momentum(SGDMomentum: Any) -> None:
     """By hand: a constant gradient for three steps; then 25 steps against torch.optim.SGD(momentum=0.9)."""
     # theta = 1, constant gradient 1, lr = 0.1, momentum = 0.9:
@@ -216,7 +221,7 @@ def momentum(SGDMomentum: Any) -> None:
     g.passed("SGDMomentum matches torch.optim.SGD(momentum=...) step for step")
 
 
-@check(references=["mlcourse.optim.SGD"])
+@check(references=["mlcourse.optim.SGD"], shortcuts=OPTIMIZER_SHORTCUTS)
 def momentum_dampening(SGDMomentum: Any) -> None:
     """By hand: dampening 0.5 on a constant gradient; then 25 steps against torch with dampening 0.3."""
     # dampening 0.5, constant gradient 1, lr = 0.1, momentum = 0.9. The first buffer is the gradient
@@ -230,7 +235,7 @@ def momentum_dampening(SGDMomentum: Any) -> None:
     g.passed("SGDMomentum's first step and dampening match torch")
 
 
-@check(references=["mlcourse.optim.SGD"])
+@check(references=["mlcourse.optim.SGD"], shortcuts=OPTIMIZER_SHORTCUTS)
 def momentum_vs_torch(SGDMomentum: Any, *, seed: int, lr: float, momentum: float, dampening: float = 0.0,
                       shapes: Sequence[tuple[int, ...]] = SHAPES, num_steps: int = 25) -> None:
     """``num_steps`` steps against torch.optim.SGD(lr, momentum, dampening) on a bowl drawn from ``seed``."""
@@ -244,7 +249,7 @@ def momentum_vs_torch(SGDMomentum: Any, *, seed: int, lr: float, momentum: float
 # ---- exercise 3: Adam ----------------------------------------------------------------------
 
 
-@check(references=["mlcourse.optim.Adam"])
+@check(references=["mlcourse.optim.Adam"], shortcuts=OPTIMIZER_SHORTCUTS)
 def adam_first_step(Adam: Any) -> None:
     """By hand: the bias-corrected first step moves a big and a tiny gradient's coordinate by about lr."""
     # At t = 1, m_hat = g and v_hat = g**2, so each coordinate moves by lr * g / (|g| + eps):
@@ -256,7 +261,7 @@ def adam_first_step(Adam: Any) -> None:
     g.passed("Adam's first step is bias-corrected: each coordinate moves by about lr")
 
 
-@check(references=["mlcourse.optim.Adam"])
+@check(references=["mlcourse.optim.Adam"], shortcuts=OPTIMIZER_SHORTCUTS)
 def adam(Adam: Any) -> None:
     """25 steps against torch.optim.Adam with the default betas and eps, then with a large eps."""
     _race(Adam, _constructed(Adam, "Adam", lr=0.05), "Adam", {"lr": 0.05}, name="Adam(lr=0.05)",
@@ -269,7 +274,7 @@ def adam(Adam: Any) -> None:
     g.passed("Adam matches torch.optim.Adam step for step")
 
 
-@check(references=["mlcourse.optim.Adam"])
+@check(references=["mlcourse.optim.Adam"], shortcuts=OPTIMIZER_SHORTCUTS)
 def adam_vs_torch(Adam: Any, *, seed: int, lr: float, betas: tuple[float, float] = (0.9, 0.999),
                   eps: float = 1e-8, grad_scale: float = 1.0, shapes: Sequence[tuple[int, ...]] = SHAPES,
                   num_steps: int = 25) -> None:
