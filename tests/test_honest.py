@@ -174,3 +174,32 @@ def test_a_refused_notebook_runs_nothing(tmp_path):
     result = notebook.grade(tmp_path / "sub.ipynb", NB03)
     assert result.points == 0 and "KB of code" in result.cells[0].message
     assert time.perf_counter() - started < 30
+
+
+def test_the_scan_imports_nothing_a_cell_names(capsys):
+    """`from this import s` printed the Zen of Python in the grading process when the scan
+    resolved names by importing them; only the course package is looked up now."""
+    sys.modules.pop("this", None)
+    integrity.scan({"cell 3 (your own cell)": "from this import s\nimport antigravity\n"
+                                              "from planted_xyz import helper"},
+                   ["import numpy as np"], ["mlcourse.losses.mse"])
+    assert "this" not in sys.modules and "antigravity" not in sys.modules
+    assert "Zen of Python" not in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_planted_module_runs_only_in_the_kernel(tmp_path):
+    """A module beside the notebook, named in a cell: it runs in the learner's kernel (where
+    their code runs), never in the grading process."""
+    folder = tmp_path / "03-losses"
+    shutil.copytree(NB03.parent, folder)
+    marker = tmp_path / "ran-in.txt"
+    (folder / "planted_xyz.py").write_text(
+        f"import os\nopen({str(marker)!r}, 'a').write(str(os.getpid()) + '\\n')\nhelper = 1\n")
+    nb = _solved_03()
+    nb.cells.insert(3, nbformat.v4.new_code_cell("import planted_xyz\nfrom planted_xyz import helper"))
+    nbformat.write(nb, folder / "sub.ipynb")
+    result = notebook.grade(folder / "sub.ipynb", folder / NB03.name)
+    assert result.points == result.max_points, result.report()
+    pids = marker.read_text().split()
+    assert pids and str(os.getpid()) not in pids, pids
