@@ -10,34 +10,34 @@ then made blind to the usual disguises:
 
 - comments vanish with parsing; docstrings and other bare constants, imports, ``global``
   lines and type annotations are dropped; ``x += e`` reads as ``x = x + e``;
-- names are canonical: a function's parameters become ``a0, a1, ...`` by position, every
-  other name a cell binds becomes one placeholder per kind (a variable, a function, a
-  class), and a name bound by an import anywhere in the notebook reads as the dotted path
-  it stands for (``np.mean`` and ``numpy.mean`` are one call); attribute names, keyword
-  names, the builtins and names from other cells are kept;
+- names are canonical: a function's parameters become ``a0, a1, ...`` by position, any
+  other name a cell binds one placeholder (``v`` in a function, ``g`` at the top), and a
+  name bound by an import anywhere in the notebook reads as the dotted path it stands for
+  (``np.mean``, ``numpy.mean`` and ``from numpy import mean`` alike); attribute names,
+  keyword names, the builtins and names from other cells are kept;
 - every string (and f-string) is one placeholder, so a reworded message is no disguise;
-- a block's statements are hashed as an unordered collection, so reordering lines (or
-  whole functions) changes nothing.
+- each statement (and each block's header: ``if``/``for``/``def`` line) is read on its
+  own, so reordering lines, or whole functions, changes nothing.
 
-Every canonical subtree of at least ``MIN_NODES`` nodes gives a fingerprint; the
-similarity of two cells is the share of the smaller cell's fingerprints that the other
-shares (a multiset overlap), so code padded with extra lines still shows what it
-contains. The matching statements (and the headers of matching blocks) of both sides are
-paired for display.
+Each statement becomes a sequence of canonical tokens (its syntax tree in pre-order, one
+token a node) and every ``K`` consecutive tokens a fingerprint. The similarity of two cells
+is the share of the smaller cell's fingerprints that the other holds too (a multiset
+overlap), so code padded with extra lines still shows what it contains. What every learner
+is handed (the released cell: its ``def`` line and docstring, and the calls its docstring
+spells out) is subtracted from both sides first. The statements of both sides that share
+most of their fingerprints are paired for display.
 
-Tiny answers collide by nature: every honest ``return np.mean((y_hat - y) ** 2)`` is
-the same tree. Nothing is flagged unless the smaller side of a pair has at least
-``MIN_STATEMENTS`` canonical statements and ``MIN_PRINTS`` fingerprints; such pairs are
-counted as "too small to compare" instead. ``THRESHOLD`` and these minimums were chosen on
-the course's own distinct honest answers (``honest_corpus``): see ``measure``, run by
-``tests/test_similarity.py`` and printable with
-``python -m mlcourse.grading.similarity``.
+Tiny answers collide by nature: every honest ``return np.mean((y_hat - y) ** 2)`` is the
+same tree. Nothing is flagged unless the smaller side of a pair holds at least
+``MIN_STATEMENTS`` statements and ``MIN_PRINTS`` fingerprints; such answers are counted as
+too small to compare instead. ``THRESHOLD`` and these minimums were chosen on the course's
+own independent honest answers (``measure``: run by ``tests/test_similarity.py`` with more
+answers written there, and by ``python -m mlcourse.grading.similarity``).
 """
 
 from __future__ import annotations
 
 import ast
-import builtins
 import hashlib
 import inspect
 import re
@@ -58,7 +58,6 @@ THRESHOLD = 0.85           # the share of the smaller side's k-grams that flags 
 MAX_PAIRS_SHOWN = 24       # matching line pairs kept per flagged pair
 MAX_UNITS_PAIRED = 600     # statements of each side looked at when pairing lines for display
 
-_BUILTINS = frozenset(dir(builtins))
 _STMT_LISTS = ("body", "orelse", "finalbody", "handlers", "cases")
 _SKIP_FIELDS = {"ctx", "type_comment", "kind", "annotation", "returns", "type_params", "type_ignores"}
 # Scalar fields already read into a node's label (canonically), not hashed as written.
@@ -264,11 +263,12 @@ class _Reader:
         if any(isinstance(getattr(node, f, None), list) for f in _STMT_LISTS):
             # A block: its header (the type and what it tests, iterates or takes) is one unit,
             # the statements inside it are units of their own (added by ``tokens``).
-            inside = [u.lines[0] for u in self.units[start:]]
-            lines = (node.lineno, max(node.lineno, min(inside, default=node.lineno + 1) - 1))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                lines = (lines[0], max(lines[0], *(getattr(a, "end_lineno", 0) or 0
-                                                   for a in ast.walk(node.args))))
+            head = [v for f, v in ast.iter_fields(node)
+                    if f not in _STMT_LISTS and f not in _SKIP_FIELDS and f != "decorator_list"]
+            ends = [getattr(n, "end_lineno", None) or 0 for v in head
+                    for item in (v if isinstance(v, list) else [v]) if isinstance(item, ast.AST)
+                    for n in ast.walk(item)]
+            lines = (node.lineno, max([node.lineno, *ends]))
         self.units.insert(start, _Unit(tuple(tokens), lines))
 
 
