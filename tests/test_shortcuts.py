@@ -320,6 +320,7 @@ def test_torch_imported_later_is_guarded_at_its_import():
 
 # ---- through the judge: hostile notebooks -----------------------------------------------------
 
+NB02 = SOLUTIONS / "02-models" / "02-models.ipynb"
 NB03 = SOLUTIONS / "03-losses" / "03-losses.ipynb"
 NB04 = SOLUTIONS / "04-gradients" / "04-gradients.ipynb"
 NB05 = SOLUTIONS / "05-optimizers" / "05-optimizers.ipynb"
@@ -527,8 +528,37 @@ def test_losses_by_torch_earn_nothing():
     _assert_only(results, lost, "this exercise asks you to compute it yourself with numpy, so it earns nothing")
 
 
+LAYERS_BY_LIBRARIES = {
+    "softmax-answer": """import torch
+
+def softmax(logits):
+    return torch.softmax(torch.from_numpy(logits), dim=-1).numpy()
+""",
+    "mlp-answer": """from mlcourse.nn import Linear
+
+def mlp_forward(X, params):
+    H = X
+    for i, (W, b) in enumerate(params):
+        layer = Linear(*W.shape)
+        layer.W.data, layer.b.data = W, b
+        H = layer(H)
+        if i < len(params) - 1:
+            H = np.maximum(H, 0.0)
+    return H
+""",
+}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [NB03, NB04, NB05], ids=["03", "04", "05"])
+def test_a_softmax_by_torch_and_an_mlp_by_the_courses_layers_earn_nothing():
+    results = _grade(NB02, LAYERS_BY_LIBRARIES)
+    _assert_only(results, {"softmax-tests", "softmax-stability-tests", "mlp-tests"}, "so it earns nothing here")
+    assert "Your softmax comes from torch (`torch.softmax`)" in results["softmax-tests"].output
+    assert "mlcourse.nn" in results["mlp-tests"].output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [NB02, NB03, NB04, NB05], ids=["02", "03", "04", "05"])
 def test_the_solutions_keep_full_marks(path):
     results = _grade(path, {})
     assert results and all(r.passed for r in results.values()), \

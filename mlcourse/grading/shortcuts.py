@@ -67,7 +67,8 @@ ROUTES: dict[str, Route] = {
         "Your gradient is measured by a library's central differences",
         "asks you to compute it with your own code", "use it in a scratch cell to check your work",
         (
-            "mlcourse.gradcheck.check_gradient", "mlcourse.gradcheck._central_differences",
+            "mlcourse.gradcheck.check_gradient", "mlcourse.gradcheck.check_module_gradients",
+            "mlcourse.gradcheck._central_differences",
             "torch.autograd.gradcheck.get_numerical_jacobian",
             "torch.autograd.gradcheck.get_numerical_jacobian_wrt_specific_input",
             "torch.autograd.gradcheck._get_numerical_jacobian",
