@@ -126,6 +126,36 @@ def test_armed_autograd_is_refused_to_the_learner_in_every_spelling(guards, tmp_
     assert np.allclose(link.lookup("honest")(np.array([1.0, -2.0])), [2.0, -4.0])
 
 
+COMPILED = """
+    import torch
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    def square(w):
+        return (w ** 2).sum()
+
+    @torch.jit.script
+    def scripted(w: torch.Tensor) -> torch.Tensor:   # backward() inside TorchScript: no Python entry point
+        w = w.detach().requires_grad_(True)
+        (w * w).sum().backward()
+        g = w.grad
+        assert g is not None
+        return g
+
+    compiled = torch.compile(torch.func.grad(square), backend="eager")
+    traced = make_fx(torch.func.grad(square))(torch.ones(2))   # the gradient's graph, traced once
+"""
+
+
+@pytest.mark.parametrize("name, compiler", [("scripted", "torch.jit.script"), ("compiled", "torch.compile"),
+                                            ("traced", "make_fx")])
+def test_code_compiled_by_the_learner_is_guarded(guards, tmp_path, name, compiler):
+    cells = learner(COMPILED, tmp_path)
+    w = torch.tensor([1.0, -2.0])
+    assert torch.allclose(getattr(cells, name)(w), 2 * w)       # not armed: a scratch cell's use
+    with pytest.raises(agent.ReferenceUseError, match=f"compiled by `[a-z_.]*{compiler}`"):
+        shortcuts.armed_call(["torch.autograd"], getattr(cells, name), w)
+
+
 def test_a_caught_refusal_still_costs_the_exercise(guards, tmp_path):
     cells = learner(AUTOGRAD, tmp_path)
     with pytest.raises(agent.ReferenceUseError, match="earns nothing here"):

@@ -43,7 +43,12 @@ class Route:
     entries: tuple[str, ...]
 
 
-_FUNC = "torch._functorch"
+# torch's compilers: what they make runs torch's own kernels (a gradient traced by make_fx or
+# torch.compile, a backward() inside torch.jit.script) without passing any entry point above.
+# The functions they make, when the learner's code made them, are guarded like entry points.
+COMPILERS = ("torch.compile", "torch.jit.script", "torch.jit.trace",
+             "torch.fx.experimental.proxy_tensor.make_fx")
+
 ROUTES: dict[str, Route] = {
     "torch.autograd": Route(
         "Your gradient comes from torch's autograd", "asks you to derive it by hand",
@@ -62,6 +67,7 @@ ROUTES: dict[str, Route] = {
             "torch.autograd.functional.vhp", "torch.autograd.functional.hvp",
             # the graph itself: calling each grad_fn node is backpropagation by torch's derivatives
             "torch.Tensor.grad_fn",
+            *COMPILERS,
         )),
     "numerical differences": Route(
         "Your gradient is measured by a library's central differences",
@@ -85,6 +91,7 @@ ROUTES: dict[str, Route] = {
             "torch.optim.sgd.sgd", "torch.optim.adam.adam", "torch.optim.adamw.adamw",
             "torch.optim.adamax.adamax", "torch.optim.nadam.nadam", "torch.optim.radam.radam",
             "torch.optim.rmsprop.rmsprop", "torch.optim.adagrad.adagrad",
+            *COMPILERS,
         )),
     "mlcourse.optim": Route(
         "Your optimizer uses the course's own optimizer in mlcourse.optim",
@@ -100,17 +107,18 @@ ROUTES: dict[str, Route] = {
             "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.special.log_softmax",
             "torch.Tensor.log_softmax",
             "torch.logsumexp", "torch.special.logsumexp", "torch.Tensor.logsumexp",
+            *COMPILERS,
         )),
     "torch.softmax": Route(
         "Your softmax comes from torch", "asks you to compute it yourself with numpy",
         "use torch in a scratch cell to check your numbers",
         ("torch.softmax", "torch.special.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
          "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.special.log_softmax",
-         "torch.Tensor.log_softmax")),
+         "torch.Tensor.log_softmax", *COMPILERS)),
     "torch.nn.functional.linear": Route(
         "Your layer comes from torch", "asks you to compute it yourself with numpy",
         "use torch in a scratch cell to check your numbers",
-        ("torch.nn.functional.linear",)),
+        ("torch.nn.functional.linear", *COMPILERS)),
     "mlcourse.nn": Route(
         "Your answer uses the course's own layers in mlcourse.nn", "asks you to write it yourself",
         "compare with them in a scratch cell instead",
@@ -118,7 +126,7 @@ ROUTES: dict[str, Route] = {
     "torch.nn.init": Route(
         "Your weights come from torch.nn.init", "asks you to draw them yourself",
         "use it in a scratch cell to compare",
-        ("torch.nn.init.kaiming_normal_", "torch.nn.init.kaiming_uniform_")),
+        ("torch.nn.init.kaiming_normal_", "torch.nn.init.kaiming_uniform_", *COMPILERS)),
 }
 
 # A class named as an entry point is guarded on these methods, where it defines them.
@@ -130,6 +138,10 @@ def message(route: str, entry: str) -> str:
     """The one sentence a refused call earns, naming the entry point in words a learner knows
     (the route's name for a private one)."""
     spec = ROUTES.get(route)
+    if entry in COMPILERS and spec is not None:
+        return (f"Your answer runs code compiled by `{entry}`, inside which the grading cannot tell your "
+                f"work from torch's; this exercise {spec.task}, so it earns nothing here — keep compiled "
+                "code for scratch cells.")
     private = any(p.startswith("_") and not p.startswith("__") for p in entry.split("."))
     shown = (route if private else entry).replace("torch.Tensor.", "Tensor.")
     if spec is None:
@@ -233,6 +245,46 @@ def _guard_function(original: Callable, keys: set, route_entry: tuple[str, str])
     return guard
 
 
+def _guard_compiler(original: Callable, keys: set, route_entry: tuple[str, str]) -> Callable:
+    """A compiler whose products, when the learner's own code asks for them, are guarded: the
+    compiled function, or the decorator and then the function it makes (``torch.compile(backend=
+    ...)``), or the tracer and then the graph it traces (``make_fx``). torch's own calls of its
+    compilers (TorchScript compiling what a scripted function calls) get them as they are."""
+    def product(made: Any, depth: int) -> Any:
+        if depth == 0 or isinstance(made, type) or not callable(made):
+            return made
+        if _is_module(made) and "GraphModule" not in {c.__name__ for c in type(made).__mro__}:
+            return made   # a compiled nn.Module keeps its type (see the report: not guarded)
+
+        def run(*args, **kwargs):
+            if _armed:
+                _refuse(keys, route_entry)
+            return product(made(*args, **kwargs), depth - 1)
+
+        try:
+            functools.update_wrapper(run, made)
+        except (AttributeError, TypeError):
+            pass
+        run.__dict__.pop("__wrapped__", None)
+        return run
+
+    def compiler(*args, **kwargs):
+        made = original(*args, **kwargs)
+        return product(made, 2) if _kind(sys._getframe(1).f_code.co_filename) == LEARNER else made
+
+    try:
+        functools.update_wrapper(compiler, original)
+    except (AttributeError, TypeError):
+        pass
+    compiler.__dict__.pop("__wrapped__", None)
+    _guards.add(id(compiler))
+    return compiler
+
+
+def _is_module(obj: Any) -> bool:
+    return any(c.__module__ == "torch.nn.modules.module" and c.__name__ == "Module" for c in type(obj).__mro__)
+
+
 def _guard_descriptor(descriptor: Any, keys: set, route_entry: tuple[str, str]) -> property:
     """A property in place of a C-level attribute (``Tensor.grad_fn``)."""
     def read(self):
@@ -324,7 +376,11 @@ def _install_attribute(cls: type, attr: str, keys: set, route_entry: tuple[str, 
 def _install_global(module: Any, attr: str, original: Any, keys: set, route_entry: tuple[str, str]) -> None:
     """The stand-in goes into every loaded module that holds ``original`` under ``attr``
     (``from torch.autograd.graph import _engine_run_backward``)."""
-    guard = _guard_function(original, keys, route_entry)
+    if route_entry[1] in COMPILERS:
+        guard = _guard_compiler(original, keys, route_entry)
+    else:
+        guard = _guard_function(original, keys, route_entry)
+        _same_builtin(original, guard)
     for mod in [module, *sys.modules.values()]:
         try:
             if vars(mod).get(attr) is original:
@@ -332,6 +388,21 @@ def _install_global(module: Any, attr: str, original: Any, keys: set, route_entr
                 _installed[(id(mod), attr)] = (mod, attr, original, guard)
         except (TypeError, AttributeError):
             continue
+
+
+def _same_builtin(original: Any, guard: Callable) -> None:
+    """TorchScript knows torch.autograd.grad and its kin by identity: let it know the stand-in
+    as the same operator (scripted code is then guarded as a compiled product)."""
+    if not getattr(original, "__module__", "").startswith("torch"):
+        return
+    try:
+        from torch.jit._builtins import _find_builtin, _register_builtin
+
+        name = _find_builtin(original)
+        if name is not None:
+            _register_builtin(guard, name)
+    except Exception:  # another torch: scripting a stand-in fails to compile, which gains nothing
+        pass
 
 
 def _install_all(ready: str | None = None) -> None:
