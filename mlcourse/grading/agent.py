@@ -217,8 +217,26 @@ def _restore_classes() -> None:
                     pass
 
 
+def _restore_modules() -> None:
+    """Put back the code a frozen module's functions reach through their globals (functions,
+    classes, modules; data such as caches may change): a factory's helpers replaced in the
+    module namespace (``heldout._envelope = ...``) are the originals again before it runs."""
+    import types
+
+    code = (types.FunctionType, types.BuiltinFunctionType, type, types.ModuleType)
+    for name, saved in _frozen.items():
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        current = vars(module)
+        for key, value in saved.items():
+            if isinstance(value, code) and current.get(key) is not value:
+                current[key] = value
+
+
 def _factory(path: str) -> Any:
     module_name, _, attr = path.rpartition(".")
+    _restore_modules()
     _restore_classes()
     if attr in _frozen.get(module_name, {}):
         return _frozen[module_name][attr]

@@ -46,30 +46,38 @@ def parameter_values(model: Any) -> list[np.ndarray]:
     return out
 
 
-class RecordingMLP(TorchMLP):
-    """A TorchMLP that notes every device it is moved to, and the device of every batch it sees.
+class ParkedMLP(TorchMLP):
+    """A ``TorchMLP(sizes, seed=seed)`` whose weights are NaN until ``model.to(device)`` names a
+    device of type ``device_type``: that call writes the real initial weights in place (the same
+    parameter objects, so an optimizer made before the move still holds them).
 
-    Devices are kept as their type names ("cpu", "cuda"), so the check reads them as plain text.
+    A loop that never moves the model trains NaN weights and returns NaN losses, so the check sees
+    the missing move in the numbers; nothing records where the model went. On an accelerator, torch
+    itself refuses a batch on another device than the weights.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.moved_to: list[str] = []
-        self.batches_on: list[str] = []
+    def __init__(self, sizes: Sequence[int], seed: int, device_type: str) -> None:
+        super().__init__(list(sizes), seed=seed)
+        self._origin = (list(sizes), int(seed), str(device_type))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.fill_(float("nan"))
 
-    def to(self, *args: Any, **kwargs: Any) -> RecordingMLP:
-        self.moved_to += [torch.device(a).type for a in (*args, kwargs.get("device"))
-                          if isinstance(a, (str, torch.device))]
-        return super().to(*args, **kwargs)
+    def to(self, *args: Any, **kwargs: Any) -> ParkedMLP:
+        out = super().to(*args, **kwargs)
+        named = [torch.device(a) for a in (*args, kwargs.get("device")) if isinstance(a, (str, torch.device))]
+        sizes, seed, device_type = self._origin
+        if any(d.type == device_type for d in named) and all(bool(p.isnan().all()) for p in self.parameters()):
+            with torch.no_grad():
+                for p, value in zip(self.parameters(), TorchMLP(sizes, seed=seed).parameters(), strict=True):
+                    p.copy_(value.to(p.device, p.dtype))
+        return out
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        if X.device.type not in self.batches_on:
-            self.batches_on.append(X.device.type)
-        return super().forward(X)
+    def cpu(self) -> ParkedMLP:
+        return self.to("cpu")
 
-    @property
-    def parameters_on(self) -> list[str]:
-        return sorted({p.device.type for p in self.parameters()})
+    def cuda(self, device: Any = None) -> ParkedMLP:
+        return self.to(torch.device("cuda", device) if isinstance(device, int) else device or "cuda")
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
@@ -96,13 +104,6 @@ def _load(model: Any, weights: list[np.ndarray]) -> Any:
         else:
             p.data = w
     return model
-
-
-def _strings(got: Any, name: str) -> list[str]:
-    """A list of text read from a made object, or a ``GradingError``."""
-    if type(got) is not list or not all(type(s) is str for s in got):
-        raise GradingError(f"`{name}` should be a list of device names; it was changed to something else.")
-    return got
 
 
 def _moons(n: int, noise: float, seed: int, n_train: int = 400):
@@ -524,31 +525,36 @@ def _kernel_has(like: Any, device: str) -> bool:
     return device == "cpu" or (probe is not None and value(make(like, probe)) is True)
 
 
+NOT_MOVED = ("move the model once, before the loop, with model.to(device), and create X and y on the device "
+             "(torch.as_tensor(..., device=device)). This check's model gets its weights only when it is moved to "
+             "the device it is given, so a loop that never moves it trains NaN weights.")
+
+
 @check(references=LOOP)
 def torch_device(train_torch, *, devices: Sequence[str] = ("cpu",)) -> None:
-    """The model and every batch end up on each of ``devices`` that the learner's machine has."""
+    """The model and every batch end up on each of ``devices`` that the learner's machine has: a model
+    whose weights exist only once moved there, trained 2 epochs, its losses and weights finite."""
     from mlcourse.data import make_classification
 
     X, y = make_classification(60, kind="moons", noise=0.2, seed=7)
     for name in devices:
         if not _kernel_has(train_torch, name):
             continue
-        model = make(train_torch, f"{HERE}.RecordingMLP", [2, 8, 2], seed=0)
+        model = make(train_torch, f"{HERE}.ParkedMLP", [2, 8, 2], 0, name)
         device = make(train_torch, "torch.device", name)
-        losses = g.to_float64(g.call(train_torch, model, X, y, device=device, lr=0.1, num_epochs=2,
-                                     batch_size=16), "train_torch(...)")
+        try:
+            losses = g.to_float64(g.call(train_torch, model, X, y, device=device, lr=0.1, num_epochs=2,
+                                         batch_size=16), "train_torch(...)")
+        except GradingError as err:
+            if "device" not in str(err):
+                raise
+            raise GradingError(f"{err}\nhint: {NOT_MOVED}") from None
         g.check_true(losses.size == 8, f"train_torch should return 8 losses (2 epochs x 4 batches of 60 "
                                        f"examples), got {losses.size}.")
-        g.check_true(name in _strings(model.moved_to, "model.moved_to"),
-                     f"train_torch never called model.to(device) with device={name}; expected the model moved there, "
-                     "once, before the loop. The parameters stay where "
-                     "they were created, and on a GPU the first batch would fail with 'Expected all tensors to "
-                     "be on the same device'.")
-        places = _strings(model.parameters_on, "the parameters' devices")
-        g.check_true(places == [name], f"after train_torch the parameters live on {places}; expected {name}.")
-        seen = _strings(model.batches_on, "model.batches_on")
-        g.check_true(seen == [name], f"the batches reached the model on {sorted(seen)}; expected {name}: "
-                                     "create X and y with torch.as_tensor(..., device=device) before the loop.")
+        weights = _weights(train_torch, model)
+        g.check_true(bool(np.all(np.isfinite(losses))) and all(bool(np.all(np.isfinite(w))) for w in weights),
+                     f"with device={name}, train_torch returned the losses {np.round(losses, 4).tolist()}: "
+                     f"expected 8 finite losses and finite weights. {NOT_MOVED}")
     g.passed("train_torch puts the model and every batch on the given device")
 
 
@@ -650,54 +656,25 @@ def reference_average(grads: list[list[np.ndarray]], rows: list[int]) -> list[np
 
 class CourseAverage:
     """The course's ``average_gradients``, handed to ``data_parallel_step`` on the learner's side
-    (so a slip in Exercise 6 costs Exercise 6's points only). It notes how it was called:
-    ``[workers, rows per worker, the workers' gradients]`` per call. The judge compares each
-    worker's gradients with its own chunk's, so a record written by hand buys nothing without
-    the work it stands for."""
+    (so a slip in Exercise 6 costs Exercise 6's points only).
 
-    def __init__(self) -> None:
-        self.calls: list[list[Any]] = []
+    With ``factors``, worker r's share is scaled by ``factors[r]``: the step then taken reveals
+    which gradients went in (k copies of the full-batch gradient, a full-batch step, one worker's
+    gradient k times all give other weights), without any record of the call to read back.
+    """
+
+    def __init__(self, factors: Sequence[float] | None = None) -> None:
+        self.factors = None if factors is None else [float(f) for f in factors]
 
     def __call__(self, worker_grads: Any, worker_rows: Any) -> list[np.ndarray]:
         grads = [[np.array(w, dtype=np.float64) for w in worker] for worker in worker_grads]
         rows = [int(r) for r in worker_rows]
-        self.calls.append([len(grads), rows, grads])
+        if self.factors is not None:
+            if len(grads) != len(self.factors):
+                raise ValueError(f"average was handed the gradients of {len(grads)} worker(s); expected one list "
+                                 f"per worker, k = {len(self.factors)}, each the gradient of its own chunk")
+            grads = [[f * w for w in worker] for f, worker in zip(self.factors, grads, strict=True)]
         return reference_average(grads, rows)
-
-
-def average_calls(average: CourseAverage) -> list[list[Any]]:
-    return [list(call) for call in average.calls]
-
-
-def _check_workers(calls: Any, n: int, k: int, case: str, chunk_grads: list[list[np.ndarray]]) -> None:
-    """One all-reduce over k workers whose chunks cover the batch, each with its own chunk's gradient."""
-    ok = type(calls) is list and all(type(c) is list and len(c) == 3 for c in calls)
-    seen = f"it was called {len(calls)} times" if ok else "its record of the calls cannot be read"
-    g.check_true(ok and len(calls) == 1, f"data_parallel_step ({case}) should call `average` exactly once, "
-                 f"with the gradients of all k workers; {seen}.")
-    workers, rows, grads = calls[0]
-    g.check_true(workers == k, f"data_parallel_step ({case}) averaged the gradients of {workers} "
-                 f"worker{'' if workers == 1 else 's'}; "
-                 f"expected k = {k}, one per chunk of np.array_split.")
-    g.check_true(type(rows) is list and sum(rows) == n and min(rows) >= 1,
-                 f"data_parallel_step ({case}): the workers' rows {rows} should cover the batch of {n}, "
-                 "each holding at least one example.")
-    per_worker = g.items(grads, k, f"data_parallel_step ({case}) should hand `average` one list of gradients per worker")
-    sent = [[g.to_float64(a, f"worker {r}'s gradient {j}")
-             for j, a in enumerate(g.items(w, len(chunk_grads[0]), f"worker {r} should send one gradient per parameter"))]
-            for r, w in enumerate(per_worker)]
-    same = k > 1 and all(all(np.array_equal(a, b) for a, b in zip(sent[0], w, strict=True)) for w in sent[1:])
-    g.check_true(not same, f"data_parallel_step ({case}): all {k} workers handed `average` the same "
-                 "gradients, but their chunks differ, so their gradients should too. Each worker should compute "
-                 "the gradient of its own chunk and keep a copy (p.grad.copy()): the next worker's zero_grad "
-                 "and backward reuse the same arrays.")
-    bounds = np.cumsum([0] + [len(c) for c in np.array_split(np.arange(n), k)])
-    for r, (worker, expected) in enumerate(zip(sent, chunk_grads, strict=True)):
-        for j, (a, e) in enumerate(zip(worker, expected, strict=True)):
-            g.check_array(f"data_parallel_step: worker {r}'s gradient of parameter {j}", a, e, rtol=1e-9,
-                          atol=1e-12, case=case, hint=f"worker {r} holds rows {bounds[r]}:{bounds[r + 1]} of the "
-                          "batch (np.array_split): its gradient is that of the MEAN cross-entropy over those rows "
-                          "alone, at the weights from before the step, after model.zero_grad().")
 
 
 def _average_hint(got: list[np.ndarray], grads: list[list[np.ndarray]], rows: list[int]) -> str | None:
@@ -794,32 +771,107 @@ def _chunk_grads(sizes: list[int], model_seed: int, X: np.ndarray, y: np.ndarray
     return grads
 
 
+def _step_with(sizes: list[int], model_seed: int, grads: list[list[np.ndarray]], rows: list[int], lr: float,
+               factors: Sequence[float] | None) -> list[np.ndarray]:
+    """The weights after one step of ``MLP(sizes, seed=model_seed)`` with ``CourseAverage(factors)(grads, rows)``."""
+    from mlcourse.nn import MLP
+
+    averaged = CourseAverage(factors)(grads, rows)
+    return [p.data - lr * a for p, a in zip(MLP(sizes, seed=model_seed).parameters(), averaged, strict=True)]
+
+
+def _same(got: list[np.ndarray], expected: list[np.ndarray]) -> bool:
+    return len(got) == len(expected) and all(
+        a.shape == e.shape and np.allclose(a, e, rtol=1e-9, atol=1e-12) for a, e in zip(got, expected, strict=True))
+
+
+def _dp_slip(weights: list[np.ndarray], sizes: list[int], model_seed: int, chunks: list[list[np.ndarray]],
+             rows: list[int], full: list[np.ndarray], lr: float, factors: Sequence[float] | None) -> str | None:
+    """The likely slip behind wrong weights after data_parallel_step, recognised by recomputing it
+    from the honest chunk gradients (``chunks``) and the full batch's (``full``)."""
+    from mlcourse.nn import MLP
+
+    k = len(chunks)
+    start = [p.data for p in MLP(sizes, seed=model_seed).parameters()]
+    summed = [[sum(chunks[s][j] for s in range(r + 1)) for j in range(len(full))] for r in range(k)]
+    candidates = [
+        (factors is not None, [w - lr * gr for w, gr in zip(start, full, strict=True)],
+         "your step did not use what `average` returned: call average(worker_grads, worker_rows) (the function "
+         "data_parallel_step is given, not your own average_gradients, nor a full-batch gradient) and step with "
+         "its result."),
+        (factors is not None, _step_with(sizes, model_seed, [full] * k, rows, lr, factors),
+         "every worker handed `average` the gradient of the WHOLE batch: each worker should compute the gradient "
+         "of its own chunk of np.array_split(np.arange(len(X)), k) only."),
+        (k > 1, _step_with(sizes, model_seed, [chunks[-1]] * k, rows, lr, factors),
+         f"all {k} workers handed `average` the same gradients, the last chunk's: keep a copy of each worker's "
+         "gradients (p.grad.copy()); the next worker's zero_grad and backward reuse the same arrays."),
+        (k > 1, _step_with(sizes, model_seed, summed, rows, lr, factors),
+         "worker r's gradients hold the sum of every worker's up to r: call model.zero_grad() before each "
+         "worker's backward (gradients ADD up otherwise)."),
+        (k > 1, [w - lr * gr for w, gr in zip(start, chunks[-1], strict=True)],
+         "the step used the last worker's gradient, left in p.grad, instead of what `average` returned."),
+    ]
+    for applies, alternative, why in candidates:
+        if applies and _same(weights, alternative):
+            return why
+    return None
+
+
+def _run_dp(data_parallel_step, sizes: list[int], model_seed: int, X: np.ndarray, y: np.ndarray, k: int,
+            lr: float, factors: Sequence[float] | None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """data_parallel_step on a fresh model with ``CourseAverage(factors)``, both built on the learner's
+    side: (the loss it returned, the weights after the step)."""
+    model = make(data_parallel_step, "mlcourse.nn.MLP", sizes, seed=model_seed)
+    average = make(data_parallel_step, f"{HERE}.CourseAverage", factors)
+    loss = g.to_float64(g.call(data_parallel_step, model, X.copy(), y.copy(), k, lr, average=average),
+                        "the batch loss")
+    return loss, _weights(data_parallel_step, model)
+
+
+STEP_HINT = ("one step with the averaged gradient must equal one full-batch step: zero the gradients before each "
+             "worker's backward (they ADD up otherwise), copy each worker's p.grad, average them with `average` "
+             "(the course's average_gradients here), then p.data -= lr * average.")
+
+
 def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_seed: int, lr: float,
                    data_seed: int) -> None:
+    """The step with the course's average equals the full-batch step; then, with an average that
+    scales each worker's share by a factor of the check's choosing, the step taken is the one
+    those k workers' own chunk gradients give, and no other."""
     from mlcourse.data import make_classification
 
     X, y = make_classification(n, kind="blobs", n_classes=sizes[-1], seed=data_seed)
     case = f"{n} examples on k={k} workers, MLP({sizes}), lr={lr:g}"
-    model = make(data_parallel_step, "mlcourse.nn.MLP", sizes, seed=model_seed)
-    average = make(data_parallel_step, f"{HERE}.CourseAverage")
-    loss = g.to_float64(g.call(data_parallel_step, model, X.copy(), y.copy(), k, lr, average=average),
-                        "the batch loss")
+    chunks = _chunk_grads(sizes, model_seed, X, y, k)
+    rows = [len(c) for c in np.array_split(np.arange(n), k)]
+    full = _chunk_grads(sizes, model_seed, X, y, 1)[0]
+    loss, weights = _run_dp(data_parallel_step, sizes, model_seed, X, y, k, lr, None)
     expected_loss, expected = _full_batch_step(sizes, model_seed, X, y, lr)
     g.check_true(loss.size == 1, f"data_parallel_step ({case}) should return one number, the batch's loss.")
     g.check_array("data_parallel_step: the loss of the whole batch", loss.ravel()[0], expected_loss, rtol=1e-10,
                   case=case, hint="the batch's loss is the mean over all its examples: weight each worker's "
                   "mean loss by its share of the rows, as for the gradients.")
-    _check_workers(value(make(data_parallel_step, f"{HERE}.average_calls", average)), n, k, case,
-                   _chunk_grads(sizes, model_seed, X, y, k))
-    weights = _weights(data_parallel_step, model)
     g.check_true(len(weights) == len(expected), f"data_parallel_step ({case}): the model should keep its "
                  f"{len(expected)} parameters; it has {len(weights)}.")
+    slip = _dp_slip(weights, sizes, model_seed, chunks, rows, full, lr, None)
     for j, (w, e) in enumerate(zip(weights, expected, strict=True)):
         g.check_array(f"data_parallel_step: parameter {j} after the step", w, e, rtol=1e-9, atol=1e-12,
-                      case=case, hint="one step with the averaged gradient must equal one full-batch step: zero "
-                      "the gradients before each worker's backward (they ADD up otherwise), copy each worker's "
-                      "p.grad, average them with `average` (the course's average_gradients here), then "
-                      "p.data -= lr * average.")
+                      case=case, hint=slip or STEP_HINT, explain=slip is None)
+    factors = np.round(np.random.default_rng([n, k, model_seed, data_seed]).uniform(0.5, 1.5, k), 3).tolist()
+    _, marked = _run_dp(data_parallel_step, sizes, model_seed, X, y, k, lr, factors)
+    if _same(marked, _step_with(sizes, model_seed, chunks, rows, lr, factors)):
+        return
+    slip = _dp_slip(marked, sizes, model_seed, chunks, rows, full, lr, factors)
+    right = _step_with(sizes, model_seed, chunks, rows, lr, factors)
+    gap = max((float(np.max(np.abs(a - e))) for a, e in zip(marked, right, strict=False) if a.shape == e.shape),
+              default=float("nan"))
+    raise GradingError(
+        f"data_parallel_step ({case}), handed an `average` that scales worker r's share n_r / B by a factor of the "
+        f"check's choosing (here {factors}) so that the step shows which gradients reached it: expected the "
+        "weights of one step with what `average` returns for the k workers' own gradients (each of its "
+        f"np.array_split chunk); got other weights (largest difference {gap:.3g}).\nhint: "
+        + (slip or "hand `average` all k workers' gradients and the rows they held, once, and step with exactly "
+                   "what it returns: p.data -= lr * averaged[j]."))
 
 
 @check()

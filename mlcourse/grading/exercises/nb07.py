@@ -12,8 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import checks as g
+from ..errors import GradingError
+from ..heldout import reading_error
 from ..remote import make
 from . import check
+
+# The judge's splits (mlcourse.grading.heldout): test part handed over once, or not at all.
+ONCE, SEALED = "mlcourse.grading.heldout.once", "mlcourse.grading.heldout.sealed"
 
 NOISE = 0.3                      # the notebook's noise level: sigma^2 = 0.09 is the noise floor
 FRACTIONS = (0.5, 0.25, 0.25)    # 80 examples -> 40 / 20 / 20
@@ -287,9 +292,9 @@ NO_PEEKING = ("Model selection may use split.train and split.val only: a test se
               "no longer measures it honestly.")
 
 
-def _split_with_noise_as_test(like, X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int,
-                              variant: int = 0):
-    """The split of (X, y), built on the learner's side, whose test targets are unrelated noise.
+def _with_noise_as_test(X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int,
+                        variant: int = 0) -> tuple[np.ndarray, dict, dict]:
+    """``y`` with its test targets replaced by unrelated noise; the real parts; the parts with the noise.
 
     Selection must not depend on the test part, so the learner never receives the real one: an
     answer that looks at it chooses by noise. ``variant`` picks another draw of the noise.
@@ -298,11 +303,24 @@ def _split_with_noise_as_test(like, X: np.ndarray, y: np.ndarray, fractions: Seq
     test = parts["indices"]["test"]
     y_noise = y.copy()
     y_noise[test] = 10 * np.random.default_rng([seed, variant]).standard_normal(len(test))
-    return make(like, "mlcourse.data.Split", X, y_noise, parts["indices"]), parts
+    return y_noise, parts, _parts(X, y_noise, fractions, seed)
 
 
-def _test_reads(split) -> int:
-    return int(g.to_float64(split.test_reads, "split.test_reads"))
+def _split_with_noise_as_test(like, X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int,
+                              variant: int = 0):
+    """The split of (X, y), built on the learner's side, whose test targets are noise (readable)."""
+    y_noise, parts, noisy = _with_noise_as_test(X, y, fractions, seed, variant)
+    return make(like, "mlcourse.data.Split", X, y_noise, parts["indices"]), parts, noisy
+
+
+def _peeked(got: int, parts: dict, noisy: dict, candidates: Sequence[int]) -> bool:
+    """Whether ``got`` is the choice of an answer that ranked the degrees on the (noise) test part,
+    alone or pooled with validation, where the honest choice differs."""
+    (X_t, y_t), (X_v, y_v), (X_s, y_s) = noisy["train"], noisy["val"], noisy["test"]
+    pooled = (np.concatenate([X_v, X_s]), np.concatenate([y_v, y_s]))
+    by = [int(list(candidates)[int(np.argmin([_error(_fit(X_t, y_t, d), *data) for d in candidates]))])
+          for data in ((X_s, y_s), pooled)]
+    return got != _select(parts, candidates) and got in by
 
 
 def _chosen_degree(select_degree, split, candidates: Sequence[int]) -> int:
@@ -313,14 +331,16 @@ def _chosen_degree(select_degree, split, candidates: Sequence[int]) -> int:
     return int(got)
 
 
+PEEKED = "you read split.test while selecting: choose by the error on split.val only."
+
+
 @check()
 def select(select_degree):
     """80 noisy sine examples, split 40 / 20 / 20: the validation MSE is lowest at degree 4."""
     X, y = _data(80, "sine", VISIBLE_SEED)
-    split, parts = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, VISIBLE_SEED)
+    split, parts, noisy = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, VISIBLE_SEED)
     got = _chosen_degree(select_degree, split, CANDIDATES)
-    hint = ("you read split.test while selecting: choose by the error on split.val only."
-            if _test_reads(split) > 0 else
+    hint = (PEEKED if _peeked(got, parts, noisy, CANDIDATES) else
             "that is the largest candidate: you ranked the degrees by their TRAINING error, which always "
             "prefers the most flexible model. Rank them by their error on split.val." if got == CANDIDATES[-1] else
             "fit each degree on split.train, compute mse(predict_polynomial(w, X_val), y_val), "
@@ -338,7 +358,7 @@ def select_generalizes(select_degree, *, seed: int, kinds: Sequence[str]):
     for kind in kinds:
         data_seed = int(rng.integers(1_000_000))
         X, y = _data(80, kind, data_seed)
-        split, parts = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, data_seed)
+        split, parts, noisy = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, data_seed)
         X_new, y_new = _data(2000, kind, data_seed + 1)
         X_t, y_t = parts["train"]
         reference = _error(_fit(X_t, y_t, _select(parts, CANDIDATES)), X_new, y_new)
@@ -347,30 +367,35 @@ def select_generalizes(select_degree, *, seed: int, kinds: Sequence[str]):
                         _error(_fit(X_t, y_t, got), X_new, y_new),
                         low=0.0, high=1.25 * reference, reference=reference,
                         what=f"(hidden {kind} data set, you chose degree {got})",
-                        hint="you read split.test while selecting: choose by the error on split.val only."
-                             if _test_reads(split) > 0 else
+                        hint=PEEKED if _peeked(got, parts, noisy, CANDIDATES) else
                              "the band is [0, 1.25 x the reference's error]. Choose the degree with the lowest "
                              "validation MSE; the training MSE always prefers the most flexible model.")
     g.passed("select_degree picks a degree that generalizes")
 
 
 def _no_peeking(select_degree, X: np.ndarray, y: np.ndarray, seed: int) -> None:
-    split, _ = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, seed)
-    before = _test_reads(split)
-    degree = _chosen_degree(select_degree, split, CANDIDATES)
-    reads = _test_reads(split) - before
-    g.check_true(reads == 0, f"select_degree read split.test {reads} time(s) (expected 0). " + NO_PEEKING)
-    # the same split with other noise as its test part must give the same choice
-    other_split, _ = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, seed, variant=1)
+    """select_degree on a split with no test part at all (a read raises there), then on the same
+    split with noise as its test part: no read, and the same choice."""
+    indices = _parts(X, y, FRACTIONS, seed)["indices"]
+    X_blank, y_blank = X.copy(), y.copy()   # the test rows never reach the learner's side here
+    X_blank[indices["test"]], y_blank[indices["test"]] = np.nan, np.nan
+    try:
+        degree = _chosen_degree(select_degree, make(select_degree, SEALED, X_blank, y_blank, indices), CANDIDATES)
+    except GradingError as err:
+        if reading_error(err) is None:
+            raise
+        raise GradingError("select_degree read split.test (expected: no read at all). " + NO_PEEKING
+                           + " Here it was handed a split whose test set cannot be read.") from None
+    other_split, _, _ = _split_with_noise_as_test(select_degree, X, y, FRACTIONS, seed, variant=1)
     other = _chosen_degree(select_degree, other_split, CANDIDATES)
-    g.check_true(other == degree, f"changing only the test part of the data changed your choice from degree "
+    g.check_true(other == degree, f"giving the split a test part changed your choice from degree "
                                   f"{degree} to {other} (expected the same choice): the test set must play no "
                                   "part in selection.")
 
 
 @check()
 def select_no_peeking(select_degree):
-    """The visible data set: split.test_reads stays 0, and other test targets leave the choice alone."""
+    """The visible data set: select_degree never reads split.test, and a test part leaves the choice alone."""
     _no_peeking(select_degree, *_data(80, "sine", VISIBLE_SEED), VISIBLE_SEED)
     g.passed("select_degree never looks at the test set")
 
@@ -454,22 +479,40 @@ def final_random(final_test_error, *, seed: int, kinds: Sequence[str], degrees: 
     g.passed("final_test_error refits on train + validation and scores the test set of hidden data sets")
 
 
+READ_ONCE = ("read it once: X_test, y_test = split.test (split.test[0] and split.test[1] are two reads), "
+             "then use X_test and y_test.")
+
+
 def _one_read(final_test_error, X: np.ndarray, y: np.ndarray, fractions: Sequence[float], seed: int,
               degree: int) -> None:
-    split = _split(final_test_error, X, y, fractions, seed)
-    before = _test_reads(split)
-    _final_error(final_test_error, split, degree)
-    reads = _test_reads(split) - before
-    g.check_true(reads == 1,
-                 "final_test_error never read split.test (expected exactly one read): the final score must "
-                 "come from the test set." if reads == 0 else
-                 f"final_test_error read split.test {reads} times (expected exactly one read); read it once: "
-                 "X_test, y_test = split.test (split.test[0] and split.test[1] are two reads).")
+    """Two splits built on the learner's side whose test part is handed over once (a second read
+    raises there), the same but for the test targets: exactly one read gives two different scores.
+    An answer that never reads split.test gives the same number twice."""
+    indices = _parts(X, y, fractions, seed)["indices"]
+    y_other = y.copy()
+    test = indices["test"]
+    y_other[test] = y[test] + np.random.default_rng([seed, degree, 7]).normal(0.0, 0.5, len(test))
+    scores = []
+    for targets in (y, y_other):
+        try:
+            scores.append(_final_error(final_test_error, make(final_test_error, ONCE, X, targets, indices), degree))
+        except GradingError as err:
+            if reading_error(err) != "twice":
+                raise
+            raise GradingError("final_test_error read split.test 2 times (expected exactly one read: the "
+                               "second read is refused); "
+                               + READ_ONCE) from None
+    g.check_true(bool(np.all(np.isfinite(scores))),
+                 f"final_test_error returned {scores[0]!r} and {scores[1]!r}; expected finite test MSEs.")
+    g.check_true(scores[0] != scores[1],
+                 f"final_test_error never read split.test (expected exactly one read): it returned {scores[0]:.6g} "
+                 "for two splits that differ only in their test targets, so its score does not come from the test "
+                 "set. Refit on train + validation, then score on split.test.")
 
 
 @check()
 def final_reads(final_test_error):
-    """A fresh split of the visible data set starts at test_reads == 0 and must end at exactly 1."""
+    """The visible data set at degree 4, on splits whose test part is handed over once: one read, used."""
     _one_read(final_test_error, *_data(80, "sine", VISIBLE_SEED), FRACTIONS, VISIBLE_SEED, 4)
     g.passed("final_test_error reads the test set exactly once")
 

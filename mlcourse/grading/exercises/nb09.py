@@ -19,10 +19,12 @@ import numpy as np
 from ...device import eval_mode
 from .. import checks as g
 from ..errors import GradingError
+from ..heldout import reading_error, remote_kind
 from ..remote import make, value
 from . import check
 
 HERE = __name__
+ONCE = "mlcourse.grading.heldout.once"   # a split whose test part is handed over once
 NOTEBOOK_SEED = 9  # the notebook draws its 50 example sentences with seed 9, its held-out text with 10
 
 # ---- objects built on the learner's side, and helpers that read them there ----------------
@@ -94,24 +96,35 @@ class MeanAbsoluteError:
 
 class ConstantSystem:
     """``build_system(train, val)`` tuned on its validation data: ``predict`` returns the mean
-    validation target everywhere. It records how often it was built and from which val."""
-
-    def __init__(self) -> None:
-        self.builds = 0
-        self.val_targets = None
+    validation target everywhere."""
 
     def tune(self, val) -> np.ndarray:
         return np.full(1, float(np.mean(val[1])))
 
     def __call__(self, train, val):
-        self.builds += 1
-        self.val_targets = np.asarray(val[1], dtype=float)
-        w = self.tune(val)
-        return functools.partial(self.predict, w)
+        return functools.partial(self.predict, self.tune(val))
 
     @staticmethod
     def predict(w: np.ndarray, X) -> np.ndarray:
         return np.full(len(X), w[0])
+
+
+class BuiltTwice(RuntimeError):
+    """A build-once system was built again."""
+
+
+def build_once():
+    """A ``ConstantSystem`` that can be built once: a second ``build_system(train, val)`` raises
+    ``BuiltTwice``. Whether it was built lives in a closure cell, not in an attribute."""
+    left = [ConstantSystem()]
+
+    def build_system(train, val):
+        if not left:
+            raise BuiltTwice("build_system was already called once: build the system once, from split.train "
+                             "and split.val, and keep what it returned")
+        return left.pop()(train, val)
+
+    return build_system
 
 
 class LeastSquaresOnVal(ConstantSystem):
@@ -468,27 +481,37 @@ def evaluate_value_random(evaluate_once, *, seed: int, splits: int):
 
 
 def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict, where: str) -> None:
-    """One build from train and val, the test set read exactly once."""
-    split = make(evaluate_once, "mlcourse.data.Split", X, y, indices)
-    spy = make(evaluate_once, f"{HERE}.ConstantSystem")
-    g.call(evaluate_once, spy, split, make(evaluate_once, f"{HERE}.MeanAbsoluteError"))
-    builds = int(_number(spy.builds, "build_system's count of builds"))
-    g.check_true(builds == 1, f"on {where}, evaluate_once called build_system {builds} times (expected: once); build "
-                 "the system once, from split.train and split.val.")
-    given_val = g.to_float64(spy.val_targets, "the validation targets build_system received")
-    test_y = np.asarray(y[indices["test"]], dtype=float)
-    received_test = given_val.shape == test_y.shape and bool(np.array_equal(given_val, test_y))
-    g.check_true(not received_test,
-                 f"on {where}, build_system received the test set as its validation data (expected: split.val). "
-                 "Early stopping and every other choice must use split.val; the test set only scores the finished "
-                 "system.")
-    reads = int(_number(split.test_reads, "split.test_reads"))
-    g.check_true(reads == 1,
-                 f"on {where}, evaluate_once never read split.test (expected: once): the final score must come "
-                 "from the test set." if reads == 0 else
-                 f"on {where}, evaluate_once read split.test {reads} times (expected: once); read it once: "
-                 "X_test, y_test = split.test (split.test[0] and split.test[1] are two reads, and passing it to "
-                 "build_system is another).")
+    """One build, one read of the test set, by construction: the split hands its test part over once
+    and the system can be built once (a second read or build raises on the learner's side); the score
+    must be that of the system built from split.val, on the test targets, which stay here."""
+    split = make(evaluate_once, ONCE, X, y, indices)
+    build = make(evaluate_once, f"{HERE}.build_once")
+    try:
+        got = g.to_float64(g.call(evaluate_once, build, split, make(evaluate_once, f"{HERE}.MeanAbsoluteError")),
+                           "evaluate_once's result")
+    except GradingError as err:
+        if reading_error(err) == "twice":
+            raise GradingError(f"on {where}, evaluate_once read split.test 2 times (expected: once); read "
+                               "it once: X_test, y_test = split.test (split.test[0] and split.test[1] are two "
+                               "reads, and passing it to build_system is another).") from None
+        if remote_kind(err) == BuiltTwice.__name__:
+            raise GradingError(f"on {where}, evaluate_once called build_system more than once (expected: once); "
+                               "build the system once, from split.train and split.val.") from None
+        raise
+    g.check_true(got.shape == (), f"evaluate_once should return one number, the test score; got shape {got.shape}.")
+    val_y, test_y = np.asarray(y[indices["val"]], dtype=float), np.asarray(y[indices["test"]], dtype=float)
+    expected = float(np.mean(np.abs(test_y - val_y.mean())))
+    if np.isclose(float(got), expected, rtol=1e-9, atol=1e-12):
+        return
+    if np.isclose(float(got), np.mean(np.abs(test_y - test_y.mean())), rtol=1e-9, atol=1e-12):
+        raise GradingError(f"on {where}, build_system received the test set as its validation data (expected: "
+                           "split.val). Early stopping and every other choice must use split.val; the test set "
+                           "only scores the finished system.")
+    if np.isclose(float(got), np.mean(np.abs(val_y - val_y.mean())), rtol=1e-9, atol=1e-12):
+        raise GradingError(f"on {where}, evaluate_once never read split.test (expected: once): it returned "
+                           f"{float(got):.6g}, the validation score. The final score must come from the test set.")
+    raise GradingError(f"on {where}, evaluate_once returned {float(got):.6g}; expected {expected:.6g}, the test "
+                       "score of the system built once from split.train and split.val, with split.test read once.")
 
 
 @check(references=[])
@@ -513,13 +536,9 @@ def evaluate_reads_random(evaluate_once, *, seed: int, splits: int):
 
 class ConstantGuessScore:
     """``score(candidate, data)``: the mean absolute error of predicting the number ``candidate``
-    for every target of ``data = (X, y)``; lower is better. Counts its calls."""
-
-    def __init__(self) -> None:
-        self.calls = 0
+    for every target of ``data = (X, y)``; lower is better."""
 
     def __call__(self, candidate, data) -> float:
-        self.calls += 1
         return float(np.mean(np.abs(np.asarray(data[1], dtype=float) - float(candidate))))
 
 
@@ -534,19 +553,23 @@ Y_PROMPT = np.array([5.0, 4.0, 6.0, 5.0, 1.0, 1.2, 3.1, 2.9])
 INDICES_PROMPT = {"train": np.arange(4), "val": np.array([4, 5]), "test": np.array([6, 7])}
 
 
-def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray, indices: dict,
-                  where: str) -> None:
-    split = make(choose_prompt, "mlcourse.data.Split", X, y, indices)
-    score = make(choose_prompt, f"{HERE}.ConstantGuessScore")
-    got = g.call(choose_prompt, list(candidates), score, split)
+def _choice(choose_prompt, candidates: list, split: Any, where: str) -> tuple[float, float]:
+    got = g.call(choose_prompt, list(candidates), make(choose_prompt, f"{HERE}.ConstantGuessScore"), split)
     pair = list(got) if isinstance(got, (tuple, list)) else []
     g.check_true(len(pair) == 2, f"on {where}, choose_prompt should return (chosen, test_score); got {got!r}.")
+    return _number(pair[0], "the chosen candidate"), _number(pair[1], "the test score")
+
+
+def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray, indices: dict,
+                  where: str) -> None:
+    """The choice and its test score on a split; then again on one whose test part is handed over
+    once (a second read raises on the learner's side): the same answer from one read."""
     val_scores = _guess_scores(candidates, y[indices["val"]])
     test_scores = _guess_scores(candidates, y[indices["test"]])
     train_scores = _guess_scores(candidates, y[indices["train"]])
     best = int(np.argmin(val_scores))
-    chosen = _number(pair[0], "the chosen candidate")
-    reads = int(_number(split.test_reads, "split.test_reads"))
+    chosen, test_score = _choice(choose_prompt, candidates, make(choose_prompt, "mlcourse.data.Split", X, y, indices),
+                                 where)
     if chosen != candidates[best]:
         if chosen == candidates[int(np.argmin(test_scores))]:
             why = ("likely mistake: you chose on the test set. Its score then flatters the choice: "
@@ -558,13 +581,20 @@ def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray,
             why = "choose the candidate with the lowest score on split.val (the first one, on a tie)."
         g.check_true(False, f"on {where}, choose_prompt chose {chosen:g}; expected {candidates[best]:g}, the "
                      f"candidate with the lowest validation score ({val_scores[best]:.3g}). {why}")
-    g.check_true(reads == 1, f"on {where}, choose_prompt read split.test {reads} times; expected exactly once, "
-                 "for the chosen candidate only, after the choice is made."
-                 if reads else f"on {where}, choose_prompt never read split.test; expected one read, to score "
-                 "the chosen candidate.")
-    g.check_array(f"the test score of the chosen candidate on {where}", _number(pair[1], "the test score"),
-                  test_scores[best], rtol=1e-9,
-                  hint="score(chosen, split.test), read once; not the validation score.")
+    score_hint = "score(chosen, split.test), read once; not the validation score."
+    g.check_array(f"the test score of the chosen candidate on {where}", test_score, test_scores[best], rtol=1e-9,
+                  hint=score_hint)
+    try:
+        again = _choice(choose_prompt, candidates, make(choose_prompt, ONCE, X, y, indices), where)
+    except GradingError as err:
+        if reading_error(err) != "twice":
+            raise
+        raise GradingError(f"on {where}, choose_prompt read split.test 2 or more times; expected exactly once, for "
+                           "the chosen candidate only, after the choice is made.") from None
+    g.check_true(again == (chosen, test_score),
+                 f"on {where}, choose_prompt returned {again} on a split whose test set can be read once, and "
+                 f"{(chosen, test_score)} on the same data before; expected the same (chosen, test_score): read "
+                 "split.test once, to score the chosen candidate.")
 
 
 @check(references=[])
