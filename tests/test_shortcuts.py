@@ -269,12 +269,20 @@ OPTIMIZERS = """
 
     class Subclassed(mlcourse.optim.SGD):
         pass
+
+    class BorrowedRule(mlcourse.optim.Optimizer):   # the course's base class, and SGD's rule
+        _update = mlcourse.optim.SGD._update
+
+        def __init__(self, params, lr, momentum=0.0, dampening=0.0):
+            super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, nesterov=False,
+                             weight_decay=0.0, maximize=False)
 """
 
 
 @pytest.mark.parametrize("name, route", [("TorchMomentum", "torch.optim"),
                                          ("CourseMomentum", "mlcourse.optim"),
-                                         ("Subclassed", "mlcourse.optim")])
+                                         ("Subclassed", "mlcourse.optim"),
+                                         ("BorrowedRule", "mlcourse.optim")])
 def test_an_optimizer_by_a_library_earns_nothing(guards, tmp_path, name, route):
     cells = learner(OPTIMIZERS, tmp_path)
     link = Loopback(vars(cells))

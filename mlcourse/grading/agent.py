@@ -76,7 +76,7 @@ def answer(request_text: str, namespace: dict) -> str:
         if armed:   # a check that names library shortcuts: refuse them to the learner's code meanwhile
             from .shortcuts import armed_call
 
-            result = armed_call(armed, _do, request, namespace)
+            result = armed_call(armed, _do, request, namespace, factory=request.get("op") == "make")
         else:
             result = _do(request, namespace)
         if isinstance(result, dict) and set(result) in ({"handle", "type"}, {"plain"}):

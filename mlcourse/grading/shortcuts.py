@@ -102,6 +102,8 @@ ROUTES: dict[str, Route] = {
         "use torch in a scratch cell to check your numbers",
         (
             "torch.nn.functional.mse_loss", "torch._C._nn.mse_loss",
+            "torch.nn.functional.huber_loss", "torch._C._nn.huber_loss",      # 2 * huber(delta=inf) = mse
+            "torch.nn.functional.smooth_l1_loss", "torch._C._nn.smooth_l1_loss",
             "torch.nn.functional.cross_entropy", "torch._C._nn.cross_entropy_loss",
             "torch.nn.functional.nll_loss", "torch._C._nn.nll_loss_nd", "torch._C._nn.nll_loss",
             "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.special.log_softmax",
@@ -156,6 +158,7 @@ LEARNER, LIBRARY, PACKAGE, TRUSTED, AGENT = range(5)
 _ABSENT = object()
 
 _armed: frozenset = frozenset()     # the route names of the check whose request runs now
+_factory = False                    # that request builds the judge's object from the course (make)
 _refused: list[str] = []            # what the guards refused while armed
 _trusted: frozenset = frozenset()   # the notebook's locked cells, by code name
 _agent = ""                         # agent.py: the judge's errand
@@ -199,8 +202,9 @@ def learner_calls(frame) -> bool:
     - a learner's frame (a cell, ``<timed exec>``, a file of unknown origin) says yes wherever
       it is: the course package is looked through like the libraries, so it launders nothing;
     - a locked cell of the notebook says no;
-    - the judge's errand (``agent``) says yes when it called the entry point itself (the answer
-      handed over IS the shortcut), no when it went through a course factory it was asked for;
+    - the judge's errand (``agent``) says no when it builds an object from a course factory
+      (``make``) and the call came from the course's code, and yes otherwise: an answer handed
+      over (a function, a class, a method it inherits from the course) IS the shortcut;
     - a stack of libraries only (a thread) says yes: while the guards are armed only the
       checked answer runs."""
     through_package = False
@@ -211,7 +215,7 @@ def learner_calls(frame) -> bool:
         if kind == TRUSTED:
             return False
         if kind == AGENT:
-            return not through_package
+            return not (through_package and _factory)
         if kind == PACKAGE:
             through_package = True
         frame = frame.f_back
@@ -502,14 +506,15 @@ def uninstall() -> None:
     _finder = None
 
 
-def armed_call(names: Iterable[str], fn: Callable, *args: Any) -> Any:
-    """``fn(*args)`` with the guards of ``names`` armed. A refusal recorded meanwhile is raised
-    afterwards as ``ReferenceUseError``, whatever the learner's code made of it (caught it,
-    raised something else, returned a value)."""
-    global _armed
+def armed_call(names: Iterable[str], fn: Callable, *args: Any, factory: bool = False) -> Any:
+    """``fn(*args)`` with the guards of ``names`` armed (``factory``: it builds a course object
+    for the judge). A refusal recorded meanwhile is raised afterwards as ``ReferenceUseError``,
+    whatever the learner's code made of it (caught it, raised something else, returned a value)."""
+    global _armed, _factory
     from .agent import ReferenceUseError
 
     _refused.clear()
+    _factory = bool(factory)
     _armed = frozenset(str(n) for n in names)
     try:
         result = fn(*args)
@@ -518,7 +523,7 @@ def armed_call(names: Iterable[str], fn: Callable, *args: Any) -> Any:
             raise ReferenceUseError(_refused[0]) from None
         raise
     finally:
-        _armed = frozenset()
+        _armed, _factory = frozenset(), False
     if _refused:
         raise ReferenceUseError(_refused[0])
     return result
