@@ -156,6 +156,31 @@ def test_code_compiled_by_the_learner_is_guarded(guards, tmp_path, name, compile
         shortcuts.armed_call(["torch.autograd"], getattr(cells, name), w)
 
 
+PROCESS = """
+    import multiprocessing
+    import subprocess
+    import sys
+
+    def in_a_fresh_interpreter(W):   # no guards there
+        out = subprocess.run([sys.executable, "-c", f"print(2 * {W!r})"], capture_output=True, text=True)
+        return float(out.stdout)
+
+    def in_a_spawned_process(W):
+        worker = multiprocessing.get_context("spawn").Process(target=print, args=(W,))
+        worker.start()
+        worker.join()
+        return 2 * W
+"""
+
+
+def test_another_process_is_refused_while_armed(guards, tmp_path):
+    cells = learner(PROCESS, tmp_path)
+    assert cells.in_a_fresh_interpreter(1.5) == 3.0
+    for name in ("in_a_fresh_interpreter", "in_a_spawned_process"):
+        with pytest.raises(agent.ReferenceUseError, match="starts another process"):
+            shortcuts.armed_call(["torch.autograd"], getattr(cells, name), 1.5)
+
+
 def test_a_caught_refusal_still_costs_the_exercise(guards, tmp_path):
     cells = learner(AUTOGRAD, tmp_path)
     with pytest.raises(agent.ReferenceUseError, match="earns nothing here"):

@@ -49,6 +49,10 @@ class Route:
 COMPILERS = ("torch.compile", "torch.jit.script", "torch.jit.trace",
              "torch.fx.experimental.proxy_tensor.make_fx")
 
+# Another process (a fresh interpreter has no guards): no answer of these exercises needs one.
+PROCESSES = ("subprocess.Popen", "os.system", "os.fork", "os.forkpty", "os.posix_spawn",
+             "os.posix_spawnp", "multiprocessing.process.BaseProcess.start")
+
 ROUTES: dict[str, Route] = {
     "torch.autograd": Route(
         "Your gradient comes from torch's autograd", "asks you to derive it by hand",
@@ -67,14 +71,14 @@ ROUTES: dict[str, Route] = {
             "torch.autograd.functional.vhp", "torch.autograd.functional.hvp",
             # the graph itself: calling each grad_fn node is backpropagation by torch's derivatives
             "torch.Tensor.grad_fn",
-            *COMPILERS,
+            *COMPILERS, *PROCESSES,
         )),
     "numerical differences": Route(
         "Your gradient is measured by a library's central differences",
         "asks you to compute it with your own code", "use it in a scratch cell to check your work",
         (
             "mlcourse.gradcheck.check_gradient", "mlcourse.gradcheck.check_module_gradients",
-            "mlcourse.gradcheck._central_differences",
+            "mlcourse.gradcheck._central_differences", *PROCESSES,
             "torch.autograd.gradcheck.get_numerical_jacobian",
             "torch.autograd.gradcheck.get_numerical_jacobian_wrt_specific_input",
             "torch.autograd.gradcheck._get_numerical_jacobian",
@@ -91,12 +95,12 @@ ROUTES: dict[str, Route] = {
             "torch.optim.sgd.sgd", "torch.optim.adam.adam", "torch.optim.adamw.adamw",
             "torch.optim.adamax.adamax", "torch.optim.nadam.nadam", "torch.optim.radam.radam",
             "torch.optim.rmsprop.rmsprop", "torch.optim.adagrad.adagrad",
-            *COMPILERS,
+            *COMPILERS, *PROCESSES,
         )),
     "mlcourse.optim": Route(
         "Your optimizer uses the course's own optimizer in mlcourse.optim",
         "asks you to write the update rule yourself", "compare with it in a scratch cell instead",
-        ("mlcourse.optim.SGD", "mlcourse.optim.Adam", "mlcourse.optim.AdamW")),
+        ("mlcourse.optim.SGD", "mlcourse.optim.Adam", "mlcourse.optim.AdamW", *PROCESSES)),
     "torch.nn.functional": Route(
         "Your loss comes from torch", "asks you to compute it yourself with numpy",
         "use torch in a scratch cell to check your numbers",
@@ -109,26 +113,27 @@ ROUTES: dict[str, Route] = {
             "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.special.log_softmax",
             "torch.Tensor.log_softmax",
             "torch.logsumexp", "torch.special.logsumexp", "torch.Tensor.logsumexp",
-            *COMPILERS,
+            *COMPILERS, *PROCESSES,
         )),
     "torch.softmax": Route(
         "Your softmax comes from torch", "asks you to compute it yourself with numpy",
         "use torch in a scratch cell to check your numbers",
         ("torch.softmax", "torch.special.softmax", "torch.nn.functional.softmax", "torch.Tensor.softmax",
          "torch.nn.functional.log_softmax", "torch.log_softmax", "torch.special.log_softmax",
-         "torch.Tensor.log_softmax", *COMPILERS)),
+         "torch.Tensor.log_softmax", *COMPILERS, *PROCESSES)),
     "torch.nn.functional.linear": Route(
         "Your layer comes from torch", "asks you to compute it yourself with numpy",
         "use torch in a scratch cell to check your numbers",
-        ("torch.nn.functional.linear", *COMPILERS)),
+        ("torch.nn.functional.linear", *COMPILERS, *PROCESSES)),
     "mlcourse.nn": Route(
         "Your answer uses the course's own layers in mlcourse.nn", "asks you to write it yourself",
         "compare with them in a scratch cell instead",
-        ("mlcourse.nn.Linear", "mlcourse.nn.MLP", "mlcourse.nn.Sequential", "mlcourse.nn.ReLU")),
+        ("mlcourse.nn.Linear", "mlcourse.nn.MLP", "mlcourse.nn.Sequential", "mlcourse.nn.ReLU",
+         *PROCESSES)),
     "torch.nn.init": Route(
         "Your weights come from torch.nn.init", "asks you to draw them yourself",
         "use it in a scratch cell to compare",
-        ("torch.nn.init.kaiming_normal_", "torch.nn.init.kaiming_uniform_", *COMPILERS)),
+        ("torch.nn.init.kaiming_normal_", "torch.nn.init.kaiming_uniform_", *COMPILERS, *PROCESSES)),
 }
 
 # A class named as an entry point is guarded on these methods, where it defines them.
@@ -144,6 +149,10 @@ def message(route: str, entry: str) -> str:
         return (f"Your answer runs code compiled by `{entry}`, inside which the grading cannot tell your "
                 f"work from torch's; this exercise {spec.task}, so it earns nothing here — keep compiled "
                 "code for scratch cells.")
+    if entry in PROCESSES and spec is not None:
+        return (f"Your answer starts another process (`{entry}`), where the grading cannot see what "
+                f"does the work; this exercise {spec.task}, so it earns nothing here — compute it in "
+                "the kernel itself.")
     private = any(p.startswith("_") and not p.startswith("__") for p in entry.split("."))
     shown = (route if private else entry).replace("torch.Tensor.", "Tensor.")
     if spec is None:
