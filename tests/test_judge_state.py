@@ -168,9 +168,9 @@ def restored_heldout(monkeypatch):
     """Whatever a cheat does to the held-out module or class in this process is undone after."""
     for name, value in list(vars(heldout).items()):
         monkeypatch.setattr(heldout, name, value)
-    for name, value in list(vars(heldout.HeldOutSplit).items()):
+    for name, value in list(vars(heldout.Split).items()):
         if name in ("test", "test_reads", "__init__"):
-            monkeypatch.setattr(heldout.HeldOutSplit, name, value)
+            monkeypatch.setattr(heldout.Split, name, value)
     return heldout
 
 
@@ -474,7 +474,8 @@ def test_07_reading_the_test_set_twice_earns_no_read_once_point(cheat, tmp_path)
     reads = results["final-reads-tests"]
     assert reads.score == 0, f"{cheat} earned the read-once point: {reads.output}"
     if results["final-tests"].passed:     # not refused by the scan: refused by construction
-        assert "2 times" in reads.output, reads.output
+        why = "no attribute '_parts'" if cheat == "Split.test replaced on the class" else "2 times"
+        assert why in reads.output, reads.output
 
 
 CHEATS_09 = {

@@ -72,8 +72,9 @@ def _envelope(part: tuple | None):
     return open_envelope, opened
 
 
-class HeldOutSplit:
+class Split:
     """``.train`` and ``.val`` as ``(X, y)``; ``.test`` handed over once (or never, when sealed).
+    (Named like ``mlcourse.data.Split``, whose place it takes in these checks, for the messages.)
 
     ``test_reads`` is 1 after the test part was handed over, 0 before, for answers that print it;
     no check reads it.
@@ -107,14 +108,14 @@ class HeldOutSplit:
         return f"Split({sizes}, test_reads={self.test_reads})"
 
 
-def once(X: Any, y: Any, indices: dict) -> HeldOutSplit:
+def once(X: Any, y: Any, indices: dict) -> Split:
     """A split whose test part is handed over on the first read of ``.test`` only."""
-    return HeldOutSplit(X, y, indices)
+    return Split(X, y, indices)
 
 
-def sealed(X: Any, y: Any, indices: dict) -> HeldOutSplit:
+def sealed(X: Any, y: Any, indices: dict) -> Split:
     """A split without a test part: reading ``.test`` raises ``TestSetSealed``."""
-    return HeldOutSplit(X, y, indices, sealed=True)
+    return Split(X, y, indices, sealed=True)
 
 
 # ---- the judge's side ---------------------------------------------------------------------------

@@ -525,7 +525,7 @@ def _kernel_has(like: Any, device: str) -> bool:
     return device == "cpu" or (probe is not None and value(make(like, probe)) is True)
 
 
-NOT_MOVED = ("move the model once, before the loop, with model.to(device), and create X and y on the device "
+NOT_MOVED = ("Move the model once, before the loop, with model.to(device), and create X and y on the device "
              "(torch.as_tensor(..., device=device)). This check's model gets its weights only when it is moved to "
              "the device it is given, so a loop that never moves it trains NaN weights.")
 
