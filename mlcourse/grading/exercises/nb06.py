@@ -65,7 +65,9 @@ class ParkedMLP(TorchMLP):
 
     def to(self, *args: Any, **kwargs: Any) -> ParkedMLP:
         out = super().to(*args, **kwargs)
-        named = [torch.device(a) for a in (*args, kwargs.get("device")) if isinstance(a, (str, torch.device))]
+        named = [a.device if isinstance(a, torch.Tensor) else torch.device(a)
+                 for a in (*args, kwargs.get("device"), kwargs.get("tensor"))
+                 if isinstance(a, (str, torch.device, torch.Tensor))]
         sizes, seed, device_type = self._origin
         if any(d.type == device_type for d in named) and all(bool(p.isnan().all()) for p in self.parameters()):
             with torch.no_grad():
