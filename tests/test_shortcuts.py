@@ -185,9 +185,46 @@ def test_a_caught_refusal_still_costs_the_exercise(guards, tmp_path):
     cells = learner(AUTOGRAD, tmp_path)
     with pytest.raises(agent.ReferenceUseError, match="earns nothing here"):
         shortcuts.armed_call(["torch.autograd"], cells.caught, np.array([1.0, 2.0]))
-    assert shortcuts.refused(), "the refusal was not recorded"
+    assert not shortcuts.refused(), "the refusal was reported, and the record starts again"
     assert shortcuts.armed_call(["torch.autograd"], cells.honest, np.array([1.0])) == 2.0
-    assert not shortcuts.refused()
+
+
+def test_work_left_for_later_within_a_check_is_refused_at_its_next_request(guards, tmp_path):
+    """A step that leaves torch.optim's work to a thread running between two requests of the
+    check: refused there, and reported at the check's next request; a new check starts clean;
+    a cell of the notebook (not one of the judge's requests) disarms."""
+    cells = learner("""
+        import threading, time
+        import torch
+
+        def later(t):
+            def work():
+                time.sleep(0.05)
+                opt = torch.optim.SGD([t], lr=0.1)
+                opt.step()
+            threading.Thread(target=work).start()
+
+        def nothing():
+            return 0
+    """, tmp_path)
+    link = Loopback(vars(cells))
+    t = torch.zeros(2)
+    t.grad = torch.ones(2)
+    link.armed = ["torch.optim"]
+    link.lookup("later")(torch.zeros(2))    # returns before the thread steps
+    import time
+
+    time.sleep(0.3)
+    with pytest.raises(RemoteError, match="torch.optim"):
+        link.lookup("nothing")()
+    link.lookup("later")(torch.zeros(2))
+    time.sleep(0.3)
+    link.armed = ["torch.optim"]              # the next check: a new list
+    assert link.lookup("nothing")() == 0
+    shortcuts._before_cell(types.SimpleNamespace(raw_cell=shortcuts.ERRAND + "...).serve('{}')"))
+    assert shortcuts._armed
+    shortcuts._before_cell(types.SimpleNamespace(raw_cell="x = 1"))
+    assert not shortcuts._armed
 
 
 def test_only_the_armed_route_is_refused(guards, tmp_path):
@@ -324,7 +361,8 @@ def test_the_guards_of_torch_optim_reach_its_functional_step(guards):
     learner_step = compile("EARLY_SGD_STEP(opt)", "/tmp/ipykernel_1/2.py", "exec")
     with pytest.raises(agent.ReferenceUseError):
         shortcuts.armed_call(["torch.optim"], exec, learner_step, {"EARLY_SGD_STEP": EARLY_SGD_STEP, "opt": opt})
-    EARLY_SGD_STEP(opt)   # not armed
+    shortcuts.disarm()    # the next cell
+    EARLY_SGD_STEP(opt)
     assert torch.allclose(p, torch.full((2,), -0.1))
 
 
@@ -519,6 +557,29 @@ def test_optimizers_by_torch_optim_earn_nothing():
     results = _grade(NB05, OPTIMIZERS_BY_TORCH)
     _assert_only(results, OPTIMIZER_CELLS, OPTIMIZER_SENTENCE)
     assert "Your optimizer's step comes from torch.optim" in results["adam-tests"].output
+
+
+# The step left to the kernel's event loop, which runs it between two of the check's requests.
+LATER_ON_THE_EVENT_LOOP = {"sgd-answer": """import asyncio
+import torch
+
+def sgd_step(params, lr):
+    tensors = [torch.from_numpy(p.data) for p in params]
+    for t, p in zip(tensors, params):
+        t.grad = torch.from_numpy(np.array(p.grad))
+
+    def later():
+        torch.optim.SGD(tensors, lr=lr).step()
+    asyncio.get_event_loop().call_soon(later)
+"""}
+
+
+@pytest.mark.slow
+def test_an_optimizer_step_left_to_the_event_loop_earns_nothing():
+    results = _grade(NB05, LATER_ON_THE_EVENT_LOOP)
+    _assert_only(results, {"sgd-tests"}, OPTIMIZER_SENTENCE)
+    assert results["sgd-tests"].output.startswith("Your optimizer's step comes from torch.optim"), \
+        results["sgd-tests"].output
 
 
 COURSE_OPTIMIZERS = {

@@ -347,7 +347,7 @@ class JudgeMixin:
             return where in own or where.endswith("(your own cell)")
 
         def before(call, fn):
-            link.armed = tuple(getattr(fn, "shortcuts", ()))   # refused in the kernel while it runs
+            link.armed = list(getattr(fn, "shortcuts", ()))   # refused in the kernel while it runs
             for ref in getattr(fn, "references", ()):
                 found = [w for w in (findings.references.get(ref, []) if findings else []) if counts(w)]
                 if found:

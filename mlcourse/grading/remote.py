@@ -70,11 +70,14 @@ class Link:
         message = {"op": op, "nonce": self._nonce}
         for key, val in fields.items():
             message[key] = val if key in ("name", "path") else self._encode(val)
-        # The library shortcuts of the check being run (set by the judge): the kernel refuses
-        # them to the learner's code while it answers this request.
-        armed = getattr(self, "armed", ())
-        if armed:
-            message["armed"] = [str(name) for name in armed]
+        # The library shortcuts of the check being run (the judge sets ``armed`` for each check,
+        # a new list each time): the kernel refuses them to the learner's code from this request
+        # on, until a request of another check or the next cell; ``check`` tells the checks apart.
+        armed = getattr(self, "armed", None)
+        if armed is not None:
+            if armed is not getattr(self, "_armed_for", None):
+                self._armed_for, self._armed_check = armed, secrets.randbits(52)
+            message["armed"] = {"routes": [str(name) for name in armed], "check": self._armed_check}
         reply_text = self.exchange(json.dumps(message))
         if len(reply_text) > wire.MAX_BYTES:
             raise remote_error("BadReply", f"the notebook's reply is {len(reply_text) / 2**20:.0f} MB, "

@@ -168,6 +168,7 @@ _ABSENT = object()
 
 _armed: frozenset = frozenset()     # the route names of the check whose request runs now
 _factory = False                    # that request builds the judge's object from the course (make)
+_check: Any = None                  # the judge's token for the check whose routes are armed
 _refused: list[str] = []            # what the guards refused while armed
 _trusted: frozenset = frozenset()   # the notebook's locked cells, by code name
 _agent = ""                         # agent.py: the judge's errand
@@ -492,12 +493,15 @@ def install(names: Iterable[str], trusted_files: Iterable[str] = ()) -> None:
     if _finder is None:
         _finder = _Finder()
         sys.meta_path.insert(0, _finder)
+        shell = _shell()
+        if shell is not None:
+            shell.events.register("pre_run_cell", _before_cell)
     _install_all()
 
 
 def uninstall() -> None:
     """Put every original back and stop watching imports (for tests)."""
-    global _finder, _trusted, _armed
+    global _finder, _trusted
     for owner, attr, original, _guard in reversed(list(_installed.values())):
         try:
             if original is _ABSENT:
@@ -508,36 +512,85 @@ def uninstall() -> None:
             pass
     for table in (_installed, _entries, _watched, _kinds, _guards):
         table.clear()
-    _refused.clear()
-    _trusted, _armed = frozenset(), frozenset()
+    _trusted = frozenset()
     if _finder is not None and _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
+        shell = _shell()
+        if shell is not None:
+            try:
+                shell.events.unregister("pre_run_cell", _before_cell)
+            except ValueError:
+                pass
     _finder = None
+    disarm()
 
 
-def armed_call(names: Iterable[str], fn: Callable, *args: Any, factory: bool = False) -> Any:
-    """``fn(*args)`` with the guards of ``names`` armed (``factory``: it builds a course object
-    for the judge). A refusal recorded meanwhile is raised afterwards as ``ReferenceUseError``,
-    whatever the learner's code made of it (caught it, raised something else, returned a value)."""
-    global _armed, _factory
+def armed_call(armed: Any, fn: Callable, *args: Any, factory: bool = False) -> Any:
+    """``fn(*args)`` with the guards of the routes ``armed`` armed: a list of route names, or the
+    judge's ``{"routes": [...], "check": token}``. ``factory``: the call builds a course object
+    for the judge (``make``).
+
+    A refusal recorded meanwhile is raised afterwards as ``ReferenceUseError``, whatever the
+    learner's code made of it (caught it, raised something else, returned a value). The routes
+    stay armed after the call, until the next request or the next cell (``disarm``): work the
+    learner's code leaves to a thread or an event-loop callback between two requests of a check
+    is refused too, and reported at the check's next request. A new check (another token)
+    starts with a clean record."""
+    global _armed, _factory, _check
     from .agent import ReferenceUseError
 
-    _refused.clear()
+    check = None
+    if isinstance(armed, dict):
+        armed, check = armed.get("routes") or (), armed.get("check")
+    if check is None or check != _check:
+        _refused.clear()
+    _check = check
     _factory = bool(factory)
-    _armed = frozenset(str(n) for n in names)
+    _armed = frozenset(str(n) for n in armed)
     try:
         result = fn(*args)
     except BaseException:
         if _refused:
-            raise ReferenceUseError(_refused[0]) from None
+            raise ReferenceUseError(_reported()) from None
         raise
     finally:
-        _armed, _factory = frozenset(), False
+        _factory = False
     if _refused:
-        raise ReferenceUseError(_refused[0])
+        raise ReferenceUseError(_reported())
     return result
 
 
+def _reported() -> str:
+    """The first refusal on record, which is now reported: the record starts again."""
+    text = _refused[0]
+    _refused.clear()
+    return text
+
+
+def disarm() -> None:
+    """Nothing is armed, and nothing is remembered: a cell of the notebook is about to run."""
+    global _armed, _factory, _check
+    _armed, _factory, _check = frozenset(), False, None
+    _refused.clear()
+
+
+ERRAND = "__import__('mlcourse.grading.agent'"   # how the judge's requests start (judge.KernelLink)
+
+
+def _before_cell(info: Any = None) -> None:
+    """IPython's pre_run_cell: a cell that is not one of the judge's requests disarms."""
+    if _armed and not str(getattr(info, "raw_cell", "") or "").startswith(ERRAND):
+        disarm()
+
+
+def _shell() -> Any:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with the kernel
+        return None
+    return get_ipython()
+
+
 def refused() -> list[str]:
-    """What the guards refused during the last armed call."""
+    """What the guards refused and no request has reported yet."""
     return list(_refused)

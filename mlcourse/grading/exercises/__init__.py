@@ -39,7 +39,11 @@ def check(references: Iterable[str] = (), shortcuts: Iterable[str] = ()) -> Call
 
             for arg in [*args, *kwargs.values()]:
                 refuse_reference(arg, refs)
-            return fn(*args, **kwargs)
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:   # a refusal, from whichever request of the check it came
+                refused(exc)
+                raise
 
         run.is_check = True
         run.references = refs
