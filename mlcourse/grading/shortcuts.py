@@ -11,12 +11,13 @@ public functions, the classes' methods and the low-level functions they all end
 in) or a single dotted path. During grading the judge installs a guard on every
 entry point of the notebook's routes before the first cell runs (``install``,
 from ``agent.guard_references``); modules not imported yet (torch) are guarded
-the moment they are. The guards are inert, except while the judge's request for
-a check that declares the route runs (``armed_call``): then a call that comes
-from the learner's code is refused with one sentence saying why, and remembered,
-so that the answer earns nothing even when its code caught the exception.
-Scratch cells, locked cells, the course package and other exercises use the
-same functions freely.
+the moment they are. The guards are inert, except while a check that declares the
+route is being judged: from its first request to the kernel (``armed_call``) until
+a request of another check or the next cell of the notebook. Then a call that
+comes from the learner's code is refused with one sentence saying why, and
+remembered, so that the answer earns nothing even when its code caught the
+exception. Scratch cells, locked cells, the course package and the other
+exercises use the same functions freely.
 
 Whose call it is comes from the stack, not from spelling: aliases, a module
 handed in as a parameter, ``getattr``, the body of ``%%time`` and a helper module
@@ -140,7 +141,6 @@ ROUTES: dict[str, Route] = {
 METHODS = ("__init__", "step", "_update", "forward", "backward")
 
 
-
 def message(route: str, entry: str) -> str:
     """The one sentence a refused call earns, naming the entry point in words a learner knows
     (the route's name for a private one)."""
@@ -166,7 +166,7 @@ def message(route: str, entry: str) -> str:
 LEARNER, LIBRARY, PACKAGE, TRUSTED, AGENT = range(5)
 _ABSENT = object()
 
-_armed: frozenset = frozenset()     # the route names of the check whose request runs now
+_armed: frozenset = frozenset()     # the route names of the check being judged
 _factory = False                    # that request builds the judge's object from the course (make)
 _check: Any = None                  # the judge's token for the check whose routes are armed
 _refused: list[str] = []            # what the guards refused while armed
