@@ -227,6 +227,14 @@ def test_work_left_for_later_within_a_check_is_refused_at_its_next_request(guard
     assert not shortcuts._armed
 
 
+def test_the_judges_requests_are_the_cells_that_do_not_disarm():
+    import inspect
+
+    from mlcourse.grading import judge
+
+    assert shortcuts.ERRAND in inspect.getsource(judge.KernelLink.exchange)
+
+
 def test_only_the_armed_route_is_refused(guards, tmp_path):
     cells = learner(AUTOGRAD, tmp_path)
     assert np.allclose(shortcuts.armed_call(["torch.optim"], cells.backward, np.array([3.0])), [6.0])
