@@ -112,7 +112,7 @@ def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list
     the library itself and the notebook's locked cells (``trusted_files``).
 
     The library routes in ``shortcuts`` get guards too (``shortcuts.install``), inert except
-    while a request of a check that names them runs (``armed_call``)."""
+    while a check that names them is judged (``shortcuts.armed_call``)."""
     import functools
     import os
 
