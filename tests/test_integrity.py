@@ -109,6 +109,12 @@ TAMPERING = {
     "__globals__ in a string": ("frames", "key = '__globals__'"),
     "getclosurevars": ("frames", "import inspect\nv = inspect.getclosurevars(print)"),
     "the agent": ("grading-internals", "from mlcourse.grading import agent"),
+    "the shortcut guards": ("grading-internals", "import mlcourse.grading.shortcuts as s\ns.uninstall()"),
+    "the guards through the package": ("grading-internals", "import mlcourse.grading as G\nG.shortcuts.uninstall()"),
+    "the judge's split": ("grading-internals", "from mlcourse.grading import heldout"),
+    "make builds anything by name": ("grading-internals", "from mlcourse import grading\n"
+                                                          "grading.make(None, 'mlcourse.data.Split')"),
+    "an internal module named in a string": ("grading-internals", "name = 'mlcourse.grading.shortcuts'"),
     "the checks' own helpers": ("grading-internals", "from mlcourse.grading.exercises import nb07\n"
                                                      "def final_test_error(split, degree):\n"
                                                      "    return nb07._fit(split, degree)"),

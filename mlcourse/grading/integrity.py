@@ -95,14 +95,25 @@ FORBIDDEN_MODULES = {
     "codeop": "code-loading", "importlib.util": "code-loading",
     "importlib.machinery": "code-loading", "importlib._bootstrap": "code-loading",
     "importlib._bootstrap_external": "code-loading", "zipimport": "code-loading",
-    "mlcourse.grading.agent": "grading-internals", "mlcourse.grading.judge": "grading-internals",
-    "mlcourse.grading.remote": "grading-internals", "mlcourse.grading.wire": "grading-internals",
-    "mlcourse.grading.references": "grading-internals", "mlcourse.grading._guard": "grading-internals",
-    "mlcourse.grading.integrity": "grading-internals", "mlcourse.grading.checks": "grading-internals",
     "nbgrader": "grading-internals",
     "nbclient": "grading-internals", "jupyter_client": "grading-internals",
     "zmq": "grading-internals", "ipykernel": "grading-internals",
 }
+# What of the grading package a learner's cell may name: the check modules (a scratch cell
+# may run a check again), the error type and the comparison helpers. Everything else (the
+# errand, the judge, the guards, the judge's objects, ``make`` which builds any course object
+# by its dotted name) is the grading's own machinery.
+GRADING_OPEN = {"exercises", "errors", "GradingError", "call", "check_array", "check_equal",
+                "check_gradient", "check_in_band", "check_true", "passed", "quiet", "to_float64",
+                "ensure_untampered"}
+
+
+def grading_internal(path: str) -> bool:
+    """Is ``path`` (dotted) a part of the grading's own machinery?"""
+    prefix = "mlcourse.grading."
+    return path.startswith(prefix) and path[len(prefix):].split(".")[0] not in GRADING_OPEN
+
+
 # Attribute names that no honest notebook reads, whatever object they are read from.
 FORBIDDEN_ATTRS = {
     **dict.fromkeys(["__closure__", "cell_contents", "__code__", "__globals__", "f_back",
@@ -305,6 +316,8 @@ class _Scanner(ast.NodeVisitor):
         bad = _under(path, FORBIDDEN_DOTTED)
         if bad:
             self.flag(node, FORBIDDEN_DOTTED[bad], f"reaches {bad}")
+        elif grading_internal(path):
+            self.flag(node, "grading-internals", f"reaches {'.'.join(path.split('.')[:3])}")
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -494,7 +507,9 @@ class _Scanner(ast.NodeVisitor):
         inner.visit(tree)
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str):
+        if isinstance(node.value, str) and grading_internal(node.value.strip()):
+            self.flag(node, "grading-internals", f"names {node.value.strip()[:60]}")
+        elif isinstance(node.value, str):
             rule = FORBIDDEN_ATTRS.get(node.value)
             if rule and node.value.startswith("_"):  # "__globals__" handed to getattr, vars()[...]
                 self.flag(node, rule, f"names {node.value}")
