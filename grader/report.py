@@ -170,6 +170,10 @@ def _flags_from_record(nb: dict, sub: Submission) -> None:
         for path, where in sorted(references.items()):
             cells = ", ".join(map(str, where)) if isinstance(where, list) else str(where)
             _flag_once(sub, "reference use", f"{path} ({cells})" if cells else str(path))
+    used = [u for u in record.get("reference_use") or [] if isinstance(u, dict)]
+    if used and not references:  # refused while a check ran (the guards), not found by the scan
+        _flag_once(sub, "reference use", "refused while checks ran, in " +
+                   ", ".join(sorted({str(u.get("cell")) for u in used})))
     refused = record.get("refused")
     if isinstance(refused, list) and refused:
         _flag_once(sub, "tampering", "; ".join(str(line).strip() for line in refused))

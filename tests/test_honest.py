@@ -218,3 +218,24 @@ def test_the_cheats_table_names_real_tests():
     missing = [f"{f}::{t}" for f, t in named
                if not re.search(rf"^def {t}\(", (root / f).read_text(encoding="utf-8"), re.M)]
     assert not missing, missing
+
+
+@pytest.mark.slow
+def test_a_shortcut_refused_while_checks_run_is_in_the_judges_record_and_the_report():
+    """Outcomes travel as data: the guard's refusal reaches the judge's record by its kind,
+    and the report flags it from there (no message is parsed)."""
+    from grader import report
+
+    nb = _solved_03()
+    answer = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-answer")
+    answer.source = ("import torch\nimport torch.nn.functional as F\n"
+                     "def mse(y_hat, y, reduction='mean'):\n"
+                     "    return F.mse_loss(torch.as_tensor(y_hat), torch.as_tensor(y), reduction=reduction).numpy()\n")
+    nb = notebook.execute(notebook.merge_submission(nbformat.read(NB03, 4), nb), NB03.parent)
+    record = nb.metadata["mlcourse"]["judge"]
+    cells = {u["cell"] for u in record["reference_use"]}
+    assert "mse-tests" in cells and not record["references"] and not record["refused"], record
+    assert all(not c.startswith("ce") for c in cells), cells
+    sub = report.Submission("ann", "03-losses")
+    report._flags_from_record(nb, sub)
+    assert [k for k, _ in sub.flags] == ["reference use"] and "mse-tests" in sub.flags[0][1], sub.flags

@@ -130,6 +130,7 @@ class Verdict:
     passed: bool
     lines: list[str] = field(default_factory=list)   # what passed checks said
     message: str = ""                                  # why it failed
+    kind: str = "passed"                               # passed, failed, reference use, error
     missing: str | None = None                         # a learner name not defined (yet)
 
     def outputs(self) -> list[dict]:
@@ -173,9 +174,10 @@ def run(calls: list[CheckCall], lookup: Callable[[str], Any],
                 fn(*[value(a) for a in call.args], **{k: value(a) for k, a in call.kwargs})
             except GradingError as exc:
                 verdict.passed, verdict.message = False, str(exc)
+                verdict.kind = getattr(exc, "kind", "failed")
                 break
             except Exception as exc:  # a check that breaks must still cost only this cell
-                verdict.passed = False
+                verdict.passed, verdict.kind = False, "error"
                 verdict.message = (f"{call.label()} could not finish: {type(exc).__name__}: {exc}")
                 break
     finally:

@@ -19,7 +19,7 @@ import numpy as np
 from mlcourse import diagnose
 
 from ._guard import to_float64
-from .errors import GradingError
+from .errors import GradingError, ReferenceUse
 
 
 def _fmt(x: float) -> str:
@@ -90,7 +90,7 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
     except Exception as exc:
         kind = getattr(exc, "remote_type", type(exc).__name__)
         if kind == "ReferenceUseError":
-            raise GradingError(str(exc)) from None
+            raise ReferenceUse(str(exc)) from None
         shown = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         raise GradingError(
             f"`{label()}({shown})` raised {kind}: {exc}\n"

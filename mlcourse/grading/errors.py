@@ -12,3 +12,11 @@ class GradingError(AssertionError):
     def _render_traceback_(self) -> list[str]:
         return ["\x1b[0;31mGradingError\x1b[0m: " + (str(self).splitlines() or [""])[0],
                 *str(self).splitlines()[1:]]
+
+
+class ReferenceUse(GradingError):
+    """A check failed because the answer used the course's reference or a library shortcut
+    that does the exercise: the judge records it as such (outcomes travel as data, never
+    parsed from the message)."""
+
+    kind = "reference use"

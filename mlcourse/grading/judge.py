@@ -33,7 +33,7 @@ from typing import Any
 
 from . import cells, integrity
 from .agent import MIME
-from .errors import GradingError
+from .errors import ReferenceUse
 from .notebook import is_answer, is_graded_test, nbgrader_meta
 from .references import reference_message
 from .remote import Link
@@ -177,7 +177,8 @@ class JudgeMixin:
             self.nb.metadata["mlcourse"] = {}
         meta = self.nb.metadata["mlcourse"]
         if not isinstance(meta.get("judge"), dict) or not self._judge_record_started:
-            meta["judge"] = {"version": 1, "killed": None, "refused": [], "references": {}}
+            meta["judge"] = {"version": 1, "killed": None, "refused": [], "references": {},
+                             "reference_use": []}
             self._judge_record_started = True
         return meta["judge"]
 
@@ -351,7 +352,7 @@ class JudgeMixin:
             for ref in getattr(fn, "references", ()):
                 found = [w for w in (findings.references.get(ref, []) if findings else []) if counts(w)]
                 if found:
-                    raise GradingError(f"{reference_message(ref)} (found in {', '.join(found)})")
+                    raise ReferenceUse(f"{reference_message(ref)} (found in {', '.join(found)})")
 
         verdict = cells.run(calls, lambda name: link.request("global", name=name), before=before)
         if not verdict.passed and self._judge_dead and "kernel killed" not in verdict.message:
@@ -364,6 +365,11 @@ class JudgeMixin:
         loop = asyncio.get_running_loop()
         verdict = await loop.run_in_executor(None, self._judge_cell, cell, loop)
         cell.outputs = [from_dict(o) for o in verdict.outputs()]
+        if verdict.kind == "reference use":
+            used = self._judge_record().setdefault("reference_use", [])
+            entry = {"cell": nbgrader_meta(cell).get("grade_id"), "reason": verdict.message[:500]}
+            if entry not in used:
+                used.append(entry)
         if execution_count is not None:
             cell.execution_count = execution_count
         return verdict

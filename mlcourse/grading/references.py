@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import GradingError
+from .errors import ReferenceUse
 
 
 def resolve(path: str) -> Any:
@@ -58,4 +58,4 @@ def refuse_reference(obj: Any, references: tuple[str, ...]) -> None:
             code = _code(obj)
             same = code is not None and code is _code(ref)
         if same:
-            raise GradingError(reference_message(path))
+            raise ReferenceUse(reference_message(path))

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable
 
-from ..errors import GradingError
+from ..errors import GradingError, ReferenceUse
 
 
 def check(references: Iterable[str] = (), shortcuts: Iterable[str] = ()) -> Callable[[Callable], Callable]:
@@ -58,7 +58,7 @@ def refused(exc: BaseException) -> None:
     as the check's failure, with its sentence: for a check that catches the learner's
     exceptions itself (to read which one an answer raises)."""
     if getattr(exc, "remote_type", type(exc).__name__) == "ReferenceUseError":
-        raise GradingError(str(exc)) from None
+        raise ReferenceUse(str(exc)) from None
 
 
 __all__ = ["GradingError", "check", "refused"]
