@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -98,17 +97,14 @@ def test_habits_keep_full_marks_through_mlcourse_grade(path, tmp_path):
 
 @pytest.mark.slow
 def test_habits_keep_full_marks_through_nbgrader_and_make_grade(tmp_path, course_env):
-    from test_roundtrip import nbgrader, scores, submit
+    from test_roundtrip import autograde, released_course, scores, submit
 
     from grader import batch, pipeline, sandbox
 
-    name = "03-losses"
-    course = pipeline.build_course(tmp_path, [NB03.parent])
-    nbgrader(["generate_assignment", name], course, course_env)
-    released = nbformat.read(course.release_dir / name / f"{name}.ipynb", as_version=4)
+    course, name, released = released_course(tmp_path, NB03, course_env)
     solved = {nbgrader_meta(c)["grade_id"]: c.source for c in nbformat.read(NB03, 4).cells
               if nbgrader_meta(c).get("solution")}
-    nb = nbformat.from_dict(json.loads(nbformat.writes(released)))
+    nb = released()
     for cell in nb.cells:
         if nbgrader_meta(cell).get("grade_id") in solved:
             cell.source = solved[nbgrader_meta(cell)["grade_id"]]
@@ -117,8 +113,7 @@ def test_habits_keep_full_marks_through_nbgrader_and_make_grade(tmp_path, course
         nb.cells.insert(first + offset, nbformat.v4.new_code_cell(code))
     submit(course, "habits", name, None, text=nbformat.writes(nb))
 
-    proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", name, "--force"],
-                          cwd=course.root, env=course_env, capture_output=True, text=True)
+    proc = autograde(course, name, course_env)
     book = scores(course, name, "habits")
     assert book and all(s == m for s, m in book.values()), (book, proc.stderr[-2000:])
 

@@ -12,7 +12,6 @@ import base64
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -387,27 +386,21 @@ DISGUISED_REFERENCE = ("import operator\nimport mlcourse.losses as L\n"
 
 @pytest.mark.slow
 def test_cheats_earn_nothing_through_nbgrader_and_mlcourse_grade_alike(tmp_path, course_env):
-    from test_roundtrip import local_scores, nbgrader, scores, submit
+    from test_roundtrip import autograde, local_scores, released_course, scores, submit
 
-    from grader import pipeline
-
-    name = "03-losses"
-    course = pipeline.build_course(tmp_path, [NB03.parent])
-    nbgrader(["generate_assignment", name], course, course_env)
-    released = nbformat.read(course.release_dir / name / f"{name}.ipynb", as_version=4)
+    course, name, released = released_course(tmp_path, NB03, course_env)
     students = {}
     for i, key in enumerate(THROUGH_NBGRADER):
-        nb = nbformat.from_dict(json.loads(nbformat.writes(released)))
+        nb = released()
         answer = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-answer")
         answer.source = CHEATS[key]
         students[f"cheat-{i}"] = nb
-    disguised = nbformat.from_dict(json.loads(nbformat.writes(released)))
+    disguised = released()
     disguised.cells.insert(2, nbformat.v4.new_code_cell(DISGUISED_REFERENCE, metadata=FAKE_LOCKED))
     students["disguised"] = disguised
     for student, nb in students.items():
         submit(course, student, name, None, text=nbformat.writes(nb))
-    proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", name, "--force"],
-                          cwd=course.root, env=course_env, capture_output=True, text=True)
+    proc = autograde(course, name, course_env)
     for student in students:
         book = scores(course, name, student)
         assert book, f"{student} was not graded:\n{proc.stderr[-3000:]}"

@@ -98,6 +98,23 @@ def with_answer(notebook: Path, grade_id: str, code: str) -> str:
     return nbformat.writes(nb)
 
 
+def released_course(tmp_path: Path, source: Path, env: dict):
+    """A scratch course for one assignment (``source``: its solution notebook), released;
+    returns the course, the assignment's name and a function that gives a fresh copy of
+    the released notebook."""
+    name = source.parent.name
+    course = pipeline.build_course(tmp_path, [source.parent])
+    nbgrader(["generate_assignment", name], course, env)
+    text = (course.release_dir / name / f"{name}.ipynb").read_text(encoding="utf-8")
+    return course, name, lambda: nbformat.reads(text, as_version=4)
+
+
+def autograde(course: pipeline.Course, name: str, env: dict) -> subprocess.CompletedProcess:
+    """Plain ``nbgrader autograde`` in the course folder (it exits 1 when one submission fails)."""
+    return subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", name, "--force"],
+                          cwd=course.root, env=env, capture_output=True, text=True)
+
+
 def local_scores(course: pipeline.Course, name: str, student: str) -> dict[str, tuple[float, float]]:
     """What `mlcourse grade` gives the same submitted file."""
     path = course.submitted / student / name / f"{name}.ipynb"
