@@ -112,6 +112,9 @@ HABITS = {
                       "torch.set_printoptions(precision=3)\nprint(torch.get_num_threads())",
     "numpy settings": "import numpy as np\nnp.set_printoptions(precision=3, suppress=True)\n"
                       "with np.errstate(divide='ignore'):\n    print(np.float64(1.0) / 0)",
+    "gc.collect to free memory": "import gc\nimport torch\ngc.collect()\n"
+                                 "if torch.cuda.is_available():\n    torch.cuda.empty_cache()",
+    "is torch imported?": "import sys\nprint('torch' in sys.modules, 'pandas' not in sys.modules)",
     "platform and sys.version": "import platform, sys\nprint(platform.python_version(), sys.version_info[:2],"
                                 " sys.platform)",
     "gc-free memory check": "import resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0)",

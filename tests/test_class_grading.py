@@ -209,7 +209,7 @@ def hostile_corpus(course: pipeline.Course, listener: Listener, marker: Path) ->
         "edited-tests": (answered(course, WRONG, edit=edit_tests), 1),
         "retyped-test": (answered(course, WRONG, edit=retype), 1),
         "changed-ids-points": (answered(course, WRONG, edit=regrade), 1),
-        "tamper": (answered(course, extra="import gc\ngc.collect()"), 0),
+        "tamper": (answered(course, extra="import gc\nfound = gc.get_objects()"), 0),
         "empty-file": ("", None),
         "corrupt-json": ('{"cells": [', None),
         "foreign-notebook": (nbformat.writes(foreign), None),
@@ -572,7 +572,7 @@ def test_class_report_shows_scores_exercises_messages_missing_and_flags(graded, 
     assert "killed" in flags["memory-bomb"] and "memory" in reasons["memory-bomb"]
     assert "512 MiB" in reasons["memory-bomb"]
     assert "timeout" in flags["stubborn-loop"]
-    assert "tampering" in flags["tamper"] and "import gc" in reasons["tamper"]
+    assert "tampering" in flags["tamper"] and "gc.get_objects" in reasons["tamper"]
     assert {"rejected"} <= flags["corrupt-json"] and {"rejected"} <= flags["empty-file"]
     assert flags["honest"] == set() and flags["honest-wrong"] == set()
     assert by_student["honest"].score == 3

@@ -77,6 +77,12 @@ TAMPERING = {
     "__builtins__": ("builtins", "__builtins__['abs'] = lambda x: 0"),
     "gc": ("gc", "import gc\ngc.get_referents(np.ndarray.__dict__)[0]['all'] = print"),
     "gc in a %%time body": ("gc", "%%time\nimport gc\nx = gc.get_objects()"),
+    "gc by a computed name": ("gc", "import gc\nwalk = getattr(gc, 'get_' + 'objects')"),
+    "gc imported by a call": ("gc", "found = __import__('gc').get_referrers(np)"),
+    "gc handed to a function": ("gc", "import gc\ndef walk(m):\n    return m.get_objects()\nwalk(gc)"),
+    "sys.modules through os": ("module-table", "import os\nos.sys.modules['mlcourse.losses']"),
+    "sys.modules through vars": ("module-table", "import sys\nvars(sys)['mod' + 'ules']"),
+    "sys.modules by a computed name": ("module-table", "import sys\ngetattr(sys, 'mod' + 'ules')"),
     "gc in exec of a literal": ("gc", "exec('import gc\\nobjs = gc.get_objects()')"),
     "gc in a module written to disk": ("gc", "import pathlib\npathlib.Path('course_utils.py').write_text("
                                               "'import gc\\nfor o in gc.get_objects():\\n    pass\\n')\n"
@@ -143,6 +149,8 @@ NOW_HARMLESS = {
     "getattr as a value": "import functools\nf = functools.reduce(getattr, ['linalg', 'norm'], np)",
     "eval": "f = eval('lambda: 0')",
     "calling a check from a scratch cell": "print('again:')\nnb03.mse(mse)",
+    "gc.collect": "import gc\ngc.collect()",
+    "asking sys.modules": "import sys\nprint('torch' in sys.modules)",
 }
 
 

@@ -46,7 +46,8 @@ class Rule:
 
 
 RULES = {r.id: r for r in [
-    Rule("gc", "imports gc",
+    Rule("gc", "reaches gc's object walks (get_objects, get_referents, get_referrers, garbage...) "
+         "or hands the gc module around; gc.collect() and the other switches are fine",
          "finds any live object by reference: the original behind a reference or shortcut guard, "
          "the judge's objects in the kernel"),
     Rule("ctypes", "imports ctypes (or _ctypes)",
@@ -90,7 +91,7 @@ RULES = {r.id: r for r in [
 
 # Modules whose import alone is the finding.
 FORBIDDEN_MODULES = {
-    "gc": "gc", "ctypes": "ctypes", "_ctypes": "ctypes",
+    "ctypes": "ctypes", "_ctypes": "ctypes",
     "marshal": "code-loading", "runpy": "code-loading", "code": "code-loading",
     "codeop": "code-loading", "importlib.util": "code-loading",
     "importlib.machinery": "code-loading", "importlib._bootstrap": "code-loading",
@@ -112,6 +113,11 @@ def grading_internal(path: str) -> bool:
     """Is ``path`` (dotted) a part of the grading's own machinery?"""
     prefix = "mlcourse.grading."
     return path.startswith(prefix) and path[len(prefix):].split(".")[0] not in GRADING_OPEN
+
+
+# What of gc an honest notebook uses (freeing memory between runs): the rest walks objects.
+GC_OPEN = {"collect", "enable", "disable", "isenabled", "get_count", "get_threshold",
+           "set_threshold", "get_stats", "freeze", "unfreeze", "get_freeze_count"}
 
 
 # Attribute names that no honest notebook reads, whatever object they are read from.
@@ -137,6 +143,7 @@ SHELL_ATTRS = {"events", "kernel", "run_cell", "run_cell_async", "transform_cell
 FORBIDDEN_DOTTED = {
     "sys.modules": "module-table", "sys.meta_path": "module-table",
     "sys.path_hooks": "module-table", "sys.path_importer_cache": "module-table",
+    "sys.__dict__": "module-table",
     "sys.settrace": "tracing", "sys.setprofile": "tracing", "sys.addaudithook": "tracing",
     "threading.settrace": "tracing", "threading.setprofile": "tracing",
     "inspect.stack": "frames", "inspect.trace": "frames",
@@ -273,6 +280,7 @@ class _Scanner(ast.NodeVisitor):
         self.line = ""  # where a string holding code sits in its cell, for nested scans
         self.shell_names: set[str] = set()  # names bound to get_ipython()
         self.defined: set[str] = set()      # names the learner defines (their own `eval`)
+        self.bases: set[int] = set()        # Name nodes read as the base of an attribute
 
     # ---- recording
     def flag(self, node: ast.AST, rule: str, detail: str = "") -> None:
@@ -302,6 +310,23 @@ class _Scanner(ast.NodeVisitor):
         dotted = _dotted(node)
         if dotted and dotted[0] in self.imported:
             return ".".join([self.imported[dotted[0]], *dotted[1:]])
+        attrs = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        base = self.imported_by_call(node)
+        return ".".join([base, *reversed(attrs)]) if base else None
+
+    def imported_by_call(self, node: ast.AST) -> str | None:
+        """``__import__('gc')`` or ``importlib.import_module('gc')``: the module's name."""
+        if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)):
+            return None
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "__import__":
+            return node.args[0].value
+        if isinstance(func, ast.Attribute) and func.attr == "import_module":
+            return node.args[0].value
         return None
 
     # ---- imports
@@ -313,6 +338,14 @@ class _Scanner(ast.NodeVisitor):
         self.dotted(node, name)
 
     def dotted(self, node: ast.AST, path: str) -> None:
+        parts = path.split(".")
+        for i in range(1, len(parts)):  # sys and gc reached through another module: os.sys.modules
+            if parts[i] in ("sys", "gc"):
+                path = ".".join(parts[i:])
+                break
+        if path.startswith("gc.") and path.split(".")[1] not in GC_OPEN:
+            self.flag(node, "gc", f"reaches {'.'.join(path.split('.')[:2])}")
+            return
         bad = _under(path, FORBIDDEN_DOTTED)
         if bad:
             self.flag(node, FORBIDDEN_DOTTED[bad], f"reaches {bad}")
@@ -338,7 +371,12 @@ class _Scanner(ast.NodeVisitor):
 
     # ---- names and attributes
     def visit_Name(self, node: ast.Name) -> None:
-        if node.id in FORBIDDEN_NAMES:
+        if self.imported.get(node.id) in ("gc", "sys") and id(node) not in self.bases \
+                and isinstance(node.ctx, ast.Load) and node.id not in self.defined:
+            # the module itself handed to code the scan cannot follow: getattr(gc, name), f(sys)
+            rule = "gc" if self.imported[node.id] == "gc" else "module-table"
+            self.flag(node, rule, f"hands the {self.imported[node.id]} module to other code")
+        elif node.id in FORBIDDEN_NAMES:
             self.flag(node, FORBIDDEN_NAMES[node.id])
         elif (node.id in CODE_RUNNERS or node.id == "__import__") and node.id not in self.defined \
                 and isinstance(node.ctx, ast.Load):
@@ -346,6 +384,7 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, "hidden-code", f"uses {node.id} as a value")
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        self.bases.add(id(node.value))
         self.attribute(node, node.attr)
         path = self.path_of(node)
         if path is not None:
@@ -379,6 +418,16 @@ class _Scanner(ast.NodeVisitor):
             return (isinstance(func, ast.Name) and func.id == "get_ipython") or \
                 (isinstance(func, ast.Attribute) and func.attr == "get_ipython")
         return isinstance(node, ast.Name) and node.id in self.shell_names
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        """``'torch' in sys.modules`` asks what is imported: the table itself is not reached."""
+        if all(isinstance(op, (ast.In, ast.NotIn)) for op in node.ops):
+            self.visit(node.left)
+            for comparator in node.comparators:
+                if self.path_of(comparator) != "sys.modules":
+                    self.visit(comparator)
+            return
+        self.generic_visit(node)
 
     # ---- changes to objects that are not the learner's
     def protected(self, target: ast.AST) -> str | None:
@@ -501,7 +550,8 @@ class _Scanner(ast.NodeVisitor):
         if not always and not _looks_like_code(tree):
             return
         # the same cell: reference use found in a %%time body counts as the cell's own
-        inner = _Scanner(self.where, self.imported, self.references, self.findings, self.depth + 1)
+        imported = {**self.imported, **imported_names([text])}  # its own imports count too
+        inner = _Scanner(self.where, imported, self.references, self.findings, self.depth + 1)
         inner.line = f"{self.line_of(node)}, in code held in a string"
         inner.shell_names, inner.defined = self.shell_names, self.defined
         inner.visit(tree)
