@@ -119,6 +119,9 @@ TAMPERING = {
     "the judge's split": ("grading-internals", "from mlcourse.grading import heldout"),
     "make builds anything by name": ("grading-internals", "from mlcourse import grading\n"
                                                           "grading.make(None, 'mlcourse.data.Split')"),
+    "the package by a computed name": ("grading-internals", "import mlcourse.grading as G\n"
+                                                           "getattr(G, 'short' + 'cuts').uninstall()"),
+    "the package's table": ("grading-internals", "import mlcourse\nmlcourse.__dict__['grad' + 'ing']"),
     "an internal module named in a string": ("grading-internals", "name = 'mlcourse.grading.shortcuts'"),
     "the checks' own helpers": ("grading-internals", "from mlcourse.grading.exercises import nb07\n"
                                                      "def final_test_error(split, degree):\n"

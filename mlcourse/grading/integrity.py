@@ -391,6 +391,8 @@ class _Scanner(ast.NodeVisitor):
             self.reference(path)
             self.dotted(node, path)
             self.check_helper(node, path)
+            if node.attr == "__dict__" and path.rpartition(".")[0] in ("mlcourse", "mlcourse.grading"):
+                self.flag(node, "grading-internals", f"reaches into {path.rpartition('.')[0]} by its table")
         if node.attr in SHELL_ATTRS and self.is_shell(node.value):
             self.flag(node, "ipython-hooks", f"reaches IPython's {node.attr}")
         self.generic_visit(node)
@@ -495,6 +497,12 @@ class _Scanner(ast.NodeVisitor):
             self.reload(node)
             self.visit_args(node)
             return
+        if name in ("getattr", "vars") and node.args:
+            base = self.path_of(node.args[0])
+            computed = name == "vars" or len(node.args) < 2 or not isinstance(node.args[1], ast.Constant)
+            if computed and base is not None and (base == "mlcourse.grading" or grading_internal(base)):
+                # the package's machinery by a name the scan cannot read
+                self.flag(node, "grading-internals", f"reaches into {base} by a computed name")
         if name in ("getattr", "setattr", "delattr", "hasattr") and len(node.args) >= 2:
             attr = node.args[1]
             if isinstance(attr, ast.Constant) and isinstance(attr.value, str):
