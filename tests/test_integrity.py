@@ -106,6 +106,9 @@ TAMPERING = {
     "computed import": ("hidden-code", "m = __import__('g' + 'c')"),
     "computed import_module": ("hidden-code", "import importlib\nm = importlib.import_module('g' + 'c')"),
     "exec as a value": ("hidden-code", "run = exec\nrun('x = 1')"),
+    "__import__ through builtins": ("hidden-code", "import builtins\n"
+                                                    "m = getattr(builtins, '__imp' + 'ort__')('x')"),
+    "builtins' __import__ by name": ("hidden-code", "import builtins\nm = builtins.__import__"),
     "dunder walk": ("subclasses", "().__class__.__base__.__subclasses__()"),
     "frame walk": ("frames", "import sys\nsys._getframe(0).f_back.f_globals"),
     "inspect frames": ("frames", "import inspect\nf = inspect.currentframe().f_back"),

@@ -120,6 +120,12 @@ GC_OPEN = {"collect", "enable", "disable", "isenabled", "get_count", "get_thresh
            "set_threshold", "get_stats", "freeze", "unfreeze", "get_freeze_count"}
 
 
+# Modules that no honest notebook hands to other code or reads by a computed name
+# (getattr(sys, name), f(gc)): their dangerous parts would be out of the scan's sight.
+HANDED_MODULES = {"gc": "gc", "sys": "module-table", "builtins": "hidden-code",
+                  "importlib": "hidden-code"}
+
+
 # Attribute names that no honest notebook reads, whatever object they are read from.
 FORBIDDEN_ATTRS = {
     **dict.fromkeys(["__closure__", "cell_contents", "__code__", "__globals__", "f_back",
@@ -129,6 +135,7 @@ FORBIDDEN_ATTRS = {
                      "currentframe", "getouterframes", "getinnerframes", "CellType"], "frames"),
     "__subclasses__": "subclasses",
     "__builtins__": "builtins",
+    "__import__": "hidden-code",
     **dict.fromkeys(["set_custom_exc", "showtraceback", "_showtraceback", "ast_transformers",
                      "input_transformers_post", "input_transformers_cleanup", "display_pub",
                      "displayhook", "excepthook", "set_hook", "custom_exceptions"],
@@ -371,10 +378,10 @@ class _Scanner(ast.NodeVisitor):
 
     # ---- names and attributes
     def visit_Name(self, node: ast.Name) -> None:
-        if self.imported.get(node.id) in ("gc", "sys") and id(node) not in self.bases \
+        if self.imported.get(node.id) in HANDED_MODULES and id(node) not in self.bases \
                 and isinstance(node.ctx, ast.Load) and node.id not in self.defined:
             # the module itself handed to code the scan cannot follow: getattr(gc, name), f(sys)
-            rule = "gc" if self.imported[node.id] == "gc" else "module-table"
+            rule = HANDED_MODULES[self.imported[node.id]]
             self.flag(node, rule, f"hands the {self.imported[node.id]} module to other code")
         elif node.id in FORBIDDEN_NAMES:
             self.flag(node, FORBIDDEN_NAMES[node.id])
