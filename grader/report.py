@@ -31,6 +31,7 @@ import io
 import json
 import re
 import statistics
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,6 +291,8 @@ STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 1.5em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; width: 100%; }
+table.pair { table-layout: fixed; } table.pair td { width: 50%; vertical-align: top; }
+table.pair pre { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 12px; margin: 0; }
 th, td { text-align: left; vertical-align: top; padding: 0.3em 0.6em; border-bottom: 1px solid #e3e3e3; }
 th { background: #f4f4f4; } td.num { text-align: right; white-space: nowrap; }
 .bar { display: inline-block; height: 0.8em; background: #4878a8; vertical-align: middle; }
@@ -451,12 +454,14 @@ def _similar_section(data: ClassData) -> str:
         out.append("<p>No answer is that close to another or to the course's code.</p>")
         return "\n".join(out)
     out.append("<table><tr><th>Learner</th><th>Assignment</th><th>Exercise</th><th>Similar to</th>"
-               "<th>Similarity</th><th>Matching lines (the learner's | the other's)</th></tr>")
+               "<th>Similarity</th><th>Matching lines, side by side</th></tr>")
     for assignment, m in sorted(matches, key=lambda am: (am[0], am[1].exercise, am[1].learner)):
-        rows = "".join(f"<tr><td><pre>{_e(mine)}</pre></td><td><pre>{_e(theirs)}</pre></td></tr>"
+        rows = "".join(f"<tr><td><pre>{_e(textwrap.dedent(mine))}</pre></td>"
+                       f"<td><pre>{_e(textwrap.dedent(theirs))}</pre></td></tr>"
                        for mine, theirs in m.pairs)
         lines = (f"<details><summary>{len(m.pairs)} matching piece{'s' if len(m.pairs) != 1 else ''}"
-                 f"</summary><table>{rows}</table></details>" if rows else "<span class='muted'>-</span>")
+                 f"</summary><table class='pair'><tr><th>{_e(m.learner)}</th><th>{_e(m.source)}</th></tr>"
+                 f"{rows}</table></details>" if rows else "<span class='muted'>-</span>")
         out.append(f"<tr><td class='name'>{_e(m.learner)}</td><td class='name'>{_e(assignment)}</td>"
                    f"<td class='name'><code>{_e(m.exercise)}</code></td><td>{_e(m.source)}</td>"
                    f"<td class='num'>{m.similarity:.0%}</td><td>{lines}</td></tr>")
