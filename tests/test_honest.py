@@ -234,3 +234,31 @@ def test_a_shortcut_refused_while_checks_run_is_in_the_judges_record_and_the_rep
     sub = report.Submission("ann", "03-losses")
     report._flags_from_record(nb, sub)
     assert [k for k, _ in sub.flags] == ["reference use"] and "mse-tests" in sub.flags[0][1], sub.flags
+
+
+@pytest.mark.slow
+def test_comparing_with_the_reference_in_a_scratch_cell_costs_nothing():
+    """The course invites it ("the reference is there to compare with after you are done"):
+    importing the reference function in a cell of one's own, under another name, keeps full
+    marks; the answer itself is still the learner's."""
+    nb = _solved_03()
+    test = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-tests")
+    nb.cells.insert(nb.cells.index(test) + 1, nbformat.v4.new_code_cell(
+        "import numpy as np\nfrom mlcourse.losses import mse as reference_mse\n"
+        "import mlcourse.losses as L\nprint(mse(np.ones(3), np.zeros(3)))\n"
+        "print(reference_mse(np.ones(3), np.zeros(3)), L.cross_entropy)"))
+    result = notebook.score(notebook.execute(notebook.merge_submission(nbformat.read(NB03, 4), nb),
+                                             NB03.parent))
+    assert result.points == result.max_points == 9, result.report()
+
+
+@pytest.mark.slow
+def test_the_reference_bound_in_a_scratch_cell_still_earns_nothing():
+    nb = _solved_03()
+    test = next(c for c in nb.cells if nbgrader_meta(c).get("grade_id") == "mse-tests")
+    nb.cells.insert(nb.cells.index(test), nbformat.v4.new_code_cell(
+        "import operator\nimport mlcourse.losses as L\nmse = operator.attrgetter('m' + 'se')(L)"))
+    result = notebook.score(notebook.execute(notebook.merge_submission(nbformat.read(NB03, 4), nb),
+                                             NB03.parent))
+    lost = {c.grade_id for c in result.cells if not c.passed}
+    assert lost == {"mse-tests", "mse-reduction-tests", "mse-shape-tests"}, result.report()

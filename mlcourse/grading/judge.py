@@ -344,13 +344,18 @@ class JudgeMixin:
         answers = [i for i, c in enumerate(self.nb.cells[:index]) if is_answer(c)]
         own = {_label(answers[-1], self.nb.cells[answers[-1]])} if answers else set()
 
-        def counts(where: str) -> bool:
-            return where in own or where.endswith("(your own cell)")
+        def counts(where: str, ref: str) -> bool:
+            """Reference use found in the exercise's own answer cell counts. In a cell of the
+            learner's own it counts only for a class: a reference function is guarded in the
+            kernel, so an own cell may import it to compare with (as the course invites),
+            and an answer that is or calls it is refused when the judge calls it."""
+            return where in own or (where.endswith("(your own cell)") and _is_class(ref))
 
         def before(call, fn):
             link.armed = list(getattr(fn, "shortcuts", ()))   # refused in the kernel while it runs
             for ref in getattr(fn, "references", ()):
-                found = [w for w in (findings.references.get(ref, []) if findings else []) if counts(w)]
+                found = [w for w in (findings.references.get(ref, []) if findings else [])
+                         if counts(w, ref)]
                 if found:
                     raise ReferenceUse(f"{reference_message(ref)} (found in {', '.join(found)})")
 
@@ -438,6 +443,13 @@ class JudgeMixin:
             return result
         cell.outputs = [_died(self._judge_death_message())]
         return cell
+
+
+def _is_class(path: str) -> bool:
+    """Is the course reference at ``path`` a class (not guarded in the kernel as functions are)?"""
+    from .references import resolve
+
+    return isinstance(resolve(path), type)
 
 
 def death_kind(cause: str) -> str:
