@@ -14,7 +14,10 @@ and the graded notebooks (``autograded/``), and writes beside ``grades.csv``
   killed, out of time, reference use and tampering are read from the judge's own record
   in each graded notebook's metadata, never from what a learner's code printed or raised;
   every learner string on the page is escaped, and the page carries the feedback page's
-  Content-Security-Policy (no script, no request: ``feedback_filter.CSP``);
+  Content-Security-Policy (no script, no request: ``feedback_filter.CSP``); and the similar
+  answers: each answer cell beside the reference, the course's solution and classmates'
+  answers to the same exercise (``mlcourse.grading.similarity``), with the matching lines
+  side by side, shown to the instructor and never scored;
 - ``report.csv``: the same numbers, one row per exercise and one per assignment; a
   cell a spreadsheet would read as a formula is written as text (``pipeline.csv_safe``).
 

@@ -217,7 +217,7 @@ def _under(path: str, prefixes) -> str | None:
 
 
 def _parse(source: str) -> ast.AST:
-    return ast.parse(_python(source))
+    return ast.parse(as_python(source))
 
 
 def imported_names(sources: list[str]) -> dict[str, str]:
@@ -257,7 +257,7 @@ def imported_names(sources: list[str]) -> dict[str, str]:
     return names
 
 
-def _python(source: str) -> str:
+def as_python(source: str) -> str:
     """The cell as the kernel runs it: IPython's syntax (magics, ``!``, ``?``) turned into Python."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager

@@ -46,7 +46,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .integrity import _python, imported_names
+from .integrity import as_python, imported_names
 from .notebook import is_answer, is_graded_test, nbgrader_meta, stub_answer
 
 MAX_CELL_CHARS = 100_000   # a longer cell is skipped (with its reason), not fingerprinted
@@ -317,7 +317,7 @@ def fingerprint(source: str, imports: dict[str, str] | None = None,
     if len(source) > MAX_CELL_CHARS:
         return Fingerprint([], skipped=f"not compared: the cell holds {len(source):,} characters "
                                        f"(more than {MAX_CELL_CHARS:,})")
-    code = _python(source)
+    code = as_python(source)
     lines = code.splitlines()
     try:
         tree = ast.parse(code)
@@ -473,7 +473,7 @@ def given_fingerprint(stub: str, imports: dict[str, str] | None = None) -> Finge
     np.random.default_rng(seed)``, ``SGD(model.parameters(), lr=lr)``), read as if written
     where the learner's code goes, so that it counts as given and not as a match."""
     try:
-        tree = ast.parse(_python(stub))
+        tree = ast.parse(as_python(stub))
     except (SyntaxError, ValueError, RecursionError):
         return fingerprint(stub, imports)
     prose = [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
@@ -493,7 +493,7 @@ def given_fingerprint(stub: str, imports: dict[str, str] | None = None) -> Finge
             lines[i: i + 1] = [line, *(indent + s for s in snippets)]
             with_snippets = "\n".join(lines)
             try:
-                ast.parse(_python(with_snippets))
+                ast.parse(as_python(with_snippets))
             except (SyntaxError, ValueError, RecursionError):
                 break
             return fingerprint(with_snippets, imports)
@@ -625,7 +625,7 @@ def _plain_lines(code: str) -> list[str]:
 def _chosen_names(code: str) -> set[str]:
     """The names a piece of code gives its own variables (parameters aside)."""
     try:
-        tree = ast.parse(_python(code))
+        tree = ast.parse(as_python(code))
     except (SyntaxError, ValueError, RecursionError):
         return set()
     params = {a.arg for n in ast.walk(tree) if isinstance(n, ast.arguments)
