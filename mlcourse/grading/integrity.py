@@ -222,6 +222,11 @@ def _parse(source: str) -> ast.AST:
 
 def imported_names(sources: list[str]) -> dict[str, str]:
     """Every name bound by an import in ``sources``: local name -> dotted path."""
+    return _imported(_trees(sources))
+
+
+def _trees(sources) -> list[ast.AST]:
+    """The readable sources as syntax trees (the unreadable ones left out)."""
     trees = []
     for source in sources:
         if len(source) > MAX_CELL_BYTES:
@@ -230,6 +235,10 @@ def imported_names(sources: list[str]) -> dict[str, str]:
             trees.append(_parse(source))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
+    return trees
+
+
+def _imported(trees: list[ast.AST]) -> dict[str, str]:
     names: dict[str, str] = {}
     for tree in trees:
         for node in ast.walk(tree):
@@ -582,14 +591,10 @@ class _Scanner(ast.NodeVisitor):
                 self.nested(node, node.value)
 
 
-def _defined_names(sources) -> set[str]:
+def _defined_names(trees: list[ast.AST]) -> set[str]:
     """Names the learner's code defines with def, class or plain assignment."""
     names = set()
-    for source in sources:
-        try:
-            tree = _parse(source)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+    for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 names.add(node.name)
@@ -637,17 +642,18 @@ def scan(learner_cells: dict[str, str], trusted_cells: list[str], references: li
             findings.rules.append("unreadable")
             continue
         readable[where] = source
-    imported = imported_names([*trusted_cells, *readable.values()])
-    defined = _defined_names(readable.values())
+    parsed: dict[str, ast.AST] = {}  # each learner cell parsed once, for all three uses
     for where, source in readable.items():
         try:
-            tree = _parse(source)
+            parsed[where] = _parse(source)
         except SyntaxError:
             continue  # it fails in the kernel too, and costs its own exercise
         except (ValueError, RecursionError, MemoryError):
             findings.tampering.append(f"{where}: code too deeply nested or malformed to read")
             findings.rules.append("unreadable")
-            continue
+    imported = _imported([*_trees(trusted_cells), *parsed.values()])
+    defined = _defined_names(list(parsed.values()))
+    for where, tree in parsed.items():
         try:
             scanner = _Scanner(where, imported, ref_objects, findings)
             scanner.defined = defined
