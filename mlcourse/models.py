@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mlcourse import _validate
+from mlcourse import arguments
 from mlcourse.device import eval_mode
 
 __all__ = ["TorchMLP", "BigramLM", "ContextMLPLM", "TinyTransformerLM", "generate"]
@@ -38,7 +38,7 @@ def _init_rng(seed: int | None) -> contextlib.AbstractContextManager:
     """
     if seed is None:
         return contextlib.nullcontext()
-    if not _validate.is_int(seed) or seed < 0:
+    if not arguments.is_int(seed) or seed < 0:
         raise ValueError(f"seed={seed!r} must be a non-negative int or None, e.g. seed=0")
     stack = contextlib.ExitStack()
     stack.enter_context(torch.random.fork_rng(devices=[]))
@@ -73,7 +73,7 @@ class TorchMLP(nn.Module):
         if len(sizes) < 2:
             raise ValueError(f"TorchMLP: sizes={sizes} needs an input and an output size, "
                              "e.g. [2, 32, 3]")
-        sizes = [_validate.count(s, f"sizes[{i}]", example=32, owner="TorchMLP")
+        sizes = [arguments.count(s, f"sizes[{i}]", example=32, owner="TorchMLP")
                  for i, s in enumerate(sizes)]
         if activation not in _ACTIVATIONS:
             raise ValueError(f"TorchMLP: activation={activation!r} is not known; use one of "
@@ -108,7 +108,7 @@ class BigramLM(nn.Module):
 
     def __init__(self, vocab_size: int, *, seed: int | None = None) -> None:
         super().__init__()
-        vocab_size = self.vocab_size = _validate.count(vocab_size, "vocab_size", example=29,
+        vocab_size = self.vocab_size = arguments.count(vocab_size, "vocab_size", example=29,
                                                        owner="BigramLM")
         with _init_rng(seed):
             self.table = nn.Embedding(vocab_size, vocab_size)
@@ -138,11 +138,11 @@ class ContextMLPLM(nn.Module):
                  *, seed: int | None = None) -> None:
         super().__init__()
         owner = "ContextMLPLM"
-        vocab_size = self.vocab_size = _validate.count(vocab_size, "vocab_size", example=29,
+        vocab_size = self.vocab_size = arguments.count(vocab_size, "vocab_size", example=29,
                                                        owner=owner)
-        context = self.context = _validate.count(context, "context", example=5, owner=owner)
-        embed_dim = _validate.count(embed_dim, "embed_dim", example=16, owner=owner)
-        hidden = _validate.count(hidden, "hidden", example=64, owner=owner)
+        context = self.context = arguments.count(context, "context", example=5, owner=owner)
+        embed_dim = arguments.count(embed_dim, "embed_dim", example=16, owner=owner)
+        hidden = arguments.count(hidden, "hidden", example=64, owner=owner)
         with _init_rng(seed):
             self.embed = nn.Embedding(vocab_size, embed_dim)
             self.hidden = nn.Linear(context * embed_dim, hidden)
@@ -205,12 +205,12 @@ class TinyTransformerLM(nn.Module):
                  layers: int = 1, *, seed: int | None = None) -> None:
         super().__init__()
         owner = "TinyTransformerLM"
-        vocab_size = self.vocab_size = _validate.count(vocab_size, "vocab_size", example=29,
+        vocab_size = self.vocab_size = arguments.count(vocab_size, "vocab_size", example=29,
                                                        owner=owner)
-        context = self.context = _validate.count(context, "context", example=16, owner=owner)
-        layers = _validate.count(layers, "layers", example=1, owner=owner)
-        embed_dim = _validate.count(embed_dim, "embed_dim", example=32, owner=owner)
-        heads = _validate.count(heads, "heads", example=2, owner=owner)
+        context = self.context = arguments.count(context, "context", example=16, owner=owner)
+        layers = arguments.count(layers, "layers", example=1, owner=owner)
+        embed_dim = arguments.count(embed_dim, "embed_dim", example=32, owner=owner)
+        heads = arguments.count(heads, "heads", example=2, owner=owner)
         if embed_dim % heads:
             raise ValueError(f"TinyTransformerLM: embed_dim={embed_dim} must be divisible by "
                              f"heads={heads}")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 
 if TYPE_CHECKING:  # torch is imported lazily: `import mlcourse` must stay light
     import torch
@@ -299,8 +299,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
                  init: str = "he", seed: int | np.random.Generator = 0) -> None:
-        in_features = _validate.count(in_features, "in_features", example=3, owner="Linear")
-        out_features = _validate.count(out_features, "out_features", example=2, owner="Linear")
+        in_features = arguments.count(in_features, "in_features", example=3, owner="Linear")
+        out_features = arguments.count(out_features, "out_features", example=2, owner="Linear")
         if init not in _INITS:
             raise ValueError(f"Linear: init={init!r} is not known; use one of {_INITS}")
         self.in_features = int(in_features)

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mlcourse import _validate
+from mlcourse import arguments
 from mlcourse.data import GrammarSource
 from mlcourse.device import eval_mode
 from mlcourse.models import ContextMLPLM
@@ -115,7 +115,7 @@ def sample_sentences(source: GrammarSource, n: int, seed: int = 0) -> list[tuple
     >>> len(s), src.vocab[s[0][-1]]
     (3, '.')
     """
-    n = _validate.count(n, "n", example=50)
+    n = arguments.count(n, "n", example=50)
     dot = source.stoi["."]
     # a grammar sentence is at most 11 tokens: 12 n tokens always hold n sentences
     tokens = source.sample(12 * n + 12, seed=seed).tolist()
@@ -257,7 +257,7 @@ def freeze(model: torch.nn.Module, n_layers: int) -> torch.nn.Module:
     >>> [p.requires_grad for p in model.parameters()]
     [False, True, True, True, True]
     """
-    n_layers = _validate.count(n_layers, "n_layers", example=1, minimum=0, owner="freeze")
+    n_layers = arguments.count(n_layers, "n_layers", example=1, minimum=0, owner="freeze")
     for i, layer in enumerate(model.children()):
         for p in layer.parameters():
             p.requires_grad_(i >= n_layers)

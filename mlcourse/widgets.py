@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 
 __all__ = ["lr_explorer", "lr_figure", "gd_path", "widgets_available", "quadratic"]
 
@@ -252,7 +252,7 @@ def _check_range(lr_range: Any) -> tuple[float, float]:
 
 
 def _check_steps(num_steps: Any) -> int:
-    return _validate.count(num_steps, "num_steps", example=50)
+    return arguments.count(num_steps, "num_steps", example=50)
 
 
 def _run(loss, grad, x0, lr, num_steps) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ Import everything from ``mlcourse.data``; the parts live in:
   training set only.
 - ``batching``: ``iterate_minibatches``, shuffled mini-batches of numpy arrays or
   torch tensors.
-- ``_common``: the helpers they share (lengths, taking rows of arrays or tensors).
+- ``common``: the helpers they share (lengths, taking rows of arrays or tensors).
 
 numpy only: torch is never imported here at module level.
 """

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 
-from ._common import _check_same_length, _take
+from .common import check_same_length, take
 
 
 def iterate_minibatches(
@@ -50,11 +50,11 @@ def iterate_minibatches(
     [2, 2, 1]
     """
     # checked here, not inside the generator, so a bad call fails where it is made
-    batch_size = _validate.count(batch_size, "batch_size", example=32)
-    n = _check_same_length(X, y)
+    batch_size = arguments.count(batch_size, "batch_size", example=32)
+    n = check_same_length(X, y)
     if shuffle:
         if not isinstance(seed, np.random.Generator):
-            _validate.seed(seed)
+            arguments.seed(seed)
             seed = np.random.default_rng(seed)
         order = seed.permutation(n)
     else:
@@ -68,4 +68,4 @@ def _batches(
 ) -> Iterator[tuple[Any, Any]]:
     for start in range(0, stop, batch_size):
         index = order[start : start + batch_size]
-        yield _take(X, index), _take(y, index)
+        yield take(X, index), take(y, index)

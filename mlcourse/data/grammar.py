@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 
 _DETERMINERS = {"the": "any", "a": "sg", "some": "pl"}  # word -> number it allows
 _DETERMINER_PROBS = {"the": 0.5, "a": 0.25, "some": 0.25}
@@ -277,7 +277,7 @@ class GrammarSource:
         >>> src.conditional_entropy(1) > src.conditional_entropy(3) >= src.entropy_rate()
         True
         """
-        k = _validate.count(k, "k", example=3, minimum=0, owner="conditional_entropy")
+        k = arguments.count(k, "k", example=3, minimum=0, owner="conditional_entropy")
         beliefs = {None: (1.0, self.stationary_distribution())}  # key -> (mass, belief)
         n_states = len(self.states)
         for _ in range(int(k)):
@@ -310,8 +310,8 @@ class GrammarSource:
         >>> src.decode(src.sample(8, seed=3)).count(" ") == 7
         True
         """
-        n_tokens = _validate.count(n_tokens, "n_tokens", example=20_000)
-        _validate.seed(seed)
+        n_tokens = arguments.count(n_tokens, "n_tokens", example=20_000)
+        arguments.seed(seed)
         uniforms = np.random.default_rng(seed).random(n_tokens).tolist()
         tokens = [0] * n_tokens
         s = self.start_state
@@ -473,7 +473,7 @@ def make_lm_dataset(tokens: np.ndarray, context: int) -> tuple[np.ndarray, np.nd
     ([0, 1], 2, 4)
     """
     tokens = _check_token_stream(tokens)
-    context = _validate.count(context, "context", example=3)
+    context = arguments.count(context, "context", example=3)
     if len(tokens) <= context:
         raise ValueError(f"{len(tokens)} tokens give no window of context={context}; "
                          f"pass at least {context + 1} tokens")
@@ -508,8 +508,8 @@ def make_sequences(
     ([[0, 1, 2, 3], [4, 5, 6, 7]], [[1, 2, 3, 4], [5, 6, 7, 8]])
     """
     tokens = _check_token_stream(tokens)
-    block_size = _validate.count(block_size, "block_size", example=32)
-    stride = block_size if stride is None else _validate.count(stride, "stride", example=block_size)
+    block_size = arguments.count(block_size, "block_size", example=32)
+    stride = block_size if stride is None else arguments.count(stride, "stride", example=block_size)
     if len(tokens) < block_size + 1:
         raise ValueError(f"{len(tokens)} tokens are too few for block_size={block_size}; "
                          f"pass at least {block_size + 1} tokens or a smaller block_size")

@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 
-from ._common import _check_same_length, _take
+from .common import check_same_length, take
 
 SPLIT_NAMES = ("train", "val", "test")
 
@@ -35,7 +35,7 @@ class Split:
 
     def __init__(self, X: Any, y: Any, indices: dict[str, np.ndarray]) -> None:
         self.indices = {name: indices[name] for name in SPLIT_NAMES}
-        self._parts = {name: (_take(X, idx), _take(y, idx)) for name, idx in self.indices.items()}
+        self._parts = {name: (take(X, idx), take(y, idx)) for name, idx in self.indices.items()}
         self._test_reads = 0
 
     @property
@@ -135,9 +135,9 @@ def train_val_test_split(
     Split(train=70, val=15, test=15, test_reads=0)
     >>> X_train, y_train = split.train
     """
-    n = _check_same_length(X, y)
+    n = check_same_length(X, y)
     f = _check_fractions(fractions)
-    _validate.seed(seed)
+    arguments.seed(seed)
     rng = np.random.default_rng(seed)
     if not stratify:
         counts = _allocate(n, f)

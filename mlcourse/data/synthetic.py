@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 
 # --------------------------------------------------------------------------- regression
 
@@ -60,12 +60,12 @@ def make_regression(
     >>> X.shape, y.shape, f(X).shape
     ((50, 1), (50,), (50,))
     """
-    n_samples = _validate.count(n_samples, "n_samples", example=100)
+    n_samples = arguments.count(n_samples, "n_samples", example=100)
     if kind not in _REGRESSION_TRUTHS:
         raise ValueError(f"kind={kind!r} is unknown; use one of {sorted(_REGRESSION_TRUTHS)}")
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise={noise!r} must be a finite number >= 0, e.g. noise=0.2")
-    _validate.seed(seed)
+    arguments.seed(seed)
     rule = _REGRESSION_TRUTHS[kind]
 
     def f(X: np.ndarray) -> np.ndarray:
@@ -128,13 +128,13 @@ def make_classification(
     >>> X.shape, np.bincount(y).tolist()
     ((200, 2), [100, 100])
     """
-    n_samples = _validate.count(n_samples, "n_samples", example=300)
+    n_samples = arguments.count(n_samples, "n_samples", example=300)
     kinds = ("blobs", "moons", "spirals")
     if kind not in kinds:
         raise ValueError(f"kind={kind!r} is unknown; use one of {kinds}")
     if n_classes is None:
         n_classes = 2 if kind == "moons" else 3
-    n_classes = _validate.count(n_classes, "n_classes", example=3)
+    n_classes = arguments.count(n_classes, "n_classes", example=3)
     if n_classes < 2:
         raise ValueError(f"n_classes={n_classes} must be at least 2, e.g. n_classes=3")
     if kind == "moons" and n_classes != 2:
@@ -146,7 +146,7 @@ def make_classification(
         )
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"noise={noise!r} must be a finite number >= 0, e.g. noise=0.1")
-    _validate.seed(seed)
+    arguments.seed(seed)
 
     rng = np.random.default_rng(seed)
     y = _balanced_labels(n_samples, n_classes)

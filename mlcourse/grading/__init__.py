@@ -19,7 +19,6 @@ cell runs as Python; in grading ``judge`` runs the same checks in its own proces
 imports nbgrader; ``grader/`` plugs the judge into it.
 """
 
-from ._guard import ensure_untampered, to_float64
 from .checks import (
     call,
     check_array,
@@ -31,6 +30,7 @@ from .checks import (
     quiet,
 )
 from .errors import GradingError
+from .guard import ensure_untampered, to_float64
 from .remote import make, value
 
 __all__ = [

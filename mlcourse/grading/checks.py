@@ -18,8 +18,8 @@ import numpy as np
 
 from mlcourse import diagnose
 
-from ._guard import to_float64
 from .errors import GradingError, ReferenceUse
+from .guard import to_float64
 
 
 def _fmt(x: float) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from mlcourse import _validate
+from mlcourse import arguments
 from mlcourse.train.stopping import EarlyStopping
 
 
@@ -20,10 +20,10 @@ def options(epochs: Any, batch_size: Any, metrics: Mapping[str, Callable] | None
             stopper: EarlyStopping | None, has_val: bool, sync_every: Any
             ) -> tuple[int, int, dict[str, Callable]]:
     """``fit``'s scalar options, checked together: ``(epochs, batch_size, metrics)``."""
-    epochs = _validate.count(epochs, "epochs", example=20)
-    batch_size = _validate.count(batch_size, "batch_size", example=32)
+    epochs = arguments.count(epochs, "epochs", example=20)
+    batch_size = arguments.count(batch_size, "batch_size", example=32)
     if sync_every is not None:
-        _validate.count(sync_every, "sync_every", example=1)
+        arguments.count(sync_every, "sync_every", example=1)
     metrics = dict(metrics or {})
     for name, fn in metrics.items():
         if not callable(fn):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mlcourse import _validate
+from mlcourse import arguments
 
 __all__ = ["EarlyStopping", "Watch"]
 
@@ -45,7 +45,7 @@ class EarlyStopping:
     monitor: str = "val_loss"
 
     def __post_init__(self) -> None:
-        _validate.count(self.patience, "patience", example=5, owner="EarlyStopping")
+        arguments.count(self.patience, "patience", example=5, owner="EarlyStopping")
         if not isinstance(self.min_delta, (int, float)) or not self.min_delta >= 0:
             raise ValueError(f"EarlyStopping: min_delta={self.min_delta!r} must be a number "
                              ">= 0, e.g. min_delta=1e-4")

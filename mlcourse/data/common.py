@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 
-def _length(a: Any, name: str) -> int:
+def length(a: Any, name: str) -> int:
     shape = getattr(a, "shape", None)
     if shape is not None:
         if len(shape) == 0:
@@ -19,8 +19,8 @@ def _length(a: Any, name: str) -> int:
     return len(a)
 
 
-def _check_same_length(X: Any, y: Any) -> int:
-    n_X, n_y = _length(X, "X"), _length(y, "y")
+def check_same_length(X: Any, y: Any) -> int:
+    n_X, n_y = length(X, "X"), length(y, "y")
     if n_X != n_y:
         raise ValueError(
             f"X has {n_X} rows but y has {n_y} entries; they must have one entry per "
@@ -29,13 +29,13 @@ def _check_same_length(X: Any, y: Any) -> int:
     return n_X
 
 
-def _is_torch(a: Any) -> bool:
+def is_torch(a: Any) -> bool:
     return type(a).__module__.split(".")[0] == "torch"
 
 
-def _take(a: Any, index: np.ndarray) -> Any:
+def take(a: Any, index: np.ndarray) -> Any:
     """Rows ``index`` of a numpy array, a torch tensor or a list (as a numpy array)."""
-    if _is_torch(a):
+    if is_torch(a):
         import torch  # lazily: only when the caller already uses torch
 
         return a[torch.from_numpy(index).to(a.device)]
