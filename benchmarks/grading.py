@@ -42,7 +42,7 @@ def make_class(where: Path, assignments, learners: int):
     import nbformat
 
     from grader import pipeline
-    from mlcourse.grading.notebook import is_answer
+    from mlcourse.grading.rules import is_answer
 
     course = pipeline.build_course(where, [ROOT / "solutions" / a for a in assignments])
     with pipeline.kernel_environment():
@@ -109,14 +109,14 @@ def plain_seconds(path: Path) -> float:
     import nbformat
     from nbclient import NotebookClient
 
-    from mlcourse.grading.notebook import KERNEL_ARGS, KERNEL_ENV
+    from mlcourse.grading.limits import KERNEL_ARGS, KERNEL_ENV
 
     nb = nbformat.read(path, as_version=4)
     os.environ.update(KERNEL_ENV)
     start = time.perf_counter()
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}},
-                   extra_arguments=KERNEL_ARGS).execute()
+                   extra_arguments=list(KERNEL_ARGS)).execute()
     return time.perf_counter() - start
 
 

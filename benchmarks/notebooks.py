@@ -31,7 +31,7 @@ def time_notebook(path: Path, timeout: int) -> tuple[float, float, list[str]]:
     import nbformat
     from nbclient import NotebookClient
 
-    from mlcourse.grading.notebook import KERNEL_ARGS  # quiet kernel start-up, no history file
+    from mlcourse.grading.limits import KERNEL_ARGS  # quiet kernel start-up, no history file
 
     nb = nbformat.read(path, as_version=4)
     # The last cell, grade_me(), grades the saved notebook in a fresh kernel: that is the
@@ -40,7 +40,7 @@ def time_notebook(path: Path, timeout: int) -> tuple[float, float, list[str]]:
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}},
-                            record_timing=True, extra_arguments=KERNEL_ARGS)
+                            record_timing=True, extra_arguments=list(KERNEL_ARGS))
     client.execute()
     wall = time.perf_counter() - start
     in_cells, errors = 0.0, []

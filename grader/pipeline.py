@@ -36,7 +36,7 @@ import nbformat
 from sqlalchemy.exc import SAWarning
 
 # What notebooks run with: the same as local grading (`mlcourse grade`) and the tests.
-from mlcourse.grading.notebook import KERNEL_ENV
+from mlcourse.grading.limits import KERNEL_ENV
 
 GRADER = Path(__file__).resolve().parent
 REPO = GRADER.parent

@@ -15,13 +15,14 @@ from pathlib import Path
 import nbformat
 from nbgrader.utils import determine_grade
 
-from mlcourse.grading.notebook import execute, is_answer, is_graded_test, nbgrader_meta
+from mlcourse.grading.notebook import execute
+from mlcourse.grading.rules import is_answer, is_graded_test, nbgrader_meta
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
 NOTEBOOKS = REPO / "notebooks"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# nbgrader's own marker for autograding, on top of mlcourse.grading.notebook.KERNEL_ENV.
+# nbgrader's own marker for autograding, on top of mlcourse.grading.limits.KERNEL_ENV.
 AUTOGRADE_ENV = {"NBGRADER_EXECUTION": "autograde"}
 
 

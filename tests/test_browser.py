@@ -22,7 +22,7 @@ import nbformat
 import pytest
 from nbtools import NOTEBOOKS, SOLUTIONS
 
-from mlcourse.grading.notebook import is_answer
+from mlcourse.grading.rules import is_answer
 
 SHOTS = Path(__file__).resolve().parents[1] / ".ci" / "artifacts" / "screenshots"
 NAMES = sorted(p.name for p in NOTEBOOKS.iterdir() if (p / f"{p.name}.ipynb").is_file())

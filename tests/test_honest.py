@@ -21,7 +21,7 @@ import pytest
 from honest_habits import HABITS
 from nbtools import SOLUTIONS, cell_result, is_test_cell, nbgrader_meta, source_notebooks
 
-from mlcourse.grading import integrity, notebook
+from mlcourse.grading import integrity, limits, notebook, rules
 from mlcourse.grading.judge import JudgeMixin, is_learner_cell
 
 COURSE = source_notebooks(SOLUTIONS)
@@ -71,7 +71,7 @@ def test_a_huge_cell_is_refused_quickly():
 def with_habits(source: Path):
     """The solved notebook with every habit in a cell of its own after the first answer."""
     nb = nbformat.read(source, as_version=4)
-    first = next(i for i, c in enumerate(nb.cells) if notebook.is_answer(c))
+    first = next(i for i, c in enumerate(nb.cells) if rules.is_answer(c))
     for offset, code in enumerate(HABITS.values(), start=1):
         nb.cells.insert(first + offset, nbformat.v4.new_code_cell(code))
     return nb
@@ -150,7 +150,7 @@ def test_metadata_that_is_not_a_mapping_and_a_duplicated_test_cell(tmp_path):
 
 
 def test_a_huge_notebook_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
-    monkeypatch.setattr(notebook, "MAX_NOTEBOOK_BYTES", 1000)
+    monkeypatch.setattr(limits, "MAX_NOTEBOOK_BYTES", 1000)
     path = tmp_path / "big.ipynb"
     path.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "x = 1\n" * 500}]}))
     with pytest.raises(ValueError, match="MB a notebook may be for grading"):

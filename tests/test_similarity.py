@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from mlcourse.grading import similarity as S
-from mlcourse.grading.notebook import is_answer, nbgrader_meta
+from mlcourse.grading.rules import is_answer, nbgrader_meta
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = REPO / "solutions"
@@ -434,7 +434,7 @@ def test_a_learner_who_hands_in_the_solution_is_paired_with_it():
 
 def _with_answer(source_nb, grade_id: str, text: str):
     """A learner's notebook: the released one with ``text`` in answer cell ``grade_id``."""
-    from mlcourse.grading.notebook import stub_answer
+    from mlcourse.grading.rules import stub_answer
 
     nb = copy.deepcopy(source_nb)
     for cell in nb.cells:

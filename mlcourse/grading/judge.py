@@ -34,9 +34,9 @@ from typing import Any
 from . import cells, integrity
 from .agent import MIME
 from .errors import ReferenceUse
-from .notebook import is_answer, is_graded_test, nbgrader_meta
 from .references import reference_message
 from .remote import Link
+from .rules import is_answer, is_graded_test, nbgrader_meta
 
 AFTER_DEATH = ("every check after that scores 0. Look for sys.exit, os._exit, exit(), "
                "a process killed, or runaway memory or time.")

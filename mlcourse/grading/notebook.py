@@ -15,28 +15,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SOLUTION_BEGIN = "### BEGIN SOLUTION"
-# The largest notebook file read for grading: the course's notebooks are well under 1 MB
-# without outputs; this bounds the grading process's own time and memory on any file.
-MAX_NOTEBOOK_BYTES = 48 * 2**20
-SOLUTION_END = "### END SOLUTION"
-
-
-def nbgrader_meta(cell) -> dict:
-    """The cell's nbgrader metadata ({} for an ordinary cell, and for metadata that is not
-    a mapping: a submission may carry anything there)."""
-    metadata = cell.get("metadata") if isinstance(cell, dict) else None
-    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
-    return meta if isinstance(meta, dict) else {}
-
-
-def is_answer(cell) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
-
-
-def is_graded_test(cell) -> bool:
-    meta = nbgrader_meta(cell)
-    return bool(meta.get("grade")) and not meta.get("solution") and cell.get("cell_type") == "code"
+from . import limits
+from .rules import is_answer, is_graded_test, nbgrader_meta, score_cell, stub_answer
 
 
 def read_notebook(path: str | os.PathLike):
@@ -48,9 +28,9 @@ def read_notebook(path: str | os.PathLike):
         size = path.stat().st_size
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-    if size > MAX_NOTEBOOK_BYTES:
+    if size > limits.MAX_NOTEBOOK_BYTES:
         raise ValueError(
-            f"{path} is {size / 2**20:.0f} MB, more than the {MAX_NOTEBOOK_BYTES // 2**20} MB a "
+            f"{path} is {size / 2**20:.0f} MB, more than the {limits.MAX_NOTEBOOK_BYTES // 2**20} MB a "
             "notebook may be for grading: clear its outputs (Edit → Clear Outputs of All Cells), "
             "keep data in files rather than cells, save and try again.")
     try:
@@ -67,22 +47,6 @@ def read_notebook(path: str | os.PathLike):
     if not isinstance(raw, dict) or "cells" not in raw:
         raise ValueError(f"{path} is JSON but not a Jupyter notebook (no 'cells').")
     return nbformat.reads(text, as_version=4)
-
-
-def stub_answer(source: str) -> str:
-    """What the released notebook shows in place of a solution region."""
-    lines, out, inside = source.splitlines(), [], False
-    for line in lines:
-        stripped = line.strip()
-        if stripped == SOLUTION_BEGIN:
-            indent = line[: len(line) - len(line.lstrip())]
-            out += [f"{indent}# YOUR CODE HERE", f"{indent}raise NotImplementedError()"]
-            inside = True
-        elif stripped == SOLUTION_END:
-            inside = False
-        elif not inside:
-            out.append(line)
-    return "\n".join(out)
 
 
 def merge(source_nb, answers: dict[str, str]):
@@ -109,26 +73,15 @@ def answers_of(submission_nb) -> dict[str, str]:
     }
 
 
-# What notebooks run with when graded: no warnings, figures drawn off-screen, and
-# one math thread each. The course's models are tiny, so threads buy nothing, and
-# several kernels grading side by side on a few cores would otherwise stall each
-# other's threads (measured here: torch steps 5-40x slower on a loaded 2-core CPU).
-KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg",
-              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-              # A notebook being graded: its last cell's grade_me() does nothing then.
-              "MLCOURSE_GRADING": "1"}
-KERNEL_ARGS = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
-
-
 def kernel_env(extra: dict | None = None) -> dict:
     """The environment of a grading kernel: ours, with ipykernel's one-name-for-every-cell
     override removed (the judge tells the notebook's own cells apart by their names)."""
-    env = {**os.environ, **KERNEL_ENV, **(extra or {})}
+    env = {**os.environ, **limits.KERNEL_ENV, **(extra or {})}
     env.pop("IPYKERNEL_CELL_NAME", None)
     return env
 
 
-def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None = None,
+def execute(nb, cwd: str | os.PathLike, *, timeout: int = limits.CELL_SECONDS, env: dict | None = None,
             judged: bool = True):
     """Run the notebook in a fresh kernel as the instructor's autograder does: every
     cell in order, carrying on past errors, interrupting a cell stuck longer than
@@ -139,7 +92,7 @@ def execute(nb, cwd: str | os.PathLike, *, timeout: int = 120, env: dict | None 
     from .judge import judged_client
 
     client = (judged_client if judged else NotebookClient)(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                           interrupt_on_timeout=True, extra_arguments=KERNEL_ARGS,
+                           interrupt_on_timeout=True, extra_arguments=list(limits.KERNEL_ARGS),
                            resources={"metadata": {"path": str(cwd)}})
     client.execute(env=kernel_env(env))
     return nb
@@ -194,17 +147,7 @@ def score(executed_nb) -> NotebookScore:
         if meta.get("grade_id") in seen:  # a copy of a test cell counts once, as in nbgrader
             continue
         seen.add(meta.get("grade_id"))
-        max_points = float(meta.get("points", 0))
-        message, points = "", max_points
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "error":
-                points = 0.0
-                message = f"{out.get('ename')}: {out.get('evalue')}"
-                break
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                points = 0.0
-                message = "wrote to stderr (nbgrader scores that zero): " + "".join(out.get("text", ""))[:500]
-                break
+        points, max_points, message = score_cell(cell)
         result.cells.append(CellScore(meta.get("grade_id", "?"), points, max_points, message))
     return result
 
@@ -254,7 +197,7 @@ def merge_submission(source_nb, submission_nb):
     return nb
 
 
-def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: int = 120) -> NotebookScore:
+def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: int = limits.CELL_SECONDS) -> NotebookScore:
     """Grade ``submission`` against the source notebook ``source`` (hidden tests included)."""
     source_nb = read_notebook(source)
     submission_nb = read_notebook(submission)
@@ -269,7 +212,7 @@ def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: 
     return score(nb)
 
 
-def grade_me(notebook=None, *, timeout: int = 120):
+def grade_me(notebook=None, *, timeout: int = limits.CELL_SECONDS):
     """``mlcourse.grade_me()``: ``mlcourse grade`` on the notebook this kernel runs, in a
     process of its own (a fresh kernel cannot be driven from inside this one's loop).
     Returns ``(points, max_points)``."""

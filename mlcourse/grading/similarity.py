@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .integrity import as_python, imported_names
-from .notebook import is_answer, is_graded_test, nbgrader_meta, stub_answer
+from .rules import is_answer, is_graded_test, nbgrader_meta, stub_answer
 
 MAX_CELL_CHARS = 100_000   # a longer cell is skipped (with its reason), not fingerprinted
 K = 5                      # tokens per k-gram (a canonical token is one node of the tree)

@@ -1,0 +1,70 @@
+"""Every cap of grading, declared once: what a submission may be, use and take.
+
+Read by the judge (``judge``), local grading (``notebook``, ``mlcourse grade``), the
+sandbox (``grader/sandbox.py``), the class batch (``grader/``) and nbgrader's
+configuration (``grader/nbgrader_config.py``); ``make grade --memory … --time-limit …``
+overrides the resource caps for one batch. Nothing here imports anything of the course.
+
+>>> CELL_SECONDS < NOTEBOOK_SECONDS
+True
+>>> format_size(MEMORY)
+'2 GiB'
+"""
+
+from __future__ import annotations
+
+GiB = 1024**3
+MiB = 1024**2
+
+# ---- time: a cell stuck longer is interrupted and scores 0; a notebook past its time has
+# its kernel killed, the cells not yet run score 0 (the cells before keep their points)
+CELL_SECONDS = 120
+NOTEBOOK_SECONDS = 900
+
+# ---- a kernel's resources, in the sandbox
+MEMORY = 2 * GiB          # the kernel and everything it starts
+PROCESSES = 256           # processes and threads of the kernel's user
+
+# ---- what is handed in and what comes back
+MAX_NOTEBOOK_BYTES = 48 * MiB     # a notebook file read for grading
+MAX_SUBMISSION_BYTES = 50 * MiB   # everything in one submission folder
+MAX_SIDE_FILES = 50               # Python files beside a notebook read by the scan
+OUTPUT_CHARS = 1_000_000          # output a cell may leave in the graded copy
+# The largest message the grader takes from a kernel: above the judge's largest reply
+# (``wire.MAX_BYTES``), far below the grader's memory.
+MAX_MESSAGE = 320 * MiB
+
+# ---- how a grading kernel runs: no warnings, figures drawn off-screen, one math thread
+# (the course's models are tiny, and kernels grading side by side on a few cores stall
+# each other's threads: torch steps measured 5-40x slower on a loaded 2-core CPU)
+KERNEL_ENV = {"PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg",
+              "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+              # a notebook being graded: its last cell's grade_me() does nothing then
+              "MLCOURSE_GRADING": "1"}
+# No history file; no kernel start-up chatter on the instructor's terminal.
+KERNEL_ARGS = ("--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR")
+
+
+def parse_size(text: str | int) -> int:
+    """``"2GiB"``, ``"512M"``, ``"1.5g"`` or a number of bytes -> bytes.
+
+    >>> parse_size("512MiB") == 512 * MiB
+    True
+    """
+    import re
+
+    if isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([kmgt]?)(i?b?)\s*", str(text), re.I)
+    if not match:
+        raise ValueError(f"not a size: {text!r} (write e.g. 2GiB, 512MiB or a number of bytes)")
+    number, unit = float(match.group(1)), match.group(2).lower()
+    return int(number * 1024 ** "_kmgt".index(unit or "_"))
+
+
+def format_size(n: int) -> str:
+    """Bytes in words, as the sandbox reports a cap."""
+    for unit, size in (("GiB", GiB), ("MiB", MiB)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"

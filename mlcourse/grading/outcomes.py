@@ -1,0 +1,70 @@
+"""What can become of a graded exercise, and of a kernel, as data.
+
+A verdict's kind travels from the judge (the graded notebook's ``mlcourse.judge``
+record, one entry per graded test cell) to the gradebook, the class report and the
+feedback page. Those read the kind, never the message: messages are for people, and
+rewording one changes no count. Nothing here imports anything of the course.
+
+>>> killed("memory")
+'killed: memory'
+>>> sorted(KILLED) == sorted(killed(c) for c in DEATH_CAUSES)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+# ---- a graded test cell
+PASSED = "passed"
+FAILED = "failed"                  # a check said no (or the learner's code raised)
+NOT_RUN = "not run"                # the kernel was gone before the cell's turn
+REFERENCE_USE = "reference use"    # the course's reference answered instead of the learner
+TAMPERING = "tampering"            # code that reached into the grading: every exercise 0
+ERROR = "error"                    # the check itself could not run (the course's fault)
+
+# ---- a kernel's death: why it is gone
+MEMORY, TIME, SIGNAL, EXIT, STOPPED = "memory", "time", "signal", "exit", "stopped"
+DEATH_CAUSES = (MEMORY, TIME, SIGNAL, EXIT, STOPPED)
+
+
+def killed(cause: str) -> str:
+    """The kind of a cell decided by its kernel's death (``killed: memory`` ...)."""
+    if cause not in DEATH_CAUSES:
+        raise ValueError(f"not a cause of death: {cause!r} (one of {', '.join(DEATH_CAUSES)})")
+    return f"killed: {cause}"
+
+
+KILLED = tuple(killed(c) for c in DEATH_CAUSES)
+
+# ---- a whole submission
+REJECTED = "rejected"   # never graded: not a notebook, too large, foreign, ... (with a reason)
+
+CELL_KINDS = (PASSED, FAILED, NOT_RUN, REFERENCE_USE, TAMPERING, ERROR, *KILLED)
+
+
+@dataclass(frozen=True)
+class Death:
+    """Why a kernel is gone: ``cause`` (one of ``DEATH_CAUSES``) and, for people, ``reason``
+    ("memory above 2 GiB", "it was killed by signal SIGKILL")."""
+
+    cause: str
+    reason: str
+
+    def __post_init__(self):
+        if self.cause not in DEATH_CAUSES:
+            raise ValueError(f"not a cause of death: {self.cause!r}")
+
+
+class DeathWitness(Protocol):
+    """What the judge asks of whatever runs a kernel (the sandbox's provisioner) when the
+    kernel is gone or about to be killed for its time."""
+
+    def death(self) -> Death | None:
+        """Why the kernel died, when the runner knows better than its exit status
+        (its memory cap was hit), else None."""
+
+    def at_memory_cap(self) -> Death | None:
+        """A kernel that sits at its memory cap now, where work crawls: a ``MEMORY`` death to
+        report instead of its time; else None. Asked before killing a kernel for its time."""
