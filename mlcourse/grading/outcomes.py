@@ -14,7 +14,7 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 # ---- a graded test cell
 PASSED = "passed"
@@ -57,14 +57,19 @@ class Death:
             raise ValueError(f"not a cause of death: {self.cause!r}")
 
 
-class DeathWitness(Protocol):
-    """What the judge asks of whatever runs a kernel (the sandbox's provisioner) when the
-    kernel is gone or about to be killed for its time."""
+@runtime_checkable
+class KernelWitness(Protocol):
+    """What the judge asks of whatever runs a kernel: the sandbox's kernel provisioner
+    (``grader/sandbox.py``) answers; a stock provisioner does not, and the judge then goes
+    by the kernel's exit status alone."""
 
     def death(self) -> Death | None:
-        """Why the kernel died, when the runner knows better than its exit status
-        (its memory cap was hit), else None."""
+        """Why the kernel died, when the runner knows better than its exit status (its
+        memory cap was hit), else None."""
 
     def at_memory_cap(self) -> Death | None:
-        """A kernel that sits at its memory cap now, where work crawls: a ``MEMORY`` death to
-        report instead of its time; else None. Asked before killing a kernel for its time."""
+        """A ``MEMORY`` death to report instead of its time when the kernel sits at its memory
+        cap now (where work crawls), else None. Asked before killing a kernel for its time."""
+
+    def peak_memory(self) -> int | None:
+        """The most memory the kernel and its processes held, in bytes, where measured."""
