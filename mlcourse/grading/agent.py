@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from . import wire
+from .errors import ReferenceUseError
 from .references import resolve
 
 MIME = "application/vnd.mlcourse.judge+json"
@@ -100,10 +101,6 @@ def serve(request_text: str) -> None:
 
 
 # ---- references, refused to the learner's own cells -------------------------------------------
-
-
-class ReferenceUseError(RuntimeError):
-    """An answer called the course's reference implementation of what it must write."""
 
 
 def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list[str] = ()) -> None:

@@ -1,4 +1,5 @@
-"""The one exception grading raises."""
+"""The exceptions of grading: the judge's verdict (``GradingError``) and the kernel's refusal
+(``ReferenceUseError``)."""
 
 
 class GradingError(AssertionError):
@@ -20,3 +21,9 @@ class ReferenceUse(GradingError):
     parsed from the message)."""
 
     kind = "reference use"
+
+
+class ReferenceUseError(RuntimeError):
+    """Raised in the learner's kernel: an answer called the course's reference implementation
+    of what it must write, or a library shortcut that does the exercise (the guards of
+    ``agent`` and ``shortcuts``)."""

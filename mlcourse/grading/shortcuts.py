@@ -239,7 +239,7 @@ def _refuse(keys: set, route_entry: tuple[str, str]) -> None:
         return
     text = message(*route_entry)
     _refused.append(text)
-    from .agent import ReferenceUseError
+    from .errors import ReferenceUseError
 
     raise ReferenceUseError(text)
 
@@ -473,10 +473,8 @@ def install(names: Iterable[str], trusted_files: Iterable[str] = ()) -> None:
     and for the course's own modules, and for the rest (torch) as soon as it is imported, so
     before any learner code can hold one. The guards stay inert outside ``armed_call``."""
     global _trusted, _agent, _package, _libraries, _finder
-    from . import agent
-
     _trusted = _trusted | frozenset(trusted_files)
-    _agent = os.path.abspath(agent.__file__)
+    _agent = os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent.py")
     _package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     _libraries = tuple({os.path.dirname(os.__file__) + os.sep, os.path.join(sys.prefix, "lib") + os.sep,
                         os.path.join(sys.base_prefix, "lib") + os.sep})
@@ -537,7 +535,7 @@ def armed_call(armed: Any, fn: Callable, *args: Any, factory: bool = False) -> A
     is refused too, and reported at the check's next request. A new check (another token)
     starts with a clean record."""
     global _armed, _factory, _check
-    from .agent import ReferenceUseError
+    from .errors import ReferenceUseError
 
     check = None
     if isinstance(armed, dict):
