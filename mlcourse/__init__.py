@@ -23,14 +23,15 @@ _SUBMODULES = (
 __all__ = ["__version__", "grade_me", *_SUBMODULES]
 
 
-def grade_me(notebook=None, *, timeout: int = 120):
+def grade_me(notebook=None, *, timeout: int | None = None):
     """Grade this notebook as the instructor would, from a cell at its end.
 
     The last *saved* version of the notebook (save first: Ctrl-S) runs top to bottom in
     a fresh kernel, its test cells decided by the judge, hidden tests included where
     the course's ``solutions/`` folder is there (otherwise the visible tests only, and
     it says so); prints a line per exercise and returns the points. ``notebook``: the
-    path, when Jupyter does not tell the kernel which notebook it runs.
+    path, when Jupyter does not tell the kernel which notebook it runs; ``timeout``: seconds
+    a cell may run (the grading limit, ``mlcourse.grading.limits.CELL_SECONDS``, by default).
     """
     from .grading.notebook import grade_me as _grade_me
 

@@ -67,13 +67,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from mlcourse.grading.limits import CELL_SECONDS
+
     parser = argparse.ArgumentParser(prog="mlcourse", description="How Models Learn: course tools.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check", help="check that this machine is ready for the course").set_defaults(run=cmd_check)
     g = sub.add_parser("grade", help="grade one notebook locally, hidden tests included")
     g.add_argument("notebook", help="your notebook, e.g. notebooks/03-losses/03-losses.ipynb")
     g.add_argument("--source", help="the source notebook with hidden tests (found in solutions/ by default)")
-    g.add_argument("--timeout", type=int, default=120, help="seconds per cell (default 120)")
+    g.add_argument("--timeout", type=int, default=CELL_SECONDS,
+                   help=f"seconds per cell (default {CELL_SECONDS})")
     g.set_defaults(run=cmd_grade)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -30,8 +30,9 @@ MAX_NOTEBOOK_BYTES = 48 * MiB     # a notebook file read for grading
 MAX_SUBMISSION_BYTES = 50 * MiB   # everything in one submission folder
 MAX_SIDE_FILES = 50               # Python files beside a notebook read by the scan
 OUTPUT_CHARS = 1_000_000          # output a cell may leave in the graded copy
-# The largest message the grader takes from a kernel: above the judge's largest reply
-# (``wire.MAX_BYTES``), far below the grader's memory.
+MAX_REPLY_BYTES = 256 * MiB       # one reply of the kernel to a check's request (``wire``)
+# The largest message the grader takes from a kernel: above the judge's largest reply,
+# far below the grader's memory.
 MAX_MESSAGE = 320 * MiB
 
 # ---- how a grading kernel runs: no warnings, figures drawn off-screen, one math thread

@@ -212,7 +212,7 @@ def grade(submission: str | os.PathLike, source: str | os.PathLike, *, timeout: 
     return score(nb)
 
 
-def grade_me(notebook=None, *, timeout: int = limits.CELL_SECONDS):
+def grade_me(notebook=None, *, timeout: int | None = None):
     """``mlcourse.grade_me()``: ``mlcourse grade`` on the notebook this kernel runs, in a
     process of its own (a fresh kernel cannot be driven from inside this one's loop).
     Returns ``(points, max_points)``."""
@@ -235,7 +235,7 @@ def grade_me(notebook=None, *, timeout: int = limits.CELL_SECONDS):
     env = {k: v for k, v in kernel_env().items() if not k.startswith("JPY_")}
     env.pop("MLCOURSE_GRADING", None)  # the grading process starts its own kernel with it
     run = subprocess.run([sys.executable, "-m", "mlcourse.cli", "grade", str(path),
-                          "--timeout", str(timeout)], capture_output=True, text=True, env=env)
+                          "--timeout", str(timeout or limits.CELL_SECONDS)], capture_output=True, text=True, env=env)
     report = [line for line in run.stdout.splitlines() if not line.startswith("Grading ")]
     print("\n".join(report))
     if run.returncode == 2:

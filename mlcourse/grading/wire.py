@@ -15,10 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from . import limits
+
 DTYPES = ("float64", "float32", "float16", "int64", "int32", "int16", "int8",
           "uint8", "uint16", "uint32", "uint64", "bool")
 MAX_DEPTH = 20
-MAX_BYTES = 256 * 2**20   # one reply
+MAX_BYTES = limits.MAX_REPLY_BYTES   # one reply
 MAX_TEXT = 100_000
 
 
