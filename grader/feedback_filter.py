@@ -37,6 +37,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
 from traitlets import default
 
+from mlcourse.grading import outcomes
+
 PLACEHOLDER = "# (hidden tests: not shown)"
 
 
@@ -223,12 +225,17 @@ class _MathMLRenderer(IPythonRenderer):
 
 
 class FeedbackSummary(Preprocessor):
-    """Collect each graded test cell's score and message for the table at the top of the
-    page (``resources["mlcourse"]["exercises"]``). Run after ``GetGrades``."""
+    """Collect each graded test cell's score, kind and message for the table at the top of
+    the page (``resources["mlcourse"]["exercises"]``). Run after ``GetGrades``.
+
+    The kind (``mlcourse.grading.outcomes``) is the judge's, from its record in the
+    notebook's metadata (``metadata.mlcourse.judge.cells``), and whether a row passed comes
+    from its points and that kind; the message is only shown, never read."""
 
     enabled = True
 
     def preprocess(self, nb, resources):
+        judged = _judged_kinds(nb)
         exercises = []
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
@@ -240,11 +247,24 @@ class FeedbackSummary(Preprocessor):
                 message = "\n".join(f"{o.get('ename', 'Error')}: {o.get('evalue', '')}" for o in errors)
             else:
                 message = "passed" if score >= points else "no points (see the cell below)"
+            # A notebook the judge did not grade: an error output is nbgrader's own failure.
+            kind = judged.get(meta.get("grade_id")) or (outcomes.FAILED if errors else outcomes.PASSED)
             exercises.append({"grade_id": meta.get("grade_id", ""), "score": score,
-                              "points": points, "passed": score >= points and not errors,
+                              "points": points, "kind": kind,
+                              "passed": score >= points and kind == outcomes.PASSED,
                               "message": message})
         resources.setdefault("mlcourse", {})["exercises"] = exercises
         return nb, resources
+
+
+def _judged_kinds(nb) -> dict[str, str]:
+    """grade_id -> the judge's kind of that cell, from its record (none if not judged)."""
+    record = nb.metadata.get("mlcourse", {}).get("judge") if isinstance(nb.metadata.get("mlcourse"), dict) else None
+    cells = record.get("cells") if isinstance(record, dict) else None
+    if not isinstance(cells, dict):
+        return {}
+    return {gid: entry["kind"] for gid, entry in cells.items()
+            if isinstance(entry, dict) and entry.get("kind") in outcomes.CELL_KINDS}
 
 
 # The page: nbgrader's feedback template with a table of exercises at the top, and MathJax's

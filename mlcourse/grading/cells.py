@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import outcomes
 from .errors import GradingError
 
 EXERCISES = "mlcourse.grading.exercises"
@@ -129,9 +130,22 @@ class Verdict:
 
     passed: bool
     lines: list[str] = field(default_factory=list)   # what passed checks said
-    message: str = ""                                  # why it failed
-    kind: str = "passed"                               # passed, failed, reference use, error
+    message: str = ""                                  # why it failed, for people
+    kind: str = outcomes.PASSED                        # what became of it (``outcomes.CELL_KINDS``)
     missing: str | None = None                         # a learner name not defined (yet)
+
+    def __post_init__(self):
+        if not self.passed and self.kind == outcomes.PASSED:
+            self.kind = outcomes.FAILED
+        if self.kind not in outcomes.CELL_KINDS:
+            raise ValueError(f"not a kind of verdict: {self.kind!r} (one of {', '.join(outcomes.CELL_KINDS)})")
+
+    def record(self) -> dict:
+        """The verdict as data, for the judge's record: its kind, and a killed cell's cause."""
+        entry = {"kind": self.kind}
+        if self.kind in outcomes.KILLED:
+            entry["cause"] = outcomes.cause_of(self.kind)
+        return entry
 
     def outputs(self) -> list[dict]:
         """The cell outputs nbgrader scores: stdout lines, and an error output on failure."""
@@ -174,10 +188,10 @@ def run(calls: list[CheckCall], lookup: Callable[[str], Any],
                 fn(*[value(a) for a in call.args], **{k: value(a) for k, a in call.kwargs})
             except GradingError as exc:
                 verdict.passed, verdict.message = False, str(exc)
-                verdict.kind = getattr(exc, "kind", "failed")
+                verdict.kind = getattr(exc, "kind", outcomes.FAILED)
                 break
             except Exception as exc:  # a check that breaks must still cost only this cell
-                verdict.passed, verdict.kind = False, "error"
+                verdict.passed, verdict.kind = False, outcomes.ERROR
                 verdict.message = (f"{call.label()} could not finish: {type(exc).__name__}: {exc}")
                 break
     finally:

@@ -1,6 +1,8 @@
 """The exceptions of grading: the judge's verdict (``GradingError``) and the kernel's refusal
 (``ReferenceUseError``)."""
 
+from . import outcomes
+
 
 class GradingError(AssertionError):
     """A check failed. The message says what was expected, what came, and why.
@@ -20,7 +22,7 @@ class ReferenceUse(GradingError):
     that does the exercise: the judge records it as such (outcomes travel as data, never
     parsed from the message)."""
 
-    kind = "reference use"
+    kind = outcomes.REFERENCE_USE
 
 
 class ReferenceUseError(RuntimeError):

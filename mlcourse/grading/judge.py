@@ -27,11 +27,10 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import signal
 import time
 from typing import Any
 
-from . import cells, integrity
+from . import cells, integrity, outcomes
 from .agent import MIME
 from .errors import ReferenceUse
 from .references import reference_message
@@ -48,16 +47,12 @@ MAX_FILES = 50
 
 def exit_cause(process) -> str:
     """Why a kernel process is gone, from its exit status, in words."""
-    code = process.poll() if process is not None else None
-    if code is None:
-        return "it stopped answering"
-    if code < 0 or code > 128:
-        number = -code if code < 0 else code - 128
-        try:
-            return f"it was killed by signal {signal.Signals(number).name}"
-        except ValueError:
-            return f"it was killed by signal {number}"
-    return f"it exited with status {code}"
+    return exit_death(process).reason
+
+
+def exit_death(process) -> outcomes.Death:
+    """Why a kernel process is gone, as its exit status tells it (``outcomes.death_from_status``)."""
+    return outcomes.death_from_status(process.poll() if process is not None else None)
 
 
 def is_learner_cell(cell) -> bool:
@@ -118,7 +113,8 @@ class JudgeMixin:
     """Put first in the bases of an nbclient client: graded test cells are judged, not run."""
 
     _judge_ready = False
-    _judge_dead: str | None = None
+    _judge_dead: str | None = None           # the words of the kernel's death, once it died
+    _judge_death: outcomes.Death | None = None
     _judge_findings: integrity.Findings | None = None
     _judge_record_started = False
     # The whole notebook's time limit in seconds (None: only nbclient's per-cell timeout).
@@ -129,6 +125,7 @@ class JudgeMixin:
         """A new notebook (nbgrader reuses one client for a whole batch): forget the last one."""
         super().reset_execution_trackers()
         self._judge_ready, self._judge_dead, self._judge_findings = False, None, None
+        self._judge_death = None
         self._judge_record_started = False
         self._judge_deadline: float | None = None
         self._judge_where = "before the first cell"
@@ -137,35 +134,88 @@ class JudgeMixin:
         self._judge_output_sizes: dict[int, int] = {}
 
     # ---- the kernel's death, the notebook's time, its output
-    def _judge_cause(self) -> str:
+    def _judge_witness(self) -> outcomes.KernelWitness | None:
+        """What runs the kernel, when it answers the judge's questions about it (the sandbox's
+        provisioner); None for a stock provisioner."""
+        provisioner = getattr(getattr(self, "km", None), "provisioner", None)
+        return provisioner if isinstance(provisioner, outcomes.KernelWitness) else None
+
+    def _judge_cause(self) -> outcomes.Death:
+        """Why the kernel is gone: as its runner knows it, else as its exit status tells it."""
         km = getattr(self, "km", None)
-        if hasattr(km, "death_cause"):
-            return km.death_cause()
-        return exit_cause(getattr(getattr(km, "provisioner", None), "process", None))
+        status = exit_death(getattr(getattr(km, "provisioner", None), "process", None))
+        witness = self._judge_witness()
+        if witness is not None:
+            return witness.death() or status
+        if callable(getattr(km, "death_cause", None)):
+            # The sandbox's kernel manager before its provisioner: the words are its own; the
+            # cause is memory when its cgroup says so, else the exit status's.
+            box = getattr(km, "sandbox", None)
+            memory = box is not None and box.memory_exceeded()
+            return outcomes.Death(outcomes.MEMORY if memory else status.cause, km.death_cause())
+        return status
 
-    def _judge_time_cause(self, cause: str) -> str:
+    def _judge_time_death(self, reason: str) -> outcomes.Death:
         """Why a kernel about to be killed for its time is stopped: its memory, when it sits
-        at its memory cap (crawling until the time ran out), else ``cause``."""
-        memory = getattr(getattr(self, "km", None), "memory_cause", None)
-        return (memory() if callable(memory) else None) or cause
+        at its memory cap (crawling until the time ran out), else its time (``reason``)."""
+        witness = self._judge_witness()
+        if witness is not None:
+            memory = witness.at_memory_cap()
+        else:
+            ask = getattr(getattr(self, "km", None), "memory_cause", None)
+            words = ask() if callable(ask) else None
+            memory = outcomes.Death(outcomes.MEMORY, words) if words else None
+        return memory or outcomes.Death(outcomes.TIME, reason)
 
-    async def _judge_stop_for_time(self, where: str, cause: str) -> None:
+    def _judge_time_cause(self, reason: str) -> str:
+        """``_judge_time_death``'s words."""
+        return self._judge_time_death(reason).reason
+
+    async def _judge_stop_for_time(self, where: str, reason: str) -> None:
         """Kill a kernel that ran out of time, its cause asked for first, while the kernel's
         memory is still counted."""
-        memory = self._judge_time_cause("")
+        death = self._judge_time_death(reason)
         await self._judge_kill()
-        self._judge_died(where, memory or cause, "memory" if memory else "time")
+        self._judge_died(where, death)
 
     @staticmethod
     def _ignored_interrupt(exc: BaseException) -> str:
         return f"it ran past its time limit and ignored the interrupt ({type(exc).__name__})"
 
-    def _judge_died(self, where: str, cause: str | None = None, kind: str | None = None) -> None:
+    def _judge_died(self, where: str, death: outcomes.Death | None = None) -> None:
         if self._judge_dead is None:
-            cause = cause or self._judge_cause()
-            self._judge_dead = f"kernel killed: {cause} {where}"
-            self._judge_record()["killed"] = {"kind": kind or death_kind(cause),
+            death = death or self._judge_cause()
+            self._judge_death = death
+            self._judge_dead = f"kernel killed: {death.reason} {where}"
+            self._judge_record()["killed"] = {"kind": outcomes.killed(death.cause), "cause": death.cause,
                                               "reason": self._judge_dead, "where": where}
+
+    async def _judge_kill(self) -> None:
+        """Kill the kernel now and wait (5 s at most) until it is gone, as jupyter_client's
+        ``shutdown_kernel(now=True)`` does, but leaving its resources to the end of the run
+        (the sandbox still counts its memory there)."""
+        from jupyter_core.utils import ensure_async
+
+        provisioner = getattr(self.km, "provisioner", None)
+        if provisioner is None or not provisioner.has_process:
+            return
+        try:
+            await ensure_async(provisioner.kill())
+            await asyncio.wait_for(ensure_async(provisioner.wait()), timeout=5)
+        except Exception:  # already gone, or still going after 5 s: nothing more to do here
+            pass
+
+    def _judge_peak(self) -> None:
+        """Keep the kernel's peak memory in the record, where its runner measures it."""
+        witness = self._judge_witness()
+        if witness is not None:
+            self._judge_record()["peak_memory"] = witness.peak_memory()
+
+    def set_widgets_metadata(self) -> None:
+        """nbclient's last step of a run (its own ``execute`` and nbconvert's ``preprocess``
+        alike), the kernel not yet cleaned up: the judge notes its peak memory here."""
+        super().set_widgets_metadata()
+        self._judge_peak()
 
     def _judge_record(self) -> dict:
         """The judge's own account of this run, kept in the graded notebook's metadata
@@ -177,21 +227,13 @@ class JudgeMixin:
             self.nb.metadata["mlcourse"] = {}
         meta = self.nb.metadata["mlcourse"]
         if not isinstance(meta.get("judge"), dict) or not self._judge_record_started:
-            meta["judge"] = {"version": 1, "killed": None, "refused": [], "references": {},
-                             "reference_use": []}
+            meta["judge"] = {"version": 2, "killed": None, "refused": [], "references": {},
+                             "reference_use": [], "cells": {}, "peak_memory": None}
             self._judge_record_started = True
         return meta["judge"]
 
     def _judge_death_message(self) -> str:
         return f"{self._judge_dead}; {AFTER_DEATH}"
-
-    async def _judge_kill(self) -> None:
-        from jupyter_core.utils import ensure_async
-
-        try:
-            await ensure_async(self.km._kill_kernel(restart=False))
-        except Exception:  # already gone
-            pass
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
@@ -330,13 +372,15 @@ class JudgeMixin:
         """Decide one graded test cell (runs in a worker thread; the loop talks to the kernel)."""
         findings = self._judge_findings
         if self._judge_dead is not None:
-            return cells.Verdict(passed=False, message="not run: " + self._judge_death_message())
+            return cells.Verdict(passed=False, kind=outcomes.NOT_RUN,
+                                 message="not run: " + self._judge_death_message())
         if findings and findings.tampering:
-            return cells.Verdict(passed=False, message=findings.refusal())
+            return cells.Verdict(passed=False, kind=outcomes.TAMPERING, message=findings.refusal())
         try:
             calls = cells.parse(cell.source)
         except cells.TestCellError as exc:
-            return cells.Verdict(passed=False, message=f"this test cell cannot be judged: {exc}")
+            return cells.Verdict(passed=False, kind=outcomes.ERROR,
+                                 message=f"this test cell cannot be judged: {exc}")
         link = KernelLink(self, loop)
         # Reference use counts against this cell when it is in the exercise's own answer
         # cell or in a cell the learner added (which could rebind any answer).
@@ -360,8 +404,10 @@ class JudgeMixin:
                     raise ReferenceUse(f"{reference_message(ref)} (found in {', '.join(found)})")
 
         verdict = cells.run(calls, lambda name: link.request("global", name=name), before=before)
-        if not verdict.passed and self._judge_dead and "kernel killed" not in verdict.message:
-            verdict.message += "\n" + self._judge_death_message()
+        if not verdict.passed and self._judge_death is not None:   # it died while these checks ran
+            verdict.kind = outcomes.killed(self._judge_death.cause)
+            if self._judge_dead not in verdict.message:
+                verdict.message += "\n" + self._judge_death_message()
         return verdict
 
     async def _judge_decide(self, cell, execution_count) -> cells.Verdict:
@@ -370,9 +416,13 @@ class JudgeMixin:
         loop = asyncio.get_running_loop()
         verdict = await loop.run_in_executor(None, self._judge_cell, cell, loop)
         cell.outputs = [from_dict(o) for o in verdict.outputs()]
-        if verdict.kind == "reference use":
-            used = self._judge_record().setdefault("reference_use", [])
-            entry = {"cell": nbgrader_meta(cell).get("grade_id"), "reason": verdict.message[:500]}
+        gid = nbgrader_meta(cell).get("grade_id")
+        record = self._judge_record()
+        if gid is not None:  # the last verdict of a cell judged again (``_judge_retry_pending``) stands
+            record.setdefault("cells", {})[gid] = verdict.record()
+        if verdict.kind == outcomes.REFERENCE_USE:
+            used = record.setdefault("reference_use", [])
+            entry = {"cell": gid, "reason": verdict.message[:500]}
             if entry not in used:
                 used.append(entry)
         if execution_count is not None:
@@ -450,19 +500,6 @@ def _is_class(path: str) -> bool:
     from .references import resolve
 
     return isinstance(resolve(path), type)
-
-
-def death_kind(cause: str) -> str:
-    """The kind of a kernel's death, from the judge's own words for its cause."""
-    if cause.startswith("memory"):
-        return "memory"
-    if "time limit" in cause:
-        return "time"
-    if "killed by signal" in cause:
-        return "signal"
-    if "exited with status" in cause:
-        return "exit"
-    return "died"
 
 
 def _died(message: str):

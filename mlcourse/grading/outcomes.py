@@ -13,6 +13,7 @@ True
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -38,6 +39,16 @@ def killed(cause: str) -> str:
 
 KILLED = tuple(killed(c) for c in DEATH_CAUSES)
 
+
+def cause_of(kind: str) -> str | None:
+    """The cause of a ``killed(cause)`` kind, None for any other kind.
+
+    >>> cause_of(killed("time")), cause_of(PASSED)
+    ('time', None)
+    """
+    return dict(zip(KILLED, DEATH_CAUSES, strict=True)).get(kind)
+
+
 # ---- a whole submission
 REJECTED = "rejected"   # never graded: not a notebook, too large, foreign, ... (with a reason)
 
@@ -55,6 +66,28 @@ class Death:
     def __post_init__(self):
         if self.cause not in DEATH_CAUSES:
             raise ValueError(f"not a cause of death: {self.cause!r}")
+
+
+def death_from_status(code: int | None) -> Death:
+    """A kernel's death as its exit status tells it: ``SIGNAL`` (a negative status, or one
+    above 128 as a shell reports a signal), ``EXIT`` (any other status) or ``STOPPED`` (no
+    status: the process is still there and no longer answers).
+
+    >>> death_from_status(-9)
+    Death(cause='signal', reason='it was killed by signal SIGKILL')
+    >>> death_from_status(3).cause, death_from_status(None).cause
+    ('exit', 'stopped')
+    """
+    if code is None:
+        return Death(STOPPED, "it stopped answering")
+    if code < 0 or code > 128:
+        number = -code if code < 0 else code - 128
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = str(number)
+        return Death(SIGNAL, f"it was killed by signal {name}")
+    return Death(EXIT, f"it exited with status {code}")
 
 
 @runtime_checkable
