@@ -1,0 +1,135 @@
+"""Grading one submission, on a worker: ``Job`` in, ``Result`` out.
+
+A worker never sees the course folder, the real gradebook or another submission. It
+builds a scratch course of its own (the course's config files with this batch's caps,
+the assignment's source, and the template gradebook that knows this one assignment),
+writes the submission into it, runs nbgrader's ``Autograde`` there (each kernel in
+``sandbox.py``'s sandbox, judged by ``judged_execute.py``), and returns the scratch
+gradebook's scores and the autograded notebook as plain data. Whatever the submission
+does, ``grade_job`` returns: a failure is a ``Result`` with ``ok=False`` and why.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from grader import sandbox
+from grader.course import Course, kernel_environment, log_reason
+from grader.jobs import Assignment, Job, Result, Settings
+
+
+def run(job: dict, assignment: dict, template: bytes) -> dict:
+    """``grade_job`` on plain dicts: the task a Dask worker runs."""
+    return grade_job(Job.from_dict(job), Assignment.from_dict(assignment), template).as_dict()
+
+
+def grade_job(job: Job, assignment: Assignment, template: bytes) -> Result:
+    """Grade one submission in a scratch course against ``template`` (its assignment's
+    gradebook, ``gradebook.template``); return its grades as plain data."""
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="mlcg-"))
+    try:
+        course = scratch_course(scratch, assignment, job.settings)
+        (course.root / "gradebook.db").write_bytes(template)
+        if assignment.duedate:
+            with course.gradebook() as gb:
+                gb.update_or_create_assignment(assignment.name,
+                                               duedate=datetime.fromisoformat(assignment.duedate))
+        folder = course.submitted / job.student / job.assignment
+        for rel, data in job.files.items():
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        peaks = getattr(sandbox, "PEAKS", None)  # the sandbox's own record, while it has one
+        if peaks is not None:
+            del peaks[:]
+        with kernel_environment():
+            outcome = course.run("Autograde", assignment_id=job.assignment, student_id=job.student)
+        if not outcome["success"]:
+            return failed(job, f"autograde failed: {log_reason(outcome)}", started)
+        result = read_scratch(course, job)
+        result.ok = True
+        result.seconds = time.perf_counter() - started
+        result.warnings = sandbox_warnings(job.settings)
+        result.peak_memory = peak_memory(result.autograded, peaks)
+        return result
+    except Exception as exc:  # whatever one submission does, the batch goes on
+        return failed(job, f"grading failed: {type(exc).__name__}: {exc}", started)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def scratch_course(where: Path, assignment: Assignment, settings: Settings | None = None) -> Course:
+    """A course folder of our own at ``where``: the course's files and one assignment."""
+    root = where / "grader"
+    root.mkdir(parents=True)
+    for name, text in assignment.course_files.items():
+        (root / name).write_text(text, encoding="utf-8")
+    if settings is not None:
+        config = root / "nbgrader_config.py"
+        config.write_text(config.read_text(encoding="utf-8") + settings.config_lines(),
+                          encoding="utf-8")
+    source = where / "solutions" / assignment.name
+    for rel, data in assignment.source_files.items():
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_bytes(data)
+    return Course(root, db_url_override="sqlite:///" + str(root / "gradebook.db"))
+
+
+def failed(job: Job, reason: str, started: float) -> Result:
+    return Result(ok=False, error=reason, seconds=time.perf_counter() - started,
+                  warnings=sandbox_warnings(job.settings))
+
+
+def sandbox_warnings(settings: Settings) -> list[str]:
+    """What the instructor must know of the sandbox these grades ran in."""
+    if not settings.sandbox:
+        return ["sandbox turned off for this batch: learner code ran with the grader's rights"]
+    return list(sandbox.probe().why_not)
+
+
+def read_scratch(course: Course, job: Job) -> Result:
+    """The scratch gradebook's scores and the autograded notebooks, as plain data."""
+    notebooks, autograded = {}, {}
+    with course.gradebook() as gb:
+        submission = gb.find_submission(job.assignment, job.student)
+        timestamp = submission.timestamp.isoformat() if submission.timestamp else None
+        for nb in submission.notebooks:
+            notebooks[nb.name] = {
+                "grades": {g.name: {"auto_score": g.auto_score, "max_score": g.max_score,
+                                    "needs_manual_grade": bool(g.needs_manual_grade)}
+                           for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+                "late_penalty": nb.late_submission_penalty,
+                "flagged": bool(nb.flagged),
+            }
+    folder = course.root / "autograded" / job.student / job.assignment
+    for name in [f"{nb}.ipynb" for nb in notebooks] + ["timestamp.txt"]:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            autograded[name] = path.read_text(encoding="utf-8")
+    return Result(ok=False, notebooks=notebooks, autograded=autograded, timestamp=timestamp)
+
+
+def peak_memory(autograded: dict, peaks: list | None) -> int | None:
+    """The kernel's largest footprint in bytes: what the judge wrote into the graded
+    notebook (``metadata.mlcourse.judge.peak_memory``), else what the sandbox kept."""
+    found = []
+    for name, text in autograded.items():
+        if not name.endswith(".ipynb"):
+            continue
+        try:
+            judge = json.loads(text).get("metadata", {}).get("mlcourse", {}).get("judge", {})
+            value = judge.get("peak_memory") if isinstance(judge, dict) else None
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            found.append(value)
+    if not found and peaks:
+        found = [p for p in peaks if p is not None]
+    return max(found) if found else None
