@@ -8,8 +8,9 @@ outputs as usual: the gradebook, feedback, export and formgrader all show the
 judge's verdicts.
 
 The kernel runs in the sandbox of ``sandbox.py`` (memory, process and time caps,
-no network, only its own folder visible and writable);
-``c.SandboxedKernelManager.enabled = False`` runs it as stock nbgrader does.
+no network, only its own folder visible and writable), launched by the kernel
+provisioner of ``provisioner.py``; ``c.SandboxedKernelManager.enabled = False`` runs
+it as stock nbgrader does.
 """
 
 from __future__ import annotations
@@ -20,22 +21,24 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer
 
-from mlcourse.grading.judge import OUTPUT_LIMIT, JudgeMixin
+from mlcourse.grading.judge import JudgeMixin
+from mlcourse.grading.limits import NOTEBOOK_SECONDS, OUTPUT_CHARS
+from mlcourse.grading.rules import grade_id
 
 try:  # the repository's grader package (grading workers, the tests, `make grade`)
-    from grader.sandbox import SandboxedKernelManager
-except ImportError:  # a copy of this folder elsewhere: its own sandbox.py, next to this file
-    from sandbox import SandboxedKernelManager
+    from grader.provisioner import SandboxedKernelManager
+except ModuleNotFoundError:  # a copy of this folder elsewhere: its own provisioner.py, next to this file
+    from provisioner import SandboxedKernelManager
 
 
 class JudgedExecute(JudgeMixin, Execute):
     """Execute, with graded test cells decided by the judge outside the kernel."""
 
     submission_timeout = Integer(
-        900, allow_none=True,
+        NOTEBOOK_SECONDS, allow_none=True,
         help="Seconds the whole notebook may run; then its kernel is killed and the cells "
              "not yet run score 0 (the cells before keep their points).").tag(config=True)
-    output_limit = Integer(OUTPUT_LIMIT, help="Characters of output kept per cell.").tag(config=True)
+    output_limit = Integer(OUTPUT_CHARS, help="Characters of output kept per cell.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -67,13 +70,12 @@ class CleanCellIds(NbGraderPreprocessor):
                 known = set()
         seen: set[str] = set()
         for cell in reversed(nb.cells):
-            meta = cell.get("metadata", {})
-            if "nbgrader" not in meta:
+            meta = cell.get("metadata")
+            if not isinstance(meta, dict) or "nbgrader" not in meta:
                 continue
-            nbg = meta["nbgrader"]
-            gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
-            if not isinstance(gid, str) or gid not in known or gid in seen:
-                if isinstance(gid, str) and gid in seen:
+            gid = grade_id(cell)
+            if gid is None or gid not in known or gid in seen:
+                if gid in seen:
                     self.log.warning("Cell with id '%s' exists more than once: graded once", gid)
                 del meta["nbgrader"]
                 continue

@@ -36,6 +36,14 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from mlcourse.grading.limits import (  # noqa: E402
+    CELL_SECONDS,
+    KERNEL_ARGS,
+    MEMORY,
+    NOTEBOOK_SECONDS,
+    PROCESSES,
+)
+
 c = get_config()  # noqa: F821  (provided by traitlets when it loads this file)
 
 # ---- where things are -------------------------------------------------------------
@@ -80,16 +88,18 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
-c.Execute.timeout = 120
+# Every cap is declared once, in mlcourse/grading/limits.py.
+c.Execute.timeout = CELL_SECONDS
 c.Execute.interrupt_on_timeout = True
-# The kernel runs in a sandbox (sandbox.py): these caps, no network, only its own folder.
-# `make grade --memory 4GiB --time-limit 1800` overrides them for one batch.
-c.JudgedExecute.submission_timeout = 900
-c.SandboxedKernelManager.memory_limit = "2GiB"
-c.SandboxedKernelManager.process_limit = 256
+# The kernel runs in a sandbox (sandbox.py, launched by provisioner.py): these caps, no
+# network, only its own folder. `make grade --memory 4GiB --time-limit 1800` overrides
+# them for one batch.
+c.JudgedExecute.submission_timeout = NOTEBOOK_SECONDS
+c.SandboxedKernelManager.memory_limit = MEMORY
+c.SandboxedKernelManager.process_limit = PROCESSES
 c.Execute.kernel_name = "python3"
 # No history file; no kernel start-up chatter on the instructor's terminal.
-c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+c.Execute.extra_arguments = list(KERNEL_ARGS)
 # A learner who deleted a test cell gets it back (and is graded on it).
 c.OverwriteCells.add_missing_cells = True
 c.Autograde.create_student = True

@@ -1,7 +1,7 @@
 """Grading a class: hostile submissions in one batch on Dask, each in its sandbox.
 
 One scratch course (grader/'s config files and the 99-fixture assignment), one batch of
-honest and hostile submissions graded by ``pipeline.grade`` on a two-worker
+honest and hostile submissions graded by ``autograde.grade`` on a two-worker
 LocalCluster, under small caps (512 MiB, 64 processes, 6 s a cell, 40 s a notebook).
 Every hostile kind must leave the batch running, change nothing of the course or of
 another learner, read nothing outside its own folder and earn only what it solved.
@@ -30,11 +30,14 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbtools import FIXTURES
 
-from grader import batch, pipeline, sandbox
+from grader import autograde, gradebook, release, sandbox
+from grader.course import REPO as GRADER_REPO
+from grader.course import Course, build_course
+from grader.jobs import Settings
 
 NAME = "99-fixture"
 CANARY = "hidden-canary-7f3a"
-SETTINGS = batch.Settings(memory="512MiB", time_limit=40, cell_time_limit=6, processes=64)
+SETTINGS = Settings(memory="512MiB", time_limit=40, cell_time_limit=6, processes=64)
 WRONG = "def double(x):\n    return x + 2\n"  # right on 2 only: the visible case
 
 pytestmark = pytest.mark.slow
@@ -78,7 +81,7 @@ class Listener:
         self.sock.close()
 
 
-def released(course: pipeline.Course):
+def released(course: Course):
     return nbformat.read(course.release_dir / NAME / f"{NAME}.ipynb", as_version=4)
 
 
@@ -117,7 +120,7 @@ def sandbox_processes() -> list[int]:
     return found
 
 
-def hostile_corpus(course: pipeline.Course, listener: Listener, marker: Path) -> dict:
+def hostile_corpus(course: Course, listener: Listener, marker: Path) -> dict:
     """student -> (notebook text, expected score or None for "an error row", checks)."""
     root, sol = course.root, course.solutions / NAME / f"{NAME}.ipynb"
     other = course.submitted / "honest" / NAME / f"{NAME}.ipynb"
@@ -220,8 +223,8 @@ def hostile_corpus(course: pipeline.Course, listener: Listener, marker: Path) ->
 def graded(tmp_path_factory):
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
     where = tmp_path_factory.mktemp("class")
-    course = pipeline.build_course(where, [FIXTURES / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(where, [FIXTURES / NAME])
+    release.generate(course, NAME)
     marker = where / "marker.txt"
     with course.gradebook() as gb:
         gb.update_or_create_student("absent")  # on the roster, hands nothing in
@@ -237,7 +240,7 @@ def graded(tmp_path_factory):
                                        course.source_notebook(NAME),
                                        course.submitted / "honest" / NAME / f"{NAME}.ipynb"]}
     started = time.perf_counter()
-    rows = pipeline.grade(course, workers=2, settings=SETTINGS, echo=lambda line: None)
+    rows = autograde.grade(course, workers=2, settings=SETTINGS, echo=lambda line: None)
     seconds = time.perf_counter() - started
     time.sleep(6)  # longer than the detached process waits before it acts
     left_processes, left_cgroups = sandbox_processes(), list(Path("/sys/fs/cgroup/memory").glob("mlcourse-*"))
@@ -323,14 +326,14 @@ def test_fork_bomb_is_capped(graded):
 def test_rerun_grades_nothing_unchanged_and_force_gives_identical_scores(graded):
     course = graded["course"]
     lines = []
-    again = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lines.append)
+    again = autograde.grade(course, workers=0, settings=SETTINGS, echo=lines.append)
     assert again == [] and any("already graded" in line for line in lines), lines
     # Change one submission: only that one is graded again.
     path = course.submitted / "honest-wrong" / NAME / f"{NAME}.ipynb"
     path.write_text(answered(course), encoding="utf-8")
-    changed = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lines.append)
+    changed = autograde.grade(course, workers=0, settings=SETTINGS, echo=lines.append)
     assert [(r.student, r.score) for r in changed] == [("honest-wrong", 3)]
-    honest = pipeline.grade(course, students=["honest", "exit"], workers=0, settings=SETTINGS,
+    honest = autograde.grade(course, students=["honest", "exit"], workers=0, settings=SETTINGS,
                             force=True, echo=lines.append)
     assert {r.student: r.score for r in honest} == {"honest": 3, "exit": 1}
 
@@ -345,8 +348,8 @@ def autograded_text(graded, student: str) -> str:
 
 
 def test_ctrl_c_keeps_every_finished_grade_and_the_rerun_grades_the_rest(tmp_path, course_env):
-    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(tmp_path, [FIXTURES / NAME])
+    release.generate(course, NAME)
     text = answered(course)
     students = [f"s{i}" for i in range(5)]
     for student in students:
@@ -355,8 +358,8 @@ def test_ctrl_c_keeps_every_finished_grade_and_the_rerun_grades_the_rest(tmp_pat
         (folder / f"{NAME}.ipynb").write_text(text, encoding="utf-8")
     command = [sys.executable, "-m", "grader.pipeline", "--course", str(course.root), "grade",
                "--workers", "1"]
-    ledger = course.root / ".work" / batch.LEDGER
-    proc = subprocess.Popen(command, env=course_env, cwd=Path(pipeline.__file__).parents[1],
+    ledger = course.root / ".work" / gradebook.LEDGER
+    proc = subprocess.Popen(command, env=course_env, cwd=GRADER_REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (ledger.is_file() and json.loads(ledger.read_text())):
@@ -369,7 +372,7 @@ def test_ctrl_c_keeps_every_finished_grade_and_the_rerun_grades_the_rest(tmp_pat
     with course.gradebook() as gb:
         recorded = {s.student.id for s in gb.find_assignment(NAME).submissions}
     assert {k.split("/")[0] for k in done} <= recorded
-    rerun = subprocess.run(command, env=course_env, cwd=Path(pipeline.__file__).parents[1],
+    rerun = subprocess.run(command, env=course_env, cwd=GRADER_REPO,
                            capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert f"{len(done)} submission(s) already graded" in rerun.stdout
@@ -386,15 +389,17 @@ def csv_rows(path: Path):
 
 
 def test_without_namespaces_grading_goes_on_and_says_so(tmp_path, course_env):
-    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(tmp_path, [FIXTURES / NAME])
+    release.generate(course, NAME)
     folder = course.submitted / "alone" / NAME
     folder.mkdir(parents=True)
     (folder / f"{NAME}.ipynb").write_text(answered(course), encoding="utf-8")
-    env = {**course_env, sandbox.WITHOUT: "namespaces,cgroups"}
+    from grader.capabilities import WITHOUT
+
+    env = {**course_env, WITHOUT: "namespaces,cgroups"}
     run = subprocess.run([sys.executable, "-m", "grader.pipeline", "--course", str(course.root),
                           "grade", "--workers", "0"], env=env, capture_output=True, text=True,
-                         cwd=Path(pipeline.__file__).parents[1], timeout=300)
+                         cwd=GRADER_REPO, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "alone" in run.stdout and "3/3" in run.stdout
     assert "WARNING: namespaces turned off" in run.stdout
@@ -406,15 +411,15 @@ def test_a_running_dask_cluster_grades_the_same_tasks(tmp_path):
     """--scheduler tcp://HOST:PORT: the batch goes to a cluster that is already running."""
     from dask.distributed import LocalCluster
 
-    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(tmp_path, [FIXTURES / NAME])
+    release.generate(course, NAME)
     for student, answer in (("right", "def double(x):\n    return 2 * x\n"), ("wrong", WRONG)):
         folder = course.submitted / student / NAME
         folder.mkdir(parents=True)
         (folder / f"{NAME}.ipynb").write_text(answered(course, answer), encoding="utf-8")
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
-        rows = pipeline.grade(course, scheduler=cluster.scheduler_address, settings=SETTINGS,
+        rows = autograde.grade(course, scheduler=cluster.scheduler_address, settings=SETTINGS,
                               echo=lambda line: None)
     assert {r.student: r.score for r in rows} == {"right": 3, "wrong": 1}
 
@@ -450,16 +455,20 @@ while True:  # 1 MiB at a time, slowly near the cap, every page written
 @needs("cgroups")
 def test_a_kernel_held_at_its_memory_cap_is_stopped_by_memory_not_time(tmp_path):
     """Near its cap a kernel can crawl (the system reclaiming and re-reading its pages) past
-    its time limit before the OOM killer fires: the judge asks the sandbox before killing
-    it for time, and a kernel that holds its whole cap is reported as stopped by memory.
-    A kernel far below its cap is not."""
-    cap = 96 * sandbox.MiB
+    its time limit before the OOM killer fires: the judge asks the provisioner before
+    killing it for time, and a kernel that holds its whole cap is reported as stopped by
+    memory. A kernel far below its cap is not."""
+    from grader.provisioner import SandboxProvisioner
+    from mlcourse.grading.limits import MiB
+    from mlcourse.grading.outcomes import MEMORY, Death
+
+    cap = 96 * MiB
     for script, at_cap in ((GROW, True), ("import time\ntime.sleep(60)", False)):
         work = tmp_path / f"w{int(at_cap)}"
         work.mkdir()
         box = sandbox.Sandbox(work, sandbox.Limits(memory=cap))
-        km = sandbox.SandboxedKernelManager()
-        km.sandbox = box
+        witness = SandboxProvisioner()
+        witness.sandbox = box
         proc = subprocess.Popen(box.command([sys.executable, "-c", script, str(cap)]),
                                 env=box.environment({}))
         try:
@@ -469,12 +478,13 @@ def test_a_kernel_held_at_its_memory_cap_is_stopped_by_memory_not_time(tmp_path)
                 time.sleep(0.005)
             assert seen is at_cap
             if at_cap:
-                assert km.memory_cause() == ("memory: it neared its cap of 96 MiB, where work "
-                                             "crawls, and ran out of time")
-                proc.wait(30)  # then the OOM killer, which death_cause names too
-                assert km.death_cause() == "memory above 96 MiB"
+                assert witness.at_memory_cap() == Death(
+                    MEMORY, "memory: it neared its cap of 96 MiB, where work crawls, and ran "
+                    "out of time")
+                proc.wait(30)  # then the OOM killer, which death() names too
+                assert witness.death() == Death(MEMORY, "memory above 96 MiB")
             else:
-                assert km.memory_cause() is None
+                assert witness.at_memory_cap() is None and witness.death() is None
         finally:
             proc.kill()
             proc.wait()
@@ -503,7 +513,7 @@ def test_exports_per_question_and_for_canvas(graded):
     import csv
 
     course = graded["course"]
-    pipeline.export(course)
+    gradebook.export(course)
     with open(course.grades_csv.with_name("grades-canvas.csv"), newline="", encoding="utf-8") as fh:
         table = list(csv.reader(fh))
     assert table[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", NAME]
@@ -526,10 +536,10 @@ def test_late_work_scores_zero_with_the_zero_penalty(tmp_path):
     course config: a submission stamped after the due date scores 0, one before keeps its points."""
     from datetime import datetime
 
-    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
+    course = build_course(tmp_path, [FIXTURES / NAME])
     config = course.root / "nbgrader_config.py"
     config.write_text(config.read_text() + '\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
-    pipeline.generate(course, NAME)
+    release.generate(course, NAME)
     with course.gradebook() as gb:
         gb.update_or_create_assignment(NAME, duedate=datetime(2026, 12, 15, 23, 59))
     for student, stamp in (("on-time", "2026-12-15 12:00:00.000000 UTC"),
@@ -538,7 +548,7 @@ def test_late_work_scores_zero_with_the_zero_penalty(tmp_path):
         folder.mkdir(parents=True)
         (folder / f"{NAME}.ipynb").write_text(answered(course), encoding="utf-8")
         (folder / "timestamp.txt").write_text(stamp, encoding="utf-8")
-    rows = pipeline.grade(course, workers=0, settings=SETTINGS, echo=lambda line: None)
+    rows = autograde.grade(course, workers=0, settings=SETTINGS, echo=lambda line: None)
     assert {r.student: r.score for r in rows} == {"on-time": 3, "late": 0}
 
 
@@ -554,7 +564,7 @@ def test_class_report_shows_scores_exercises_messages_missing_and_flags(graded, 
     data = report.collect(course)
     by_student = {s.student: s for s in data.submissions}
     # Pass rates, from the gradebook by another road (the per-question export).
-    pipeline.export(course)
+    gradebook.export(course)
     with open(course.grades_csv.with_name("grades-by-question.csv"), newline="", encoding="utf-8") as fh:
         questions = list(csv.DictReader(fh))
     stats = {e.name: e for e in report.exercise_stats(data, NAME)}
