@@ -41,13 +41,14 @@ def make_class(where: Path, assignments, learners: int):
     """A course at ``where`` with ``learners`` submissions of each assignment."""
     import nbformat
 
-    from grader import pipeline
+    from grader import release
+    from grader.course import build_course, kernel_environment
     from mlcourse.grading.rules import is_answer
 
-    course = pipeline.build_course(where, [ROOT / "solutions" / a for a in assignments])
-    with pipeline.kernel_environment():
+    course = build_course(where, [ROOT / "solutions" / a for a in assignments])
+    with kernel_environment():
         for name in assignments:
-            pipeline.generate(course, name)
+            release.generate(course, name)
     for name in assignments:
         source = nbformat.read(course.source_notebook(name), as_version=4)
         answers = {c.metadata.nbgrader["grade_id"]: c.source for c in source.cells if is_answer(c)}
@@ -80,9 +81,9 @@ def run(cmd: list[str], cwd: Path, env: dict) -> float:
 
 
 def scores(course) -> dict:
-    from grader import pipeline
+    from grader import gradebook
 
-    return {(r.student, r.assignment): r.score for r in pipeline.export(course, out=course.root / "x.csv")}
+    return {(r.student, r.assignment): r.score for r in gradebook.export(course, out=course.root / "x.csv")}
 
 
 def stock(course, assignments, env) -> float:
@@ -124,22 +125,24 @@ def overheads(course, assignments, repeats: int) -> list[dict]:
     """Per assignment: plain run, grading with the sandbox, grading without."""
     from dataclasses import replace
 
-    from grader import batch
+    from grader import autograde, gradebook, intake, worker
+    from grader.jobs import Settings
 
     rows = []
     todo = [(name, "learner-00") for name in assignments]
-    jobs, infos, _, _ = batch.collect(course, todo, batch.Settings(), force=True)
+    jobs, infos, _, _ = intake.collect(course, todo, Settings(), force=True)
+    autograde.register(course, sorted(infos), infos)
     for job in jobs:
         info = infos[job.assignment]
-        template = batch.make_template(info)
+        template = gradebook.template(course, job.assignment)
         off = replace(job, settings=replace(job.settings, sandbox=False))
         timings = {"sandbox": [], "no sandbox": [], "plain": []}
         path = course.submitted / job.student / job.assignment / f"{job.assignment}.ipynb"
         for _ in range(repeats):
             for label, which in (("sandbox", job), ("no sandbox", off)):
-                result = batch.grade_job(which, info, template)
-                assert result["ok"], result
-                timings[label].append(result["seconds"])
+                result = worker.grade_job(which, info, template)
+                assert result.ok, result.error
+                timings[label].append(result.seconds)
             timings["plain"].append(plain_seconds(path))
         rows.append({"assignment": job.assignment,
                      **{k: statistics.median(v) for k, v in timings.items()}})
@@ -147,29 +150,33 @@ def overheads(course, assignments, repeats: int) -> list[dict]:
 
 
 def reference_solutions(where: Path) -> list[dict]:
-    """Every solution notebook graded as a submission under the default caps (2 GiB,
-    120 s a cell, 900 s a notebook): its score, time and the kernel's peak memory."""
+    """Every solution notebook graded as a submission under the default caps (limits.py):
+    its score, time and the kernel's peak memory."""
     import nbformat
 
-    from grader import batch, pipeline
+    from grader import autograde, batch, gradebook, intake
+    from grader.course import build_course
+    from grader.jobs import Settings
 
     names = sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").is_file())
-    course = pipeline.build_course(where, [ROOT / "solutions" / n for n in names])
+    course = build_course(where, [ROOT / "solutions" / n for n in names])
     for name in names:
         folder = course.submitted / "reference" / name
         folder.mkdir(parents=True)
         nbformat.write(nbformat.read(course.source_notebook(name), as_version=4),
                        folder / f"{name}.ipynb")
     todo = [(name, "reference") for name in names]
-    jobs, infos, bad, _ = batch.collect(course, todo, batch.Settings(), force=True)
+    jobs, infos, bad, _ = intake.collect(course, todo, Settings(), force=True)
     assert not bad, bad
+    autograde.register(course, names, infos)
+    templates = {name: gradebook.template(course, name) for name in names}
     rows = []
-    for job, result in batch.run_jobs(jobs, infos):
-        grades = [g for nb in result.get("notebooks", {}).values() for g in nb["grades"].values()]
-        rows.append({"assignment": job.assignment, "ok": result["ok"],
+    for job, result in batch.run_jobs(jobs, infos, templates):
+        grades = [g for nb in result.notebooks.values() for g in nb["grades"].values()]
+        rows.append({"assignment": job.assignment, "ok": result.ok,
                      "full_marks": bool(grades) and all(
                          g["auto_score"] == g["max_score"] for g in grades),
-                     "seconds": result["seconds"], "peak_memory": result.get("peak_memory")})
+                     "seconds": result.seconds, "peak_memory": result.peak_memory})
     return sorted(rows, key=lambda r: r["assignment"])
 
 
@@ -187,13 +194,13 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="mlcourse-bench-") as tmp:
         base = make_class(Path(tmp) / "base", ASSIGNMENTS, args.learners)
-        from grader import pipeline
+        from grader.course import Course
 
         copies = {}
         for side in ("stock", "ours"):
             shutil.copytree(base.root.parent, Path(tmp) / side)
-            copies[side] = pipeline.Course(Path(tmp) / side / "grader",
-                                           db_url_override=f"sqlite:///{tmp}/{side}/grader/gradebook.db")
+            copies[side] = Course(Path(tmp) / side / "grader",
+                                  db_url_override=f"sqlite:///{tmp}/{side}/grader/gradebook.db")
         n = args.learners * len(ASSIGNMENTS)
         print(f"class: {n} submissions ({args.learners} learners x {len(ASSIGNMENTS)} assignments: "
               f"{', '.join(ASSIGNMENTS)}), {os.cpu_count()} cores")
@@ -220,9 +227,11 @@ def main(argv=None) -> int:
         cost = statistics.mean(r["sandbox"] - r["no sandbox"] for r in rows)
         print(f"mean sandbox cost per submission: {cost:.2f} s")
 
+        from mlcourse.grading.limits import CELL_SECONDS, MEMORY, NOTEBOOK_SECONDS, format_size
+
         print("\nthe reference solutions, graded as submissions under the default caps "
-              "(2 GiB, 120 s a cell, 900 s a notebook; two Dask workers at once):")
-        from grader.sandbox import format_size
+              f"({format_size(MEMORY)}, {CELL_SECONDS} s a cell, {NOTEBOOK_SECONDS} s a notebook; "
+              "two Dask workers at once):")
 
         refs = reference_solutions(Path(tmp) / "reference")
         for r in refs:

@@ -27,7 +27,8 @@ from mlcourse.grading.limits import KERNEL_ENV
 GRADER = Path(__file__).resolve().parent
 REPO = GRADER.parent
 # The files that make a course folder: copy these to build another one.
-COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py", "judged_execute.py", "sandbox.py")
+COURSE_FILES = ("nbgrader_config.py", "feedback_filter.py", "judged_execute.py", "sandbox.py",
+                "provisioner.py", "capabilities.py")
 
 
 class PipelineError(Exception):

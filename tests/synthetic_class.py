@@ -34,7 +34,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from nbtools import SOLUTIONS  # noqa: E402
 from test_wrong_answers import WRONG  # noqa: E402
 
-from grader import batch, pipeline  # noqa: E402
+from grader import autograde, release  # noqa: E402
+from grader.course import Course, build_course  # noqa: E402
+from grader.jobs import Settings  # noqa: E402
 
 ASSIGNMENTS = ("00-loop-at-a-glance", "03-losses", "04-gradients")
 # Answers that reach the course's reference instead of being written.
@@ -47,7 +49,7 @@ MIX = {"solution": 40, "release": 8, "wrong": 38, "reference": 3, "tamper": 2, "
        "stubborn": 2, "corrupt": 2, "empty": 1}
 NO_SUBMISSION = 0.07   # the chance that a learner hands nothing in for an assignment
 # Caps for the demonstration: small enough that the memory and time kills come quickly.
-DEMO = batch.Settings(memory="768MiB", time_limit=180, cell_time_limit=8)
+DEMO = Settings(memory="768MiB", time_limit=180, cell_time_limit=8)
 
 MEMORY_CELL = "import numpy as np\nhog = np.ones(1 << 27)  # 1 GiB\nhog.sum()\n"
 STUBBORN_CELL = ("import time\nwhile True:\n    try:\n        time.sleep(0.05)\n"
@@ -64,7 +66,7 @@ def _extra_cell(nb, source: str) -> None:
     nb.cells.insert((answers[0] if answers else 0) + 1, new_code_cell(source))
 
 
-def submission(kind: str, course: pipeline.Course, assignment: str, rng: random.Random) -> bytes:
+def submission(kind: str, course: Course, assignment: str, rng: random.Random) -> bytes:
     """The file a learner of this ``kind`` hands in for ``assignment``."""
     if kind == "corrupt":
         return b'{"cells": [ {"cell_type": "code", "source": "def mse('
@@ -92,12 +94,12 @@ def submission(kind: str, course: pipeline.Course, assignment: str, rng: random.
     return nbformat.writes(nb).encode()
 
 
-def build(where: Path, learners: int, assignments=ASSIGNMENTS, seed: int = 2026) -> tuple[pipeline.Course, dict]:
+def build(where: Path, learners: int, assignments=ASSIGNMENTS, seed: int = 2026) -> tuple[Course, dict]:
     """A course at ``where/grader`` with ``learners`` learners in its gradebook and their
     submissions in ``submitted/``. Returns the course and {(student, assignment): kind}."""
-    course = pipeline.build_course(where, [SOLUTIONS / a for a in assignments])
+    course = build_course(where, [SOLUTIONS / a for a in assignments])
     for assignment in assignments:
-        pipeline.generate(course, assignment)
+        release.generate(course, assignment)
     rng = random.Random(seed)
     kinds, weights = list(MIX), list(MIX.values())
     drawn: dict[tuple[str, str], str] = {}
@@ -138,7 +140,7 @@ def main(argv=None) -> int:
     print(f"{len(drawn)} submissions from {args.learners} learners at {course.submitted}: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1])))
     if args.grade:
-        pipeline.grade(course, workers=args.workers, settings=DEMO)
+        autograde.grade(course, workers=args.workers, settings=DEMO)
     if args.report:
         from grader import report
 

@@ -41,7 +41,7 @@ import pytest
 from nbtools import REPO
 from test_roundtrip import scores, submit
 
-from grader import pipeline
+from grader.course import Course
 
 GUIDE = REPO / "solutions" / "README.md"
 NAME = "03-losses"
@@ -187,7 +187,7 @@ def test_adding_an_exercise_by_the_guide(tmp_path: Path, course_env: dict, monke
 
     # the class route: the solution, the release and the first wrong answer as submissions,
     # graded by `python -m grader.pipeline grade` (sandboxed) and by plain nbgrader autograde
-    course = pipeline.Course(root / "grader", db_url_override=f"sqlite:///{root / 'grader' / 'gradebook.db'}")
+    course = Course(root / "grader", db_url_override=f"sqlite:///{root / 'grader' / 'gradebook.db'}")
     submit(course, "solution", NAME, source)
     submit(course, "untouched", NAME, released)
     submit(course, "wrong", NAME, with_answer(source, wrong[0][0], wrong[0][1], tmp_path / "wrong.ipynb"))

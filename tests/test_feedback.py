@@ -19,7 +19,8 @@ from nbtools import SOLUTIONS
 from test_roundtrip import feedback_leaks, hidden_only_lines
 from test_wrong_answers import WRONG
 
-from grader import pipeline
+from grader import autograde, release
+from grader.course import build_course
 
 NAME = "03-losses"
 SHOTS = Path(__file__).resolve().parents[1] / ".ci" / "artifacts" / "screenshots"
@@ -31,8 +32,8 @@ pytestmark = [pytest.mark.slow]
 @pytest.fixture(scope="module")
 def feedback_page(tmp_path_factory, course_env):
     os.environ["PATH"] = course_env["PATH"]
-    course = pipeline.build_course(tmp_path_factory.mktemp("feedback"), [SOLUTIONS / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(tmp_path_factory.mktemp("feedback"), [SOLUTIONS / NAME])
+    release.generate(course, NAME)
     source = nbformat.read(SOLUTIONS / NAME / f"{NAME}.ipynb", as_version=4)
     grade_id, wrong, failing = WRONG[NAME][0]
     nb = nbformat.read(SOLUTIONS / NAME / f"{NAME}.ipynb", as_version=4)
@@ -40,8 +41,8 @@ def feedback_page(tmp_path_factory, course_env):
     folder = course.submitted / "ada" / NAME
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{NAME}.ipynb")
-    pipeline.grade(course, workers=0, echo=lambda line: None)
-    pages = pipeline.feedback(course, echo=lambda line: None)
+    autograde.grade(course, workers=0, echo=lambda line: None)
+    pages = release.feedback(course, echo=lambda line: None)
     assert len(pages) == 1, pages
     return {"course": course, "page": pages[0], "source": source, "failing": failing}
 

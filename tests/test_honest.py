@@ -99,7 +99,9 @@ def test_habits_keep_full_marks_through_mlcourse_grade(path, tmp_path):
 def test_habits_keep_full_marks_through_nbgrader_and_make_grade(tmp_path, course_env):
     from test_roundtrip import autograde, released_course, scores, submit
 
-    from grader import batch, pipeline, sandbox
+    from grader import sandbox
+    from grader.autograde import grade as grade_class
+    from grader.jobs import Settings
 
     course, name, released = released_course(tmp_path, NB03, course_env)
     solved = {nbgrader_meta(c)["grade_id"]: c.source for c in nbformat.read(NB03, 4).cells
@@ -120,8 +122,8 @@ def test_habits_keep_full_marks_through_nbgrader_and_make_grade(tmp_path, course
     caps = sandbox.probe()
     if not (caps.bwrap and caps.memory_cgroup) and not os.environ.get("MLCOURSE_REQUIRE_SANDBOX"):
         pytest.skip(f"no sandbox here for the make grade route: {caps.why_not}")
-    rows = pipeline.grade(course, workers=0, force=True, echo=lambda line: None,
-                          settings=batch.Settings(memory="2GiB", time_limit=300, cell_time_limit=120))
+    rows = grade_class(course, workers=0, force=True, echo=lambda line: None,
+                          settings=Settings(memory="2GiB", time_limit=300, cell_time_limit=120))
     (row,) = [r for r in rows if r.student == "habits"]
     assert row.score == row.max_score > 0, (row.failed_cells, row.error)
 

@@ -33,8 +33,10 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbtools import FIXTURES, SOLUTIONS
 
-from grader import batch, pipeline, report
+from grader import autograde, gradebook, release, report
+from grader.course import build_course
 from grader.feedback_filter import CSP_META, inert_notebook, sanitise, tex_to_mathml
+from grader.jobs import Settings
 
 NAME = "99-fixture"
 TITLE = "XSS-FIRED"
@@ -189,30 +191,30 @@ def test_inert_notebook_drops_live_outputs_and_file_paths():
 @pytest.mark.parametrize("text", ['=HYPERLINK("http://x","click")', "+1+cmd|' /C calc'!A0", "-2+3",
                                   "-", "@SUM(A1:A9)", "\t=1", "\r=1", "\uff1d1+1", "-1.5e", "--1"])
 def test_a_formula_becomes_text(text):
-    assert pipeline.csv_safe(text) == "'" + text
+    assert gradebook.csv_safe(text) == "'" + text
 
 
 @pytest.mark.parametrize("value", ["-1.5", "-1", "+2", "0", "3", "2.5", "-0.25", "1e-3", "-2E+4", ".5",
                                    "ada", "", " =1", "a=b", "(total)", 3, -1.5, 0.0, None])
 def test_numbers_and_plain_text_stay_as_they_are(value):
-    assert pipeline.csv_safe(value) == value
+    assert gradebook.csv_safe(value) == value
 
 
 def test_rows_of_both_kinds_are_neutralised():
-    assert pipeline.csv_safe_row({"a": "=1", "b": "-1", "c": 2}) == {"a": "'=1", "b": "-1", "c": 2}
-    assert pipeline.csv_safe_row(["@x", "-0.5", ""]) == ["'@x", "-0.5", ""]
+    assert gradebook.csv_safe_row({"a": "=1", "b": "-1", "c": 2}) == {"a": "'=1", "b": "-1", "c": 2}
+    assert gradebook.csv_safe_row(["@x", "-0.5", ""]) == ["'@x", "-0.5", ""]
 
 
 def test_canvas_and_grades_csvs_write_formulas_as_text(tmp_path, course_env):
     """export() from a gradebook with one rejected submission whose reason and learner id
     start like formulas: every CSV it writes carries them as text, scores as numbers."""
     os.environ["PATH"] = course_env["PATH"]
-    course = pipeline.build_course(tmp_path, [FIXTURES / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(tmp_path, [FIXTURES / NAME])
+    release.generate(course, NAME)
     evil = "=HYPERLINK(\"http://127.0.0.1/x\",\"ok\")"
     (course.submitted / "@mallory" / NAME).mkdir(parents=True)
-    pipeline._save_failures(course, {f"@mallory/{NAME}": evil})
-    pipeline.export(course)
+    gradebook.save_failures(course, {f"@mallory/{NAME}": evil})
+    gradebook.export(course)
     with open(course.grades_csv, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert rows == [{"student": "'@mallory", "assignment": NAME, "score": "0", "max_score": "3",
@@ -417,8 +419,8 @@ def hostile_class(tmp_path_factory, course_env, server):
     message is markup; graded (no sandbox: the pages are what is tested), given feedback
     and reported on by the pipeline."""
     os.environ["PATH"] = course_env["PATH"]
-    course = pipeline.build_course(tmp_path_factory.mktemp("inert"), [FIXTURES / NAME])
-    pipeline.generate(course, NAME)
+    course = build_course(tmp_path_factory.mktemp("inert"), [FIXTURES / NAME])
+    release.generate(course, NAME)
     nb = nbformat.read(course.release_dir / NAME / f"{NAME}.ipynb", as_version=4)
     items = corpus(server.port)
     answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "double-answer")
@@ -429,11 +431,11 @@ def hostile_class(tmp_path_factory, course_env, server):
     folder = course.submitted / "mallory" / NAME
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / f"{NAME}.ipynb")
-    pipeline.grade(course, workers=0, settings=batch.Settings(sandbox=False), echo=lambda line: None)
-    pages = pipeline.feedback(course, echo=lambda line: None)
+    autograde.grade(course, workers=0, settings=Settings(sandbox=False), echo=lambda line: None)
+    pages = release.feedback(course, echo=lambda line: None)
     assert len(pages) == 1, pages
     report_html, report_csv = report.write(course, course.root / "report")
-    pipeline.export(course)
+    gradebook.export(course)
     return {"course": course, "feedback": pages[0], "report": report_html, "items": items,
             "graded": course.root / "autograded" / "mallory" / NAME / f"{NAME}.ipynb"}
 
@@ -489,7 +491,7 @@ def test_the_report_and_its_csvs_are_inert(hostile_class, server):
     for path in [*page.parent.glob("*.csv"), *hostile_class["course"].grades_csv.parent.glob("grades*.csv")]:
         with open(path, newline="", encoding="utf-8") as fh:
             cells = [c for row in csv.reader(fh) for c in row]
-        bad = [c for c in cells if c.startswith(pipeline.FORMULA_STARTS) and pipeline.csv_safe(c) != c]
+        bad = [c for c in cells if c.startswith(gradebook.FORMULA_STARTS) and gradebook.csv_safe(c) != c]
         assert bad == [], (path.name, bad)
     with _chromium() as chromium:
         seen = visit(chromium, page, server)

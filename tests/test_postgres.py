@@ -19,9 +19,11 @@ import postgres
 import pytest
 from nbtools import FIXTURES
 
-from grader import pipeline
+from grader import gradebook
+from grader.course import REPO as GRADER_REPO
+from grader.course import Course, build_course, kernel_environment
 
-REPO = Path(pipeline.__file__).resolve().parents[1]
+REPO = GRADER_REPO
 RIGHT = "def double(x):\n    return 2 * x\n"
 WRONG = "def double(x):\n    return x + 2\n"  # right on the visible case only
 
@@ -48,8 +50,8 @@ def test_two_batches_write_one_postgres_gradebook_at_once(tmp_path, course_env):
     _require()
     with postgres.server() as url:
         env = {**course_env, "MLCOURSE_DB_URL": url}
-        course = pipeline.build_course(tmp_path, _two_assignments(tmp_path))
-        course = pipeline.Course(course.root)  # the config's db_url: MLCOURSE_DB_URL
+        course = build_course(tmp_path, _two_assignments(tmp_path))
+        course = Course(course.root)  # the config's db_url: MLCOURSE_DB_URL
         names = ["98-fixture", "99-fixture"]
         students = {"ana": RIGHT, "ben": WRONG, "chen": RIGHT, "dara": WRONG}
         for name in names:
@@ -71,10 +73,10 @@ def test_two_batches_write_one_postgres_gradebook_at_once(tmp_path, course_env):
         outputs = [b.communicate(timeout=600)[0] for b in batches]
         assert [b.returncode for b in batches] == [0, 0], outputs
         assert url.startswith("postgresql") and not (course.root / "gradebook.db").exists()
-        with pipeline.kernel_environment():
+        with kernel_environment():
             os.environ["MLCOURSE_DB_URL"] = url
             try:
-                rows = pipeline.export(course, out=tmp_path / "all.csv")
+                rows = gradebook.export(course, out=tmp_path / "all.csv")
             finally:
                 os.environ.pop("MLCOURSE_DB_URL")
         got = {(r.student, r.assignment): (r.score, r.max_score) for r in rows}

@@ -19,7 +19,8 @@ from nbtools import (
     source_notebooks,
 )
 
-from grader import pipeline
+from grader import release
+from grader.course import build_course
 
 SOURCES = source_notebooks(SOLUTIONS)
 RELEASED = source_notebooks(NOTEBOOKS)
@@ -116,8 +117,8 @@ def _tree(root: Path) -> dict[str, object]:
 def test_notebooks_equal_a_fresh_release(tmp_path: Path):
     if not SOURCES:
         pytest.skip("solutions/ is empty: nothing is released yet")
-    course = pipeline.build_course(tmp_path, [p.parent for p in SOURCES])
-    pipeline.release(course, tmp_path / "notebooks")
+    course = build_course(tmp_path, [p.parent for p in SOURCES])
+    release.release(course, tmp_path / "notebooks")
     fresh = _tree(tmp_path / "notebooks")
     # Assignment folders only: notebooks/ may hold other files (a README) beside them.
     committed = {k: v for k, v in _tree(NOTEBOOKS).items() if "/" in k}
@@ -129,13 +130,13 @@ def test_notebooks_equal_a_fresh_release(tmp_path: Path):
 @pytest.mark.slow
 def test_release_is_clean_and_byte_stable(tmp_path: Path):
     """Proved on the fixture: only the notebook comes out, with no secrets, the same twice."""
-    course = pipeline.build_course(tmp_path / "course", [FIXTURES / "99-fixture"])
+    course = build_course(tmp_path / "course", [FIXTURES / "99-fixture"])
     junk = course.solutions / "99-fixture" / ".ipynb_checkpoints"
     junk.mkdir()
     (junk / "99-fixture-checkpoint.ipynb").write_text("{}")
     first, second = tmp_path / "first", tmp_path / "second"
-    pipeline.release(course, first)
-    pipeline.release(course, second)
+    release.release(course, first)
+    release.release(course, second)
 
     files = sorted(p.relative_to(first).as_posix() for p in first.rglob("*") if p.is_file())
     assert files == ["99-fixture/99-fixture.ipynb"], f"release left extra files: {files}"

@@ -23,7 +23,9 @@ from nbtools import FIXTURES, REPO, SOLUTIONS, source_notebooks
 from test_wrong_answers import FIXTURE_WRONG, WRONG
 
 import mlcourse
-from grader import pipeline
+from grader import release
+from grader.autograde import grade as grade_class
+from grader.course import Course, build_course
 from mlcourse.grading.notebook import grade as grade_locally
 
 # The fixture proves the machinery while solutions/ is still empty.
@@ -31,7 +33,7 @@ ASSIGNMENT_DIRS = [FIXTURES / "99-fixture"] + [p.parent for p in source_notebook
 HIDDEN = re.compile(r"BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*#+ *END HIDDEN TESTS", re.S | re.M)
 
 
-def nbgrader(args: list[str], course: pipeline.Course, env: dict) -> subprocess.CompletedProcess:
+def nbgrader(args: list[str], course: Course, env: dict) -> subprocess.CompletedProcess:
     exe = Path(sys.executable).parent / "nbgrader"
     proc = subprocess.run(
         [str(exe), *args, "--force"], cwd=course.root, env=env, capture_output=True, text=True
@@ -40,7 +42,7 @@ def nbgrader(args: list[str], course: pipeline.Course, env: dict) -> subprocess.
     return proc
 
 
-def submit(course: pipeline.Course, student: str, assignment: str, notebook: Path | None,
+def submit(course: Course, student: str, assignment: str, notebook: Path | None,
            text: str | None = None) -> None:
     folder = course.submitted / student / assignment
     folder.mkdir(parents=True)
@@ -51,7 +53,7 @@ def submit(course: pipeline.Course, student: str, assignment: str, notebook: Pat
         target.write_text(text, encoding="utf-8")
 
 
-def scores(course: pipeline.Course, name: str, student: str) -> dict[str, tuple[float, float]]:
+def scores(course: Course, name: str, student: str) -> dict[str, tuple[float, float]]:
     """grade_id -> (score, max_score) from the gradebook."""
     with course.gradebook() as gb:
         submission = gb.find_submission(name, student)
@@ -78,7 +80,7 @@ def hidden_only_lines(nb) -> set[str]:
     }
 
 
-def feedback_leaks(course: pipeline.Course, name: str, student: str, secret: set[str]) -> list:
+def feedback_leaks(course: Course, name: str, student: str, secret: set[str]) -> list:
     # Control: autograde keeps the hidden tests, so the feedback filter is what removes them.
     kept = nbformat.read(course.root / "autograded" / student / name / f"{name}.ipynb", 4)
     kept_source = "\n".join(c.source for c in kept.cells)
@@ -103,19 +105,19 @@ def released_course(tmp_path: Path, source: Path, env: dict):
     returns the course, the assignment's name and a function that gives a fresh copy of
     the released notebook."""
     name = source.parent.name
-    course = pipeline.build_course(tmp_path, [source.parent])
+    course = build_course(tmp_path, [source.parent])
     nbgrader(["generate_assignment", name], course, env)
     text = (course.release_dir / name / f"{name}.ipynb").read_text(encoding="utf-8")
     return course, name, lambda: nbformat.reads(text, as_version=4)
 
 
-def autograde(course: pipeline.Course, name: str, env: dict) -> subprocess.CompletedProcess:
+def autograde(course: Course, name: str, env: dict) -> subprocess.CompletedProcess:
     """Plain ``nbgrader autograde`` in the course folder (it exits 1 when one submission fails)."""
     return subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", name, "--force"],
                           cwd=course.root, env=env, capture_output=True, text=True)
 
 
-def local_scores(course: pipeline.Course, name: str, student: str) -> dict[str, tuple[float, float]]:
+def local_scores(course: Course, name: str, student: str) -> dict[str, tuple[float, float]]:
     """What `mlcourse grade` gives the same submitted file."""
     path = course.submitted / student / name / f"{name}.ipynb"
     result = grade_locally(path, course.source_notebook(name))
@@ -133,8 +135,8 @@ def test_round_trip(source_dir: Path, tmp_path: Path):
     loses exactly its cells; `mlcourse grade` gives the release and the wrong answer the
     gradebook's score, cell by cell; feedback shows no hidden test source."""
     name = source_dir.name
-    course = pipeline.build_course(tmp_path, [source_dir])
-    pipeline.generate(course, name)
+    course = build_course(tmp_path, [source_dir])
+    release.generate(course, name)
     released = course.release_dir / name / f"{name}.ipynb"
     submit(course, "solution", name, course.source_notebook(name))
     submit(course, "untouched", name, released)
@@ -142,8 +144,8 @@ def test_round_trip(source_dir: Path, tmp_path: Path):
     solved = nbformat.reads(with_answer(course.source_notebook(name), wrong[0], wrong[1]), 4)
     submit(course, "wrong", name, None, text=nbformat.writes(solved))
     quiet = lambda *args, **kwargs: None  # noqa: E731
-    pipeline.grade(course, [name], echo=quiet, workers=0)  # the Dask path: test_class_grading
-    pipeline.feedback(course, [name], echo=quiet)
+    grade_class(course, [name], echo=quiet, workers=0)  # the Dask path: test_class_grading
+    release.feedback(course, [name], echo=quiet)
 
     problems = []
     full, zero = scores(course, name, "solution"), scores(course, name, "untouched")
@@ -180,7 +182,7 @@ def test_round_trip(source_dir: Path, tmp_path: Path):
 @pytest.mark.slow
 def test_bad_submissions_do_not_stop_the_batch(tmp_path: Path, course_env):
     name = "99-fixture"
-    course = pipeline.build_course(tmp_path, [FIXTURES / name])
+    course = build_course(tmp_path, [FIXTURES / name])
     submit(course, "good", name, course.source_notebook(name))
     submit(course, "corrupt", name, None, text='{"cells": [ this is not json')
     foreign = new_notebook(cells=[new_code_cell(

@@ -524,12 +524,13 @@ def small_class(tmp_path_factory):
     renamed, with a line of HTML in a comment), cat an honest answer of her own, dan the
     course's solution, and eve an answer of her own in a notebook that imports a planted
     module (beside her notebook and in the working directory while the report is built)."""
-    from grader import pipeline
+    from grader import release
+    from grader.course import build_course
 
     where = tmp_path_factory.mktemp("similar")
     assignment = "05-optimizers"
-    course = pipeline.build_course(where, [SOLUTIONS / assignment])
-    pipeline.generate(course, assignment)
+    course = build_course(where, [SOLUTIONS / assignment])
+    release.generate(course, assignment)
     source = nbformat.read(course.source_notebook(assignment), as_version=4)
     key = (assignment, "adam-answer")
     ann = in_stub(key, STYLES[key][0])
