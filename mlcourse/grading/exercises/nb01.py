@@ -1,7 +1,7 @@
 """Checks of 01-data: a seeded disjoint split, a stratified split, standardization without leakage.
 
 Exercises 2 and 5 take earlier exercises' functions as arguments (``split_fn``, ``fit``,
-``apply``). Their checks hand in the course's versions instead (``reference_helper``, built
+``apply``). Their checks hand in the course's versions instead (``kernelside.nb01``, built
 on the learner's side with ``make``), so a slip in Exercise 1, 3 or 4 costs no points there.
 """
 
@@ -13,12 +13,15 @@ from typing import Any
 import numpy as np
 
 from .. import checks as g
+from ..kernelside.nb01 import reference_fit
 from ..remote import make
 from . import check
 
 SPLIT = "mlcourse.data.train_val_test_split"
 STANDARDIZER = "mlcourse.data.Standardizer"
 PARTS = ("train", "val", "test")
+# The course's versions of earlier exercises, handed to later ones, built beside the learner's function.
+HELPER = "mlcourse.grading.kernelside.nb01.reference_helper"
 
 
 def _index_arrays(got: Any, fn_name: str) -> list[np.ndarray]:
@@ -26,36 +29,8 @@ def _index_arrays(got: Any, fn_name: str) -> list[np.ndarray]:
     return [g.to_float64(part, "an index array").ravel() for part in g.items(got, 3, message)]
 
 
-# ---- the course's versions of earlier exercises, handed to later ones ---------------------------
-
-
-def _reference_split(n: int, fractions: Sequence[float], seed: int) -> tuple[np.ndarray, ...]:
-    from mlcourse.data import train_val_test_split
-
-    indices = train_val_test_split(np.zeros((n, 1)), np.zeros(n), fractions, seed).indices
-    return indices["train"], indices["val"], indices["test"]
-
-
-def _reference_fit(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from mlcourse.data import Standardizer
-
-    scaler = Standardizer().fit(X)
-    return scaler.mean_, scaler.std_
-
-
-def _reference_apply(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    return (X - mean) / std
-
-
-def reference_helper(name: str) -> Callable:
-    """The course's ``split_fn`` ("split"), ``fit`` ("fit") or ``apply`` ("apply"); checks
-    build it with ``make(learner_fn, "mlcourse.grading.exercises.nb01.reference_helper", name)``
-    so that in grading it lives in the kernel beside the learner's function."""
-    return {"split": _reference_split, "fit": _reference_fit, "apply": _reference_apply}[name]
-
-
 def _helper(like: Any, name: str) -> Any:
-    return make(like, f"{__name__}.reference_helper", name)
+    return make(like, HELPER, name)
 
 
 # ---- Exercise 1: split_indices -----------------------------------------------------------------
@@ -332,7 +307,7 @@ def _check_no_leak(standardize_splits: Callable, X_train: np.ndarray, X_val: np.
     got = g.call(standardize_splits, X_train.copy(), X_val.copy(), X_test.copy(),
                  fit=_helper(standardize_splits, "fit"), apply=_helper(standardize_splits, "apply"))
     parts = g.items(got, 3, "standardize_splits should return three arrays: (X_train_s, X_val_s, X_test_s).")
-    mean, std = _reference_fit(X_train)
+    mean, std = reference_fit(X_train)
     for name, part, X_part in zip(PARTS, parts, [X_train, X_val, X_test], strict=True):
         g.check_array(f"the standardized {name} part", part, (X_part - mean) / std, case=case,
                       hint="fit the statistics on X_train ONLY, then apply those same mean and std to all three "

@@ -1,6 +1,6 @@
 """Checks of 04-gradients: central differences, linear-MSE, softmax cross-entropy and MLP gradients.
 
-``numerical_gradient`` needs a function to differentiate: ``Smooth`` builds one in
+``numerical_gradient`` needs a function to differentiate: ``kernelside.nb04.Smooth`` builds one in
 the learner's kernel (``grading.make``), and the restore checks build ``x`` there
 too, so that an in-place change the learner's code leaves behind can be read back
 with ``grading.value``.
@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import checks as g
 from ..errors import GradingError
+from ..kernelside.nb04 import Smooth
 from ..remote import make, value
 from . import check, refused
 
@@ -25,27 +26,7 @@ NUMERICAL_SHORTCUTS = ["numerical differences"]
 # grad_fn nodes) and a library's central differences are refused to the answer while it is graded.
 GRADIENT_SHORTCUTS = ["torch.autograd", "numerical differences"]
 
-SMOOTH = "mlcourse.grading.exercises.nb04.Smooth"
-
-
-class Smooth:
-    """``f(x) = sum(a * tanh(x) + b * x**2 + c * x**3 + s * sin(x))``, coefficients broadcast
-    against ``x``: a function with a known gradient, for numerical_gradient to measure.
-
-    >>> f = Smooth(b=1.0)
-    >>> f(np.array([1.0, -2.0])), f.gradient(np.array([1.0, -2.0]))
-    (5.0, array([ 2., -4.]))
-    """
-
-    def __init__(self, a: Any = 0.0, b: Any = 0.0, c: Any = 0.0, s: Any = 0.0):
-        self.a, self.b, self.c, self.s = (np.asarray(v, dtype=np.float64) for v in (a, b, c, s))
-
-    def __call__(self, x: np.ndarray) -> float:
-        x = np.asarray(x, dtype=np.float64)
-        return float(np.sum(self.a * np.tanh(x) + self.b * x ** 2 + self.c * x ** 3 + self.s * np.sin(x)))
-
-    def gradient(self, x: np.ndarray) -> np.ndarray:
-        return self.a * (1 - np.tanh(x) ** 2) + 2 * self.b * x + 3 * self.c * x ** 2 + self.s * np.cos(x)
+SMOOTH = "mlcourse.grading.kernelside.nb04.Smooth"   # built on the learner's side
 
 
 def _kind(obj: Any) -> str:

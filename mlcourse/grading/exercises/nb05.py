@@ -1,7 +1,7 @@
 """Checks of 05-optimizers: gradient descent, SGD with momentum, Adam, the largest stable learning rate.
 
 The optimizers change parameters in place, so the parameters are built on the
-learner's side (``Bench``, through ``grading.make``) and read back after every
+learner's side (``kernelside.nb05.Bench``, through ``grading.make``) and read back after every
 step. Each race runs the learner's optimizer and ``torch.optim``'s (float64) on
 the same made-up loss, a bumpy bowl, from the same start, and compares every
 parameter after every step: the first step where they part ways is the one
@@ -23,7 +23,7 @@ from . import GradingError, check, refused
 # step and update rule) are refused to the answer while it is graded (grading.shortcuts).
 OPTIMIZER_SHORTCUTS = ["torch.optim", "mlcourse.optim"]
 
-BENCH = f"{__name__}.Bench"
+BENCH = "mlcourse.grading.kernelside.nb05.Bench"   # the parameters, on the learner's side
 SHAPES = ((3,), (2, 4))
 
 SGD_HINT = "move p.data itself, in place, by -lr * p.grad (a minus: downhill)."
@@ -39,28 +39,6 @@ ADAM_EPS_HINT = "eps is added after the square root: sqrt(v_hat) + eps, not sqrt
 
 
 # ---- the bench: the learner's optimizer and torch's, side by side ----------------------------
-
-
-class Bench:
-    """Parameters on the learner's side, built there with ``grading.make(like, BENCH, values)``.
-
-    The learner's optimizer changes ``params`` (a list of ``mlcourse.nn.Parameter``) in
-    place. ``set_grads`` and ``values`` set every gradient and read every value in one
-    request each, so a step costs the judge three requests (these two and the learner's
-    ``step``), whatever the number of parameters.
-    """
-
-    def __init__(self, values: Sequence[Any]) -> None:
-        from mlcourse.nn import Parameter
-
-        self.params = [Parameter(v) for v in values]
-
-    def set_grads(self, grads: Sequence[Any]) -> None:
-        for p, grad in zip(self.params, grads, strict=True):
-            p.grad = np.array(grad, dtype=np.float64)
-
-    def values(self) -> list[np.ndarray]:
-        return [np.array(p.data, dtype=np.float64) for p in self.params]
 
 
 def _bench(like: Any, values: Sequence[np.ndarray]) -> tuple[Any, Callable, Callable[[], list]]:

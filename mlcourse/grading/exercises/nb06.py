@@ -1,8 +1,8 @@
 """Checks of 06-training-loop: shuffled mini-batches, the loop in numpy, the loop in PyTorch.
 
 The learner's functions take a random generator, a numpy model or a torch model.
-Those are built on the learner's side with ``grading.make`` from the factories at
-the top of this module, trained there by the learner's code, and read back as
+Those are built on the learner's side with ``grading.make`` from the factories of
+``kernelside.nb06``, trained there by the learner's code, and read back as
 plain arrays with ``parameter_values``. Expected losses and weights come from
 ``mlcourse.train.fit`` run here, and held-out data never leaves the check: the
 trained weights are loaded into a model of our own, which is scored here.
@@ -20,66 +20,20 @@ from mlcourse.models import TorchMLP
 
 from .. import checks as g
 from ..errors import GradingError
+from ..kernelside.nb06 import CourseAverage, make_torch_mlp, parameter_values, reference_average
+from ..kernelside.nb06 import ParkedMLP as ParkedMLP  # noqa: F401 - read by tests as nb06.ParkedMLP
 from ..remote import make, value
 from . import check
 
-HERE = __name__
+# Built on the learner's side (grading.make), from kernelside.nb06.
+TORCH_MLP = "mlcourse.grading.kernelside.nb06.make_torch_mlp"
+PARAMETER_VALUES = "mlcourse.grading.kernelside.nb06.parameter_values"
+PARKED_MLP = "mlcourse.grading.kernelside.nb06.ParkedMLP"
+COURSE_AVERAGE = "mlcourse.grading.kernelside.nb06.CourseAverage"
 LOOP = ["mlcourse.train.fit"]   # the packaged loop: an answer that calls it writes no loop
 
 
 # ---- built on the learner's side with grading.make ------------------------------------------
-
-
-def make_torch_mlp(sizes: Sequence[int], seed: int) -> torch.nn.Module:
-    """A float64 torch copy of ``mlcourse.nn.MLP(sizes, seed=seed)`` (what ``to_torch`` gives)."""
-    from mlcourse.nn import MLP, to_torch
-
-    return to_torch(MLP(list(sizes), seed=seed))
-
-
-def parameter_values(model: Any) -> list[np.ndarray]:
-    """The current values of ``model.parameters()`` (numpy or torch) as float64 arrays."""
-    out = []
-    for p in model.parameters():
-        data = p.detach().cpu().numpy() if isinstance(p, torch.Tensor) else p.data
-        out.append(np.array(data, dtype=np.float64))
-    return out
-
-
-class ParkedMLP(TorchMLP):
-    """A ``TorchMLP(sizes, seed=seed)`` whose weights are NaN until ``model.to(device)`` names a
-    device of type ``device_type``: that call writes the real initial weights in place (the same
-    parameter objects, so an optimizer made before the move still holds them).
-
-    A loop that never moves the model trains NaN weights and returns NaN losses, so the check sees
-    the missing move in the numbers; nothing records where the model went. On an accelerator, torch
-    itself refuses a batch on another device than the weights.
-    """
-
-    def __init__(self, sizes: Sequence[int], seed: int, device_type: str) -> None:
-        super().__init__(list(sizes), seed=seed)
-        self._origin = (list(sizes), int(seed), str(device_type))
-        with torch.no_grad():
-            for p in self.parameters():
-                p.fill_(float("nan"))
-
-    def to(self, *args: Any, **kwargs: Any) -> ParkedMLP:
-        out = super().to(*args, **kwargs)
-        named = [a.device if isinstance(a, torch.Tensor) else torch.device(a)
-                 for a in (*args, kwargs.get("device"), kwargs.get("tensor"))
-                 if isinstance(a, (str, torch.device, torch.Tensor))]
-        sizes, seed, device_type = self._origin
-        if any(d.type == device_type for d in named) and all(bool(p.isnan().all()) for p in self.parameters()):
-            with torch.no_grad():
-                for p, value in zip(self.parameters(), TorchMLP(sizes, seed=seed).parameters(), strict=True):
-                    p.copy_(value.to(p.device, p.dtype))
-        return out
-
-    def cpu(self) -> ParkedMLP:
-        return self.to("cpu")
-
-    def cuda(self, device: Any = None) -> ParkedMLP:
-        return self.to(torch.device("cuda", device) if isinstance(device, int) else device or "cuda")
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
@@ -87,7 +41,7 @@ class ParkedMLP(TorchMLP):
 
 def _weights(like: Any, model: Any) -> list[np.ndarray]:
     """The trained parameters of a model made on the learner's side, as float64 arrays."""
-    values = value(make(like, f"{HERE}.parameter_values", model))
+    values = value(make(like, PARAMETER_VALUES, model))
     return [g.to_float64(v, f"parameter {k} after training") for k, v in enumerate(values)]
 
 
@@ -450,7 +404,7 @@ def _torch_gd(train_torch, X: np.ndarray, y: np.ndarray, sizes: list[int], model
     from mlcourse.train import fit
 
     extra = {} if seed is None else {"seed": seed}
-    model = make(train_torch, f"{HERE}.make_torch_mlp", sizes, seed=model_seed)
+    model = make(train_torch, TORCH_MLP, sizes, seed=model_seed)
     losses = _torch_losses(train_torch, model, X, y, dtype_hint=True, lr=lr, num_epochs=epochs,
                            batch_size=len(X), **extra)
     reference = make_torch_mlp(sizes, model_seed)
@@ -542,7 +496,7 @@ def torch_device(train_torch, *, devices: Sequence[str] = ("cpu",)) -> None:
     for name in devices:
         if not _kernel_has(train_torch, name):
             continue
-        model = make(train_torch, f"{HERE}.ParkedMLP", [2, 8, 2], 0, name)
+        model = make(train_torch, PARKED_MLP, [2, 8, 2], 0, name)
         device = make(train_torch, "torch.device", name)
         try:
             losses = g.to_float64(g.call(train_torch, model, X, y, device=device, lr=0.1, num_epochs=2,
@@ -647,36 +601,6 @@ def run_time_random(predict_run_time, *, seed: int, count: int) -> None:
 
 
 # ---- beyond one device: k simulated workers ---------------------------------------------------
-
-
-def reference_average(grads: list[list[np.ndarray]], rows: list[int]) -> list[np.ndarray]:
-    """Each worker's gradient weighted by its share of the batch: sum_r (n_r / B) g_r."""
-    total = sum(rows)
-    return [sum((n / total) * worker[j] for worker, n in zip(grads, rows, strict=True))
-            for j in range(len(grads[0]))]
-
-
-class CourseAverage:
-    """The course's ``average_gradients``, handed to ``data_parallel_step`` on the learner's side
-    (so a slip in Exercise 6 costs Exercise 6's points only).
-
-    With ``factors``, worker r's share is scaled by ``factors[r]``: the step then taken reveals
-    which gradients went in (k copies of the full-batch gradient, a full-batch step, one worker's
-    gradient k times all give other weights), without any record of the call to read back.
-    """
-
-    def __init__(self, factors: Sequence[float] | None = None) -> None:
-        self.factors = None if factors is None else [float(f) for f in factors]
-
-    def __call__(self, worker_grads: Any, worker_rows: Any) -> list[np.ndarray]:
-        grads = [[np.array(w, dtype=np.float64) for w in worker] for worker in worker_grads]
-        rows = [int(r) for r in worker_rows]
-        if self.factors is not None:
-            if len(grads) != len(self.factors):
-                raise ValueError(f"average was handed the gradients of {len(grads)} worker(s); expected one list "
-                                 f"per worker, k = {len(self.factors)}, each the gradient of its own chunk")
-            grads = [[f * w for w in worker] for f, worker in zip(self.factors, grads, strict=True)]
-        return reference_average(grads, rows)
 
 
 def _average_hint(got: list[np.ndarray], grads: list[list[np.ndarray]], rows: list[int]) -> str | None:
@@ -824,7 +748,7 @@ def _run_dp(data_parallel_step, sizes: list[int], model_seed: int, X: np.ndarray
     """data_parallel_step on a fresh model with ``CourseAverage(factors)``, both built on the learner's
     side: (the loss it returned, the weights after the step)."""
     model = make(data_parallel_step, "mlcourse.nn.MLP", sizes, seed=model_seed)
-    average = make(data_parallel_step, f"{HERE}.CourseAverage", factors)
+    average = make(data_parallel_step, COURSE_AVERAGE, factors)
     loss = g.to_float64(g.call(data_parallel_step, model, X.copy(), y.copy(), k, lr, average=average),
                         "the batch loss")
     return loss, _weights(data_parallel_step, model)

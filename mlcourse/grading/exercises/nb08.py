@@ -1,8 +1,8 @@
 """Checks of 08-language-modelling: the next-token loss, bigram counts, a context model, sampling.
 
 Learner code here takes torch tensors, functions and models, none of which cross
-to the judge. So the module also holds the factories that build such arguments on
-the learner's side with ``grading.make``: tensors, the ``next_logits`` functions
+to the judge. So the checks build such arguments on the learner's side with
+``grading.make``: tensors, and from ``kernelside.nb08`` the ``next_logits`` functions
 that ``sample`` draws from, a function that runs ``loss.backward()``, and a scorer
 that returns a trained model's logits on windows the judge chooses.
 """
@@ -14,119 +14,25 @@ from typing import Any
 
 import numpy as np
 
-from ...device import eval_mode
 from .. import checks as g
+from ..kernelside.nb08 import V, bigram_table, grammar_source
 from ..remote import make, value
 from . import check
 
-V = 29                     # the grammar's vocabulary, "." included
+# Built on the learner's side (grading.make), from kernelside.nb08.
+LOSS_BACKWARD = "mlcourse.grading.kernelside.nb08.loss_backward"
+DESCRIBE_MODEL = "mlcourse.grading.kernelside.nb08.describe_model"
+MODEL_LOGITS = "mlcourse.grading.kernelside.nb08.model_logits"
+COUNTING = "mlcourse.grading.kernelside.nb08.counting_next_logits"
+FIXED = "mlcourse.grading.kernelside.nb08.fixed_next_logits"
+GRAMMAR = "mlcourse.grading.kernelside.nb08.grammar_next_logits"
+BIGRAM = "mlcourse.grading.kernelside.nb08.bigram_next_logits"
 N_TRAIN, N_HELDOUT = 40_000, 20_000
-
-
-def _source():
-    from mlcourse.data import GrammarSource
-
-    return GrammarSource()
 
 
 def _tensor(like: Any, a: np.ndarray) -> Any:
     """``torch.tensor(a)`` on the learner's side of ``like``."""
     return make(like, "torch.tensor", a)
-
-
-# ---- factories: built on the learner's side with grading.make ---------------------------------
-
-
-def loss_backward(loss_fn: Callable) -> Callable:
-    """A function ``(logits, targets) -> {"problem", "grad"}``: what ``loss_fn(...).backward()``
-    leaves in ``logits.grad``, or why there was nothing to differentiate."""
-    def run(logits: np.ndarray, targets: np.ndarray) -> dict:
-        import torch
-
-        z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
-        loss = loss_fn(z, torch.tensor(targets))
-        if not isinstance(loss, torch.Tensor):
-            return {"problem": f"a {type(loss).__name__}"}
-        if not loss.requires_grad:
-            return {"problem": "a tensor detached from the logits"}
-        if loss.ndim != 0:
-            return {"problem": f"a tensor of shape {tuple(loss.shape)}"}
-        loss.backward()
-        return {"problem": None, "grad": z.grad}
-    return run
-
-
-def describe_model(model: Any) -> dict:
-    """What ``train_context_model`` returned, in plain words: its type, and its ``context``."""
-    import torch
-
-    context = getattr(model, "context", None)
-    return {"type": type(model).__name__, "module": isinstance(model, torch.nn.Module),
-            "context": context if type(context) is int else repr(context)}
-
-
-def model_logits(model: Any) -> Callable:
-    """A function ``X (n, k) int -> logits (n, V) float64``: the model in eval mode, on its device."""
-    def logits(X: np.ndarray) -> Any:
-        import torch
-
-        device = next(model.parameters()).device
-        with eval_mode(model):
-            return model(torch.as_tensor(X, device=device)).double().cpu()
-    return logits
-
-
-def counting_next_logits(vocab_size: int, step: int) -> Callable:
-    """A certain model: the next token is always ``(last token + step) % vocab_size``."""
-    def next_logits(tokens: Any) -> np.ndarray:
-        z = np.full(vocab_size, -50.0)
-        z[(int(np.asarray(tokens)[-1]) + step) % vocab_size] = 0.0
-        return z
-    return next_logits
-
-
-def fixed_next_logits(logits: Sequence[float]) -> Callable:
-    """A model that ignores the context: always the same logits (a fresh copy, so an answer
-    that divides them in place cannot change the next call's)."""
-    fixed = np.array(logits, dtype=np.float64)
-    return lambda tokens: fixed.copy()
-
-
-def grammar_next_logits(memory: int = 6) -> Callable:
-    """The grammar's exact log-probabilities of the next token (the notebook's helper of that name).
-
-    It tracks which hidden states the last ``memory`` tokens can have led to (five tokens
-    always pin the state down), starting from the long-run distribution of states.
-    """
-    source = _source()
-    pi = source.stationary_distribution()
-
-    def next_logits(tokens: Any) -> np.ndarray:
-        belief = pi
-        for x in np.asarray(tokens)[-memory:]:
-            joint = belief * source.emit[:, x]
-            if joint.sum() == 0:           # a token the grammar forbids here: start afresh from it
-                joint = pi * source.emit[:, x]
-            allowed = joint > 0
-            belief = np.bincount(source.step[allowed, x], weights=joint[allowed], minlength=len(pi))
-            belief = belief / belief.sum()
-        return np.log(np.maximum(belief @ source.emit, 1e-30))
-    return next_logits
-
-
-def _bigram_table(corpus_seed: int, n_tokens: int, alpha: float) -> np.ndarray:
-    from mlcourse.data import make_corpus
-
-    stream = make_corpus(n_tokens, seed=corpus_seed)[0]
-    counts = np.zeros((V, V))
-    np.add.at(counts, (stream[:-1], stream[1:]), 1)
-    return (counts + alpha) / (counts + alpha).sum(axis=1, keepdims=True)
-
-
-def bigram_next_logits(corpus_seed: int, n_tokens: int, alpha: float) -> Callable:
-    """A bigram table counted (add-alpha) on a corpus: the log-probabilities in the last token's row."""
-    log_P = np.log(_bigram_table(corpus_seed, n_tokens, alpha))
-    return lambda tokens: log_P[int(np.asarray(tokens)[-1])].copy()
 
 
 # ---- Exercise 1: next_token_loss ------------------------------------------------------------
@@ -172,7 +78,7 @@ def _loss_gradient(fn: Callable, logits: np.ndarray, targets: np.ndarray, case: 
     """Autograd's gradient through the learner's loss against central differences of the reference."""
     from mlcourse.losses import next_token_cross_entropy as reference
 
-    backward = make(fn, f"{__name__}.loss_backward", fn)
+    backward = make(fn, LOSS_BACKWARD, fn)
     result = g.call(backward, logits, targets, name="next_token_loss")
     problem = result["problem"]
     g.check_true(problem is None,
@@ -330,7 +236,7 @@ def _context_gap(train_context_model: Callable, corpus_seed: int, context: int, 
 
     tokens, source = make_corpus(N_TRAIN + N_HELDOUT, seed=corpus_seed)
     model = g.call(train_context_model, tokens[:N_TRAIN], V, context, seed=seed)
-    about = value(make(train_context_model, f"{__name__}.describe_model", model))
+    about = value(make(train_context_model, DESCRIBE_MODEL, model))
     g.check_true(about["module"] is True,
                  f"train_context_model returned a {about['type']}: expected the trained model (a ContextMLPLM).")
     g.check_true(type(about["context"]) is int and about["context"] == context,
@@ -338,7 +244,7 @@ def _context_gap(train_context_model: Callable, corpus_seed: int, context: int, 
                  f"{about['context']}, expected {context}: build ContextMLPLM(vocab_size, context, ...) and the windows "
                  f"make_lm_dataset(tokens, context) with the context you are given.")
     X, y = make_lm_dataset(tokens[N_TRAIN:], context)
-    logits = g.to_float64(g.call(make(train_context_model, f"{__name__}.model_logits", model), X,
+    logits = g.to_float64(g.call(make(train_context_model, MODEL_LOGITS, model), X,
                                  name="your model"), "your model's logits")
     g.check_true(logits.shape == (len(y), V),
                  f"your model maps windows of shape {X.shape} to logits of shape {logits.shape}; "
@@ -397,7 +303,7 @@ def _drawn(sample: Callable, next_logits: Any, prompt: Sequence[int], n_tokens: 
 def _counting(sample: Callable, vocab_size: int, step: int, prompt: Sequence[int], n_tokens: int,
               seed: int, hint: str) -> None:
     """A certain model must be followed token by token, each draw fed back in."""
-    model = make(sample, f"{__name__}.counting_next_logits", vocab_size, step)
+    model = make(sample, COUNTING, vocab_size, step)
     expected, last = [], prompt[-1]
     for _ in range(n_tokens):
         last = (last + step) % vocab_size
@@ -409,7 +315,7 @@ def _counting(sample: Callable, vocab_size: int, step: int, prompt: Sequence[int
 def _frequencies(sample: Callable, logits: np.ndarray, temperature: float, seed: int,
                  n_tokens: int = 4000) -> None:
     """Draws from a model that ignores the context must follow softmax(logits / temperature)."""
-    model = make(sample, f"{__name__}.fixed_next_logits", logits)
+    model = make(sample, FIXED, logits)
     got = _drawn(sample, model, [0], n_tokens, len(logits), temperature=temperature, seed=seed)
     z = logits / temperature
     expected = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
@@ -429,7 +335,7 @@ def sample(sample: Callable) -> None:
                    "(the prompt, then every token drawn), so that each token follows the one before it.")
     # The same seed gives the same tokens.
     fixed = np.log([0.5, 0.3, 0.2])
-    model = make(sample, f"{__name__}.fixed_next_logits", fixed)
+    model = make(sample, FIXED, fixed)
     first, again = (_drawn(sample, model, [0], 50, 3, seed=1) for _ in range(2))
     g.check_equal("two calls of sample(..., seed=1)", again, first,
                   hint="take all randomness from one rng = np.random.default_rng(seed), created once per call.")
@@ -459,7 +365,7 @@ def sample_frequencies(sample: Callable, *, seed: int, vocab_size: int, scale: f
 
 
 def _valid_fraction(sample: Callable, next_logits: Any, prompt: str, n_tokens: int, seed: int) -> float:
-    source = _source()
+    source = grammar_source()
     name = f"sample(..., n_tokens={n_tokens})"
     got = g.to_float64(g.call(sample, next_logits, source.encode(prompt), n_tokens, seed=seed), name)
     g.check_true(got.shape == (n_tokens,) and bool(np.all(got == np.round(got)) and got.min() >= 0
@@ -473,7 +379,7 @@ def sample_grammar(sample: Callable) -> None:
     """600 tokens sampled from the grammar itself, after "the dog runs .": all of them allowed."""
     # Sampled from the grammar, every token is one the grammar allows: the reference gets a valid
     # fraction of 1.0, a uniform random stream about 0.24. Passing band: at least 0.97.
-    model = make(sample, f"{__name__}.grammar_next_logits")
+    model = make(sample, GRAMMAR)
     vf = _valid_fraction(sample, model, "the dog runs .", 600, seed=0)
     g.check_in_band("valid_fraction of 600 tokens sampled from the grammar", vf, low=0.97, high=1.0,
                     reference=1.0, hint=GRAMMAR_HINT)
@@ -483,7 +389,7 @@ def sample_grammar(sample: Callable) -> None:
 @check(references=["mlcourse.models.generate"])
 def sample_grammar_unseen(sample: Callable, *, prompt: str, n_tokens: int, seed: int) -> None:
     """The grammar's own samples after an unseen prompt and seed."""
-    model = make(sample, f"{__name__}.grammar_next_logits")
+    model = make(sample, GRAMMAR)
     vf = _valid_fraction(sample, model, prompt, n_tokens, seed)
     g.check_in_band(f"valid_fraction of {n_tokens} tokens sampled from the grammar", vf, low=0.97, high=1.0,
                     reference=1.0, what="(unseen prompt and seed)", hint=GRAMMAR_HINT)
@@ -499,14 +405,14 @@ def sample_bigram(sample: Callable, *, corpus_seed: int, corpus_tokens: int, alp
 
     from mlcourse.models import BigramLM, generate
 
-    table = _bigram_table(corpus_seed, corpus_tokens, alpha)
+    table = bigram_table(corpus_seed, corpus_tokens, alpha)
     reference_model = BigramLM(V)
     with torch.no_grad():
         reference_model.table.weight.copy_(torch.log(torch.tensor(table)))
-    encoded = _source().encode(prompt)
+    encoded = grammar_source().encode(prompt)
     drawn = generate(reference_model, encoded, length=n_tokens, seed=reference_seed)[len(encoded):]
-    reference = _source().valid_fraction(np.array(drawn))
-    model = make(sample, f"{__name__}.bigram_next_logits", corpus_seed, corpus_tokens, alpha)
+    reference = grammar_source().valid_fraction(np.array(drawn))
+    model = make(sample, BIGRAM, corpus_seed, corpus_tokens, alpha)
     vf = _valid_fraction(sample, model, prompt, n_tokens, seed)
     g.check_in_band(f"valid_fraction of {n_tokens} tokens sampled from a bigram table", vf,
                     low=reference - margin, high=1.0, reference=reference, hint=GRAMMAR_HINT,

@@ -2,8 +2,8 @@
 a test set read once.
 
 The learner's torch models live on the learner's side. The checks build them there
-(``make`` with the factories below), and read back only numbers through the small
-helpers below (``requires_grad_flags``, ``parameters_of``, ``logits_of``), run on the
+(``make`` with the factories of ``kernelside.nb09``), and read back only numbers through
+its small helpers (``requires_grad_flags``, ``parameters_of``, ``logits_of``), run on the
 learner's side too. The fresh text a fine-tuned model is judged on sends only its
 inputs there: the next tokens, and so the loss, stay with the check.
 """
@@ -16,133 +16,38 @@ from typing import Any
 
 import numpy as np
 
-from ...device import eval_mode
 from .. import checks as g
 from ..errors import GradingError
 from ..heldout import reading_error, remote_kind
+from ..kernelside.nb09 import BuiltTwice
 from ..remote import make, value
 from . import check
 
-HERE = __name__
+# What the checks build or run on the learner's side (grading.make), by name: kernelside.nb09's
+# objects, each path written in full (the judge freezes the modules these paths name).
+LEARNER_SIDE = {path.rpartition(".")[2]: path for path in (
+    "mlcourse.grading.kernelside.nb09.lm",
+    "mlcourse.grading.kernelside.nb09.stack",
+    "mlcourse.grading.kernelside.nb09.requires_grad_flags",
+    "mlcourse.grading.kernelside.nb09.parameters_of",
+    "mlcourse.grading.kernelside.nb09.model_facts",
+    "mlcourse.grading.kernelside.nb09.same_object",
+    "mlcourse.grading.kernelside.nb09.logits_of",
+    "mlcourse.grading.kernelside.nb09.MeanAbsoluteError",
+    "mlcourse.grading.kernelside.nb09.ConstantSystem",
+    "mlcourse.grading.kernelside.nb09.build_once",
+    "mlcourse.grading.kernelside.nb09.LeastSquaresOnVal",
+    "mlcourse.grading.kernelside.nb09.ConstantGuessScore",
+)}
 ONCE = "mlcourse.grading.heldout.once"   # a split whose test part is handed over once
 NOTEBOOK_SEED = 9  # the notebook draws its 50 example sentences with seed 9, its held-out text with 10
 
-# ---- objects built on the learner's side, and helpers that read them there ----------------
-
-
-def lm(frozen: bool = False):
-    """A fresh ContextMLPLM of the pretrained model's shape, every parameter frozen if ``frozen``."""
-    from mlcourse.pretrained import new_lm
-
-    model = new_lm(seed=0)
-    for p in model.parameters():
-        p.requires_grad_(not frozen)
-    return model
-
-
-def stack(sizes: Sequence[int], trainable: Sequence[bool] | None = None):
-    """``nn.Sequential(Linear, ReLU, ..., Linear)`` through the widths ``sizes``; ``trainable``
-    gives each parameter's ``requires_grad`` in order (all True when None)."""
-    import torch
-
-    layers = []
-    for d_in, d_out in zip(sizes[:-1], sizes[1:], strict=True):
-        layers += [torch.nn.Linear(int(d_in), int(d_out)), torch.nn.ReLU()]
-    model = torch.nn.Sequential(*layers[:-1])
-    params = list(model.parameters())
-    for p, flag in zip(params, [True] * len(params) if trainable is None else trainable, strict=True):
-        p.requires_grad_(bool(flag))
-    return model
-
-
-def requires_grad_flags(model) -> list[bool]:
-    """``p.requires_grad`` of each parameter of ``model``, in ``named_parameters`` order."""
-    return [bool(p.requires_grad) for _, p in model.named_parameters()]
-
-
-def parameters_of(model) -> dict:
-    """A copy of every tensor of ``model.state_dict()``, by name."""
-    return {str(name): t.detach().cpu().clone() for name, t in model.state_dict().items()}
-
-
-def model_facts(obj) -> dict:
-    """Whether ``obj`` is a torch module, and its type's name."""
-    import torch
-
-    return {"module": isinstance(obj, torch.nn.Module), "type": type(obj).__name__}
-
-
-def same_object(a, b) -> bool:
-    """Whether ``a`` and ``b`` are one object (identity can only be seen on the learner's side)."""
-    return a is b
-
-
-def logits_of(model, X: np.ndarray):
-    """``model``'s logits on windows ``X`` (m, 5), in evaluation mode, without gradients."""
-    import torch
-
-    params = list(model.parameters())
-    device = params[0].device if params else "cpu"
-    with eval_mode(model):
-        return model(torch.as_tensor(np.asarray(X), device=device)).double().cpu()
-
-
-class MeanAbsoluteError:
-    """``metric(y_hat, y)``: the mean absolute error, a float."""
-
-    def __call__(self, y_hat, y) -> float:
-        return float(np.mean(np.abs(np.asarray(y_hat, dtype=float) - np.asarray(y, dtype=float))))
-
-
-class ConstantSystem:
-    """``build_system(train, val)`` tuned on its validation data: ``predict`` returns the mean
-    validation target everywhere."""
-
-    def tune(self, val) -> np.ndarray:
-        return np.full(1, float(np.mean(val[1])))
-
-    def __call__(self, train, val):
-        return functools.partial(self.predict, self.tune(val))
-
-    @staticmethod
-    def predict(w: np.ndarray, X) -> np.ndarray:
-        return np.full(len(X), w[0])
-
-
-class BuiltTwice(RuntimeError):
-    """A build-once system was built again."""
-
-
-def build_once():
-    """A ``ConstantSystem`` that can be built once: a second ``build_system(train, val)`` raises
-    ``BuiltTwice``. Whether it was built lives in a closure cell, not in an attribute."""
-    left = [ConstantSystem()]
-
-    def build_system(train, val):
-        if not left:
-            raise BuiltTwice("build_system was already called once: build the system once, from split.train "
-                             "and split.val, and keep what it returned")
-        return left.pop()(train, val)
-
-    return build_system
-
-
-class LeastSquaresOnVal(ConstantSystem):
-    """A linear system fitted by least squares on the validation data: ``predict(X) = X @ w``."""
-
-    def tune(self, val) -> np.ndarray:
-        return np.linalg.lstsq(np.asarray(val[0], dtype=float), np.asarray(val[1], dtype=float), rcond=None)[0]
-
-    @staticmethod
-    def predict(w: np.ndarray, X) -> np.ndarray:
-        return np.asarray(X, dtype=float) @ w
-
 
 def _ask(like: Any, helper: str, *args: Any, what: str) -> Any:
-    """Run ``helper(*args)`` of this module on the learner's side of ``like``; its plain result."""
+    """Run ``helper(*args)`` of ``kernelside.nb09`` on the learner's side of ``like``; its plain result."""
     try:
         with g.quiet():
-            return value(make(like, f"{HERE}.{helper}", *args))
+            return value(make(like, LEARNER_SIDE[helper], *args))
     except GradingError:
         raise
     except Exception as exc:
@@ -225,11 +130,11 @@ def _judge_freeze(freeze, factory: str, args: tuple, n_layers: int, label: str, 
     """Freeze a model built by ``factory(*args)`` on the learner's side; compare its flags with a twin's."""
     from ..references import resolve
 
-    twin = resolve(f"{HERE}.{factory}")(*args)   # the same architecture here, for names and expected flags
+    twin = resolve(LEARNER_SIDE[factory])(*args)   # the same architecture here, for names and expected flags
     first = [child for child, _ in list(twin.named_children())[:n_layers]]
     names = [name for name, _ in twin.named_parameters()]
     expected = [not any(name.startswith(f"{child}.") for child in first) for name in names]
-    model = make(freeze, f"{HERE}.{factory}", *args)
+    model = make(freeze, LEARNER_SIDE[factory], *args)
     g.call(freeze, model, n_layers)
     flags = g.to_float64(_ask(freeze, "requires_grad_flags", model, what="reading requires_grad after freeze"),
                          "requires_grad flags")
@@ -445,8 +350,8 @@ def _random_split(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndar
 def _score(evaluate_once, system: str, X: np.ndarray, y: np.ndarray, indices: dict) -> float:
     """evaluate_once(system, Split(X, y, indices), mean absolute error), all built on the learner's side."""
     split = make(evaluate_once, "mlcourse.data.Split", X, y, indices)
-    build = make(evaluate_once, f"{HERE}.{system}")
-    metric = make(evaluate_once, f"{HERE}.MeanAbsoluteError")
+    build = make(evaluate_once, LEARNER_SIDE[system])
+    metric = make(evaluate_once, LEARNER_SIDE["MeanAbsoluteError"])
     got = g.to_float64(g.call(evaluate_once, build, split, metric), "evaluate_once's result")
     g.check_true(got.shape == (), f"evaluate_once should return one number, the test score; got shape {got.shape}.")
     return float(got)
@@ -485,9 +390,9 @@ def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict
     and the system can be built once (a second read or build raises on the learner's side); the score
     must be that of the system built from split.val, on the test targets, which stay here."""
     split = make(evaluate_once, ONCE, X, y, indices)
-    build = make(evaluate_once, f"{HERE}.build_once")
+    build = make(evaluate_once, LEARNER_SIDE["build_once"])
     try:
-        got = g.to_float64(g.call(evaluate_once, build, split, make(evaluate_once, f"{HERE}.MeanAbsoluteError")),
+        got = g.to_float64(g.call(evaluate_once, build, split, make(evaluate_once, LEARNER_SIDE["MeanAbsoluteError"])),
                            "evaluate_once's result")
     except GradingError as err:
         if reading_error(err) == "twice":
@@ -534,14 +439,6 @@ def evaluate_reads_random(evaluate_once, *, seed: int, splits: int):
 # ---- Exercise 5: choose_prompt -------------------------------------------------------------
 
 
-class ConstantGuessScore:
-    """``score(candidate, data)``: the mean absolute error of predicting the number ``candidate``
-    for every target of ``data = (X, y)``; lower is better."""
-
-    def __call__(self, candidate, data) -> float:
-        return float(np.mean(np.abs(np.asarray(data[1], dtype=float) - float(candidate))))
-
-
 def _guess_scores(candidates: Sequence[float], y: np.ndarray) -> np.ndarray:
     return np.array([np.mean(np.abs(y - c)) for c in candidates])
 
@@ -554,7 +451,7 @@ INDICES_PROMPT = {"train": np.arange(4), "val": np.array([4, 5]), "test": np.arr
 
 
 def _choice(choose_prompt, candidates: list, split: Any, where: str) -> tuple[float, float]:
-    got = g.call(choose_prompt, list(candidates), make(choose_prompt, f"{HERE}.ConstantGuessScore"), split)
+    got = g.call(choose_prompt, list(candidates), make(choose_prompt, LEARNER_SIDE["ConstantGuessScore"]), split)
     pair = list(got) if isinstance(got, (tuple, list)) else []
     g.check_true(len(pair) == 2, f"on {where}, choose_prompt should return (chosen, test_score); got {got!r}.")
     return _number(pair[0], "the chosen candidate"), _number(pair[1], "the test score")
