@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from grader.course import Course
+from grader.course import Course, quiet_nbgrader_logs
 from grader.jobs import Job, Result
 
 CSV_FIELDS = ("student", "assignment", "score", "max_score", "failed_cells", "error")
@@ -250,6 +250,7 @@ def template(course: Course, assignment: str) -> bytes:
     per assignment, in the course, and only when the assignment changed."""
     from nbgrader.api import Gradebook
 
+    quiet_nbgrader_logs()  # a new gradebook is stamped without running `alembic`
     with course.gradebook() as gb, tempfile.TemporaryDirectory(prefix="mlcg-template-") as tmp:
         source = gb.find_assignment(assignment)
         path = Path(tmp) / "gradebook.db"
