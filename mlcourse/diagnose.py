@@ -15,11 +15,13 @@ noisy (central differences).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 EXACT = 1e-5   # relative agreement that makes a pattern fit ("exactly 2x")
+SLIP = 1e-6    # relative agreement that makes an answer "what that slip gives" (``named_slip``)
 
 Sizes = Mapping[int, str]
 
@@ -184,3 +186,54 @@ def likely_mistake(got: np.ndarray, expected: np.ndarray, bad: np.ndarray,
     wrong = [tuple(int(j) for j in i) for i in np.argwhere(bad)]
     return (transposed(got, expected) or offset(got, expected)
             or few_wrong(wrong, got.size, name))
+
+
+# ---- named slips: an exercise's own mistakes, recognised by redoing it with each ----------------
+
+Slip = tuple[Any, str]   # (what the exercise gives with the slip made, the slip in words)
+
+
+def same_numbers(got: Any, other: Any, tol: float = SLIP) -> bool:
+    """``got`` equals ``other`` to ``tol`` relative to ``other``'s largest element, shape for shape;
+    lists and tuples of arrays (a model's parameters) element by element."""
+    if isinstance(other, (list, tuple)):
+        return (isinstance(got, (list, tuple)) and len(got) == len(other)
+                and all(same_numbers(a, b, tol) for a, b in zip(got, other, strict=True)))
+    try:
+        a, b = np.asarray(got, dtype=np.float64), np.asarray(other, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    if a.shape != b.shape:
+        return False
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-12)
+    return bool(np.all(np.abs(a - b) <= tol * scale))
+
+
+def named_slip(got: Any, slips: Iterable[Slip | None], *, expected: Any = None,
+               tol: float = SLIP) -> str | None:
+    """The words of the first slip whose result ``got`` is, or None.
+
+    Each slip is ``(result, words)``: ``result`` is what the exercise gives when redone with
+    that slip (a callable is called only when reached, for a costly redo; None skips it), and
+    ``words`` name the slip and its fix. A slip whose result is also the right answer
+    (``expected``) cannot be told from it on this case, and is passed over.
+
+    >>> named_slip(2.0, [(1.0, "forgot the mean"), (-2.0, "off by the sign"), (2.0, "summed")])
+    'summed'
+    """
+    for slip in slips:
+        if slip is None:
+            continue
+        result, words = slip
+        result = result() if callable(result) else result
+        if result is None or not same_numbers(got, result, tol):
+            continue
+        if expected is not None and same_numbers(expected, result, tol):
+            continue
+        return words
+    return None
+
+
+def redo(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """A slip's result computed only when ``named_slip`` reaches it: ``(redo(f, x), words)``."""
+    return lambda: fn(*args, **kwargs)

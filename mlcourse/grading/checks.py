@@ -4,6 +4,12 @@ Each check converts the learner's answer to a plain float64 array, compares it
 with the reference using ndarray arithmetic only, and on failure raises a
 ``GradingError`` whose message says what was expected, what came, where the
 worst element is and the mistake that most likely produced it.
+
+Three helpers keep a check short: ``seeded(seed)`` is the one random generator a hidden
+check draws its cases from; ``slips=`` (``check_array``) and ``slip`` name an exercise's own
+known mistakes, recognised by ``mlcourse.diagnose.named_slip`` with one tolerance; and
+``exercises.twins`` declares a visible check and its hidden random twin from one check
+of a single case.
 """
 
 from __future__ import annotations
@@ -98,6 +104,22 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
         ) from exc
 
 
+def seeded(seed: int) -> np.random.Generator:
+    """The random generator a hidden check draws its cases from: the same ``seed`` in a test
+    cell gives the same cases, here and in the judge.
+
+    >>> float(seeded(0).normal()) == float(np.random.default_rng(0).normal())
+    True
+    """
+    return np.random.default_rng(seed)
+
+
+def slip(got: Any, slips: Iterable[diagnose.Slip | None], *, expected: Any = None) -> str | None:
+    """The words of the known slip (``(what it gives, words)``) whose result ``got`` is, or None:
+    ``mlcourse.diagnose.named_slip``, for a hint built before a comparison."""
+    return diagnose.named_slip(got, slips, expected=expected)
+
+
 def check_array(
     name: str,
     got: Any,
@@ -109,12 +131,15 @@ def check_array(
     case: str | None = None,
     hint: str | None = None,
     explain: bool = True,
+    slips: Iterable[diagnose.Slip | None] = (),
 ) -> None:
     """Raise ``GradingError`` unless ``got`` equals ``expected`` element by element.
 
     ``|got - expected| <= atol + rtol * |expected|`` must hold everywhere and the
     shapes must match exactly (no broadcasting). ``sizes`` lists problem sizes
-    (like the number of examples) that help name a missing ``1/N``.
+    (like the number of examples) that help name a missing ``1/N``. ``slips`` are this
+    exercise's known mistakes, ``(what the slip gives, its words)``: on a failure the one
+    ``got`` matches is the likely mistake, in place of the generic guesses.
 
     Example
     -------
@@ -136,7 +161,9 @@ def check_array(
     close &= (g == g)  # NaN is never close
     if bool(close.all()):
         return
-    mistake = diagnose.likely_mistake(g, e, ~close, sizes, name=name if g.ndim else "") if explain else None
+    mistake = diagnose.named_slip(g, slips, expected=e)
+    if mistake is None and explain:
+        mistake = diagnose.likely_mistake(g, e, ~close, sizes, name=name if g.ndim else "")
     if g.ndim == 0:
         shown_e, shown_g = _fmt_pair(float(e), float(g))
         lines = [f"`{name}`{where}: wrong value.",

@@ -15,13 +15,22 @@ implementations the learner's answer must not be or call; ``shortcuts=[...]`` na
 library routes that would do the exercise for the learner (``torch.autograd`` for a
 hand-written gradient: see ``grading.shortcuts``), refused to the answer's code while
 the judge runs this check, and free everywhere else.
+
+Most exercises have a visible check on fixed, explained cases and a hidden ``_random``
+twin on cases drawn from a seed, both checking the same property case by case. ``twins``
+declares the pair once: the check of one case, the references and shortcuts, and what a
+pass says; the visible check lists its cases, the hidden one draws its cases from
+``checks.seeded(seed)``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
+from .. import checks
 from ..errors import GradingError, ReferenceUse
 
 
@@ -61,4 +70,71 @@ def refused(exc: BaseException) -> None:
         raise ReferenceUse(str(exc)) from None
 
 
-__all__ = ["GradingError", "check", "refused"]
+class twins:  # noqa: N801 - used as a decorator, like ``check``
+    """A visible check and its hidden random twin, declared once.
+
+    ``case(fn, *args, **kwargs)`` checks the learner's ``fn`` on one case and raises
+    ``GradingError`` when it fails. ``visible`` turns a function that yields fixed cases
+    into the visible check ``name(fn)``; ``hidden`` turns a function ``(rng, **sizes)``
+    that yields cases drawn from ``rng`` into the hidden check ``name(fn, *, seed, **sizes)``,
+    whose ``rng`` is ``checks.seeded(seed)``. A case is a tuple of positional arguments
+    after ``fn``, or a dict of keyword arguments. After the last case the check says
+    ``passed`` (each of the two may say its own ``passed=``; the hidden one says
+    ``passed`` and "on random cases" by default).
+
+    Example
+    -------
+    >>> sums = twins(_doubles, passed="double(x) is x + x")       # doctest: +SKIP
+    >>> @sums.visible()                                            # doctest: +SKIP
+    ... def double():
+    ...     yield (2.0,)                # 4: the simplest case
+    ...     yield (-1.5,)               # -3: the sign survives
+    >>> @sums.hidden(passed="double(x) is x + x on random numbers")  # doctest: +SKIP
+    ... def double_random(rng, *, count: int):
+    ...     for _ in range(count):
+    ...         yield (float(rng.normal()),)
+    """
+
+    def __init__(self, case: Callable[..., None], *, passed: str, references: Iterable[str] = (),
+                 shortcuts: Iterable[str] = ()) -> None:
+        self.case, self.message = case, passed
+        self.mark = check(references=references, shortcuts=shortcuts)
+        self.learner = next(iter(inspect.signature(case).parameters))   # the learner object's name
+
+    def _run(self, fn: Any, cases: Iterator, passed: str) -> None:
+        for one in cases:
+            if isinstance(one, dict):
+                self.case(fn, **one)
+            else:
+                self.case(fn, *one)
+        checks.passed(passed)
+
+    def visible(self, *, passed: str | None = None) -> Callable[[Callable[[], Iterator]], Callable]:
+        """The visible check from a function that yields its fixed cases."""
+        def build(cases: Callable[[], Iterator]) -> Callable:
+            @functools.wraps(cases)
+            def run(fn: Any) -> None:
+                self._run(fn, cases(), passed or self.message)
+
+            run.__signature__ = inspect.Signature([self._learner_parameter()])
+            return self.mark(run)
+        return build
+
+    def hidden(self, *, passed: str | None = None) -> Callable[[Callable[..., Iterator]], Callable]:
+        """The hidden check from a function ``(rng, **sizes)`` that yields cases drawn from ``rng``."""
+        def build(draw: Callable[..., Iterator]) -> Callable:
+            @functools.wraps(draw)
+            def run(fn: Any, *, seed: int, **sizes: Any) -> None:
+                self._run(fn, draw(checks.seeded(seed), **sizes), passed or f"{self.message} on random cases")
+
+            sizes = list(inspect.signature(draw).parameters.values())[1:]
+            seed = inspect.Parameter("seed", inspect.Parameter.KEYWORD_ONLY, annotation=int)
+            run.__signature__ = inspect.Signature([self._learner_parameter(), seed, *sizes])
+            return self.mark(run)
+        return build
+
+    def _learner_parameter(self) -> inspect.Parameter:
+        return inspect.Parameter(self.learner, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+__all__ = ["GradingError", "check", "refused", "twins"]

@@ -28,7 +28,7 @@ def predict(predict: Callable) -> None:
 @check()
 def predict_random(predict: Callable, *, seed: int, sizes: Sequence[int]) -> None:
     """Random slopes, intercepts and inputs of each size against w * x + b."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n in sizes:
         X = rng.normal(scale=3.0, size=n)
         w, b = (float(v) for v in rng.normal(size=2))
@@ -58,7 +58,7 @@ def mse_random(mse: Callable, *, seed: int, sizes: Sequence[int]) -> None:
     """Random predictions and targets of each size against mlcourse.losses.mse."""
     from mlcourse.losses import mse as reference
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n in sizes:
         y_hat, y = rng.normal(size=(2, n))
         got = g.call(mse, y_hat.copy(), y.copy())
@@ -127,7 +127,7 @@ def gradient(mse_gradients: Callable, *, which: str) -> None:
 def gradient_random(mse_gradients: Callable, *, which: str, seed: int, sizes: Sequence[int]) -> None:
     """dw or db on random data of each size, against central differences and torch autograd."""
     k = _which(which)
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n in sizes:
         X, y = rng.normal(scale=2.0, size=(2, n))
         w, b = (float(v) for v in rng.normal(size=2))
@@ -159,7 +159,7 @@ def step(gradient_descent_step: Callable) -> None:
 @check(references=["mlcourse.optim.SGD"])
 def step_random(gradient_descent_step: Callable, *, seed: int, count: int) -> None:
     """``count`` steps from random parameters, gradients and learning rates in [0.001, 0.5]."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         w, b, dw, db = (float(v) for v in rng.normal(scale=3.0, size=4))
         lr = float(rng.uniform(1e-3, 0.5))

@@ -7,7 +7,7 @@ on the learner's side with ``make``), so a slip in Exercise 1, 3 or 4 costs no p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ import numpy as np
 from .. import checks as g
 from ..kernelside.nb01 import reference_fit
 from ..remote import make
-from . import check
+from . import check, twins
 
 SPLIT = "mlcourse.data.train_val_test_split"
 STANDARDIZER = "mlcourse.data.Standardizer"
@@ -50,28 +50,28 @@ def _check_sizes(split_indices: Callable, n: int, fractions: Sequence[float], se
                  "in one part.")
 
 
-@check(references=[SPLIT])
-def split_sizes(split_indices: Callable) -> None:
+_sizes = twins(_check_sizes, references=[SPLIT], passed="the parts have the right sizes")
+
+
+@_sizes.visible()
+def split_sizes() -> Iterator:
     """Part sizes for 10 examples as (0.6, 0.2, 0.2), and 13 as (0.7, 0.15, 0.15)."""
     # 10 examples as (0.6, 0.2, 0.2): exactly 6, 2 and 2.
-    _check_sizes(split_indices, 10, (0.6, 0.2, 0.2))
+    yield 10, (0.6, 0.2, 0.2)
     # 13 examples as (0.7, 0.15, 0.15): n * f = 9.1, 1.95, 1.95, so (9, 2, 2) is right and (9, 1, 3) is not.
-    _check_sizes(split_indices, 13, (0.7, 0.15, 0.15))
-    g.passed("the parts have the right sizes")
+    yield 13, (0.7, 0.15, 0.15)
 
 
-@check(references=[SPLIT])
-def split_sizes_random(split_indices: Callable, *, seed: int, ns: Sequence[int],
-                       fractions: Sequence[tuple[float, float, float]], random_fractions: int) -> None:
+@_sizes.hidden(passed="the parts have the right sizes for random n and fractions")
+def split_sizes_random(rng: np.random.Generator, *, ns: Sequence[int],
+                       fractions: Sequence[tuple[float, float, float]], random_fractions: int) -> Iterator:
     """Every n with every fractions, then ``random_fractions`` random n and fractions (mostly train)."""
-    rng = np.random.default_rng(seed)
     for n in ns:
         for f in fractions:
-            _check_sizes(split_indices, n, tuple(f), seed=int(rng.integers(1000)))
+            yield n, tuple(f), int(rng.integers(1000))
     for _ in range(random_fractions):
         f = tuple(float(v) for v in rng.dirichlet([3.0, 1.0, 1.0]))
-        _check_sizes(split_indices, int(rng.integers(5, 500)), f, seed=int(rng.integers(1000)))
-    g.passed("the parts have the right sizes for random n and fractions")
+        yield int(rng.integers(5, 500)), f, int(rng.integers(1000))
 
 
 def _check_partition(split_indices: Callable, n: int, fractions: Sequence[float], seed: int = 0) -> None:
@@ -90,23 +90,24 @@ def _check_partition(split_indices: Callable, n: int, fractions: Sequence[float]
                  "are in no part; expected: every example lands in exactly one of train, val and test.")
 
 
-@check(references=[SPLIT])
-def split_partition(split_indices: Callable) -> None:
+_partition = twins(_check_partition, references=[SPLIT],
+                    passed="train, val and test are disjoint and cover every example")
+
+
+@_partition.visible()
+def split_partition() -> Iterator:
     """Every index of 10 and of 20 examples lands in exactly one part."""
-    _check_partition(split_indices, 10, (0.6, 0.2, 0.2))
-    _check_partition(split_indices, 20, (0.7, 0.15, 0.15), seed=3)
-    g.passed("train, val and test are disjoint and cover every example")
+    yield 10, (0.6, 0.2, 0.2)
+    yield 20, (0.7, 0.15, 0.15), 3
 
 
-@check(references=[SPLIT])
-def split_partition_random(split_indices: Callable, *, seed: int, ns: Sequence[int],
-                           fractions: Sequence[tuple[float, float, float]]) -> None:
+@_partition.hidden(passed="train, val and test are disjoint and cover every example, for random n and seeds")
+def split_partition_random(rng: np.random.Generator, *, ns: Sequence[int],
+                           fractions: Sequence[tuple[float, float, float]]) -> Iterator:
     """Every n with every fractions, each with a random seed."""
-    rng = np.random.default_rng(seed)
     for n in ns:
         for f in fractions:
-            _check_partition(split_indices, n, tuple(f), seed=int(rng.integers(10_000)))
-    g.passed("train, val and test are disjoint and cover every example, for random n and seeds")
+            yield n, tuple(f), int(rng.integers(10_000))
 
 
 def _check_seeded(split_indices: Callable, n: int, seed: int, other_seed: int) -> None:
@@ -124,21 +125,21 @@ def _check_seeded(split_indices: Callable, n: int, seed: int, other_seed: int) -
                  "not the examples in their original order.")
 
 
-@check(references=[SPLIT])
-def split_seeded(split_indices: Callable) -> None:
+_seeded = twins(_check_seeded, references=[SPLIT], passed="the split is shuffled and reproducible from its seed")
+
+
+@_seeded.visible()
+def split_seeded() -> Iterator:
     """Two calls with seed 0 agree on 50 examples; seed 1 gives a different shuffle."""
-    _check_seeded(split_indices, 50, seed=0, other_seed=1)
-    g.passed("the split is shuffled and reproducible from its seed")
+    yield {"n": 50, "seed": 0, "other_seed": 1}
 
 
-@check(references=[SPLIT])
-def split_seeded_random(split_indices: Callable, *, seed: int, ns: Sequence[int]) -> None:
+@_seeded.hidden(passed="the split is shuffled and reproducible from its seed, for random seeds")
+def split_seeded_random(rng: np.random.Generator, *, ns: Sequence[int]) -> Iterator:
     """For each n, a random seed s: s twice agrees, s + 1 differs."""
-    rng = np.random.default_rng(seed)
     for n in ns:
         s = int(rng.integers(100_000))
-        _check_seeded(split_indices, n, seed=s, other_seed=s + 1)
-    g.passed("the split is shuffled and reproducible from its seed, for random seeds")
+        yield {"n": n, "seed": s, "other_seed": s + 1}
 
 
 # ---- Exercise 2: stratified_split_indices ------------------------------------------------------------
@@ -174,24 +175,23 @@ def _check_stratified_partition(stratified_split_indices: Callable, y: np.ndarra
                  "exactly one. Split every class (np.unique(y)) and return only after the loop over the classes.")
 
 
-@check(references=[SPLIT])
-def stratified_partition(stratified_split_indices: Callable) -> None:
+_stratified_partition = twins(_check_stratified_partition, references=[SPLIT],
+                               passed="the stratified parts are disjoint and cover every example")
+
+
+@_stratified_partition.visible()
+def stratified_partition() -> Iterator:
     """60, 30 and 10 examples of classes 0, 1, 2: each lands in exactly one part."""
-    y = np.repeat([0, 1, 2], [60, 30, 10])
-    _check_stratified_partition(stratified_split_indices, y, (0.6, 0.2, 0.2), seed=0)
-    g.passed("the stratified parts are disjoint and cover every example")
+    yield np.repeat([0, 1, 2], [60, 30, 10]), (0.6, 0.2, 0.2), 0
 
 
-@check(references=[SPLIT])
-def stratified_partition_random(stratified_split_indices: Callable, *, seed: int,
-                                class_sizes: Sequence[Sequence[int]],
-                                fractions: Sequence[float] = (0.7, 0.15, 0.15)) -> None:
+@_stratified_partition.hidden(passed="the stratified parts are disjoint and cover every example, for random labels")
+def stratified_partition_random(rng: np.random.Generator, *, class_sizes: Sequence[Sequence[int]],
+                                fractions: Sequence[float] = (0.7, 0.15, 0.15)) -> Iterator:
     """Shuffled labels with each list of class sizes, each with a random seed."""
-    rng = np.random.default_rng(seed)
     for sizes in class_sizes:
         y = _labels(rng, sizes)
-        _check_stratified_partition(stratified_split_indices, y, fractions, seed=int(rng.integers(1000)))
-    g.passed("the stratified parts are disjoint and cover every example, for random labels")
+        yield y, fractions, int(rng.integers(1000))
 
 
 def _check_proportions(stratified_split_indices: Callable, y: np.ndarray, fractions: Sequence[float],
@@ -207,24 +207,24 @@ def _check_proportions(stratified_split_indices: Callable, y: np.ndarray, fracti
                          "separately.")
 
 
-@check(references=[SPLIT])
-def stratified_proportions(stratified_split_indices: Callable) -> None:
+_proportions = twins(_check_proportions, references=[SPLIT],
+                      passed="every class keeps its share in train, val and test")
+
+
+@_proportions.visible()
+def stratified_proportions() -> Iterator:
     """Classes of 60, 30 and 10 examples as (0.6, 0.2, 0.2): each class keeps its share."""
     # Class 2 has 10 examples: 6 for train, 2 for validation, 2 for test. A plain split often leaves val with 0 or 4.
-    y = np.repeat([0, 1, 2], [60, 30, 10])
-    _check_proportions(stratified_split_indices, y, (0.6, 0.2, 0.2), seed=0)
-    g.passed("every class keeps its share in train, val and test")
+    yield np.repeat([0, 1, 2], [60, 30, 10]), (0.6, 0.2, 0.2), 0
 
 
-@check(references=[SPLIT])
-def stratified_proportions_random(stratified_split_indices: Callable, *, seed: int,
-                                  cases: Sequence[tuple[Sequence[int], Sequence[float]]]) -> None:
+@_proportions.hidden(passed="every class keeps its share in train, val and test, for random labels")
+def stratified_proportions_random(rng: np.random.Generator, *,
+                                  cases: Sequence[tuple[Sequence[int], Sequence[float]]]) -> Iterator:
     """Shuffled labels for each (class sizes, fractions) case, each with a random seed."""
-    rng = np.random.default_rng(seed)
     for sizes, fractions in cases:
         y = _labels(rng, sizes)
-        _check_proportions(stratified_split_indices, y, tuple(fractions), seed=int(rng.integers(1000)))
-    g.passed("every class keeps its share in train, val and test, for random labels")
+        yield y, tuple(fractions), int(rng.integers(1000))
 
 
 # ---- Exercise 3: fit_standardizer ------------------------------------------------------------------
@@ -258,7 +258,7 @@ def fit_standardizer_random(fit_standardizer: Callable, *, seed: int, shapes: Se
     mlcourse.data.Standardizer."""
     from mlcourse.data import Standardizer
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, d in shapes:
         X = rng.normal(size=(n, d)) * rng.uniform(0.1, 100, size=d) + rng.uniform(-50, 50, size=d)
         if d > 1:
@@ -289,7 +289,7 @@ def apply_standardizer(apply_standardizer: Callable) -> None:
 def apply_standardizer_random(apply_standardizer: Callable, *, seed: int,
                               shapes: Sequence[tuple[int, int]]) -> None:
     """Random (m, d) X, means and positive stds."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for m, d in shapes:
         X = rng.normal(scale=10.0, size=(m, d))
         mean, std = rng.normal(size=d), rng.uniform(0.5, 5.0, size=d)
@@ -314,28 +314,27 @@ def _check_no_leak(standardize_splits: Callable, X_train: np.ndarray, X_val: np.
                            "parts. Statistics computed on all the data let the test set leak into training.")
 
 
-@check(references=[STANDARDIZER])
-def standardize_splits(standardize_splits: Callable) -> None:
+_no_leak = twins(_check_no_leak, references=[STANDARDIZER],
+                  passed="standardize_splits learns only from the training set")
+
+
+@_no_leak.visible()
+def standardize_splits() -> Iterator:
     """Train [0, 2], val [4, 7], test [100]: the test set's 100 must not move the training data."""
     # Train holds 0 and 2 (mean 1, std 1): train -> [-1, 1], val [4, 7] -> [3, 6], test 100 -> 99.
-    _check_no_leak(standardize_splits, np.array([[0.0], [2.0]]), np.array([[4.0], [7.0]]), np.array([[100.0]]),
-                   case="train [0, 2], val [4, 7], test [100]")
-    g.passed("standardize_splits learns only from the training set")
+    yield np.array([[0.0], [2.0]]), np.array([[4.0], [7.0]]), np.array([[100.0]]), "train [0, 2], val [4, 7], test [100]"
 
 
-@check(references=[STANDARDIZER])
-def standardize_splits_random(standardize_splits: Callable, *, seed: int,
-                              shapes: Sequence[tuple[int, int]]) -> None:
+@_no_leak.hidden(passed="standardize_splits learns only from the training set, on random data")
+def standardize_splits_random(rng: np.random.Generator, *, shapes: Sequence[tuple[int, int]]) -> Iterator:
     """Random (n_train, d) parts, then the same train with the test set shifted by 20."""
-    rng = np.random.default_rng(seed)
     for n, d in shapes:
         X_train = rng.normal(size=(n, d)) * 3 + 1
         X_val = rng.normal(size=(n // 5 + 1, d)) * 3 + 1
         X_test = rng.normal(size=(n // 5 + 2, d)) * 3 + 1
-        _check_no_leak(standardize_splits, X_train, X_val, X_test, case=f"random data, n_train={n}")
+        yield X_train, X_val, X_test, f"random data, n_train={n}"
         # the same training data with a shifted test set: the standardized training data must not change
-        _check_no_leak(standardize_splits, X_train, X_val, X_test + 20, case="the same train, a shifted test set")
-    g.passed("standardize_splits learns only from the training set, on random data")
+        yield X_train, X_val, X_test + 20, "the same train, a shifted test set"
 
 
 # ---- Exercises 6-8: splits that a random shuffle would leak through ----------------------------------
@@ -382,24 +381,22 @@ def _check_time_split(time_split: Callable, times: np.ndarray, fractions: Sequen
                          "the earliest train, the next validate, the latest test. Do not shuffle.")
 
 
-@check()
-def time_split(time_split: Callable) -> None:
+_time = twins(_check_time_split, passed="time_split trains on the past and tests on the future")
+
+
+@_time.visible()
+def time_split() -> Iterator:
     """Ten examples whose times are a shuffle of 0..9, split (0.6, 0.2, 0.2)."""
     # Times 0-5 train, 6-7 validate, 8-9 test, wherever those examples sit in the array.
-    times = np.array([5.0, 1.0, 9.0, 2.0, 7.0, 0.0, 4.0, 8.0, 3.0, 6.0])
-    _check_time_split(time_split, times, (0.6, 0.2, 0.2))
-    g.passed("time_split trains on the past and tests on the future")
+    yield np.array([5.0, 1.0, 9.0, 2.0, 7.0, 0.0, 4.0, 8.0, 3.0, 6.0]), (0.6, 0.2, 0.2)
 
 
-@check()
-def time_split_random(time_split: Callable, *, seed: int, ns: Sequence[int]) -> None:
+@_time.hidden(passed="time_split orders every random data set by time")
+def time_split_random(rng: np.random.Generator, *, ns: Sequence[int]) -> Iterator:
     """Random times (with ties) for each n, random fractions."""
-    rng = np.random.default_rng(seed)
     for n in ns:
         times = np.round(rng.uniform(0, 100, size=n), 0)
-        f = tuple(float(v) for v in rng.dirichlet([4.0, 1.0, 1.0]))
-        _check_time_split(time_split, times, f)
-    g.passed("time_split orders every random data set by time")
+        yield times, tuple(float(v) for v in rng.dirichlet([4.0, 1.0, 1.0]))
 
 
 def _group_parts(group_split: Callable, groups: np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
@@ -428,7 +425,7 @@ def _group_parts(group_split: Callable, groups: np.ndarray, fractions: Sequence[
 @check()
 def group_split(group_split: Callable) -> None:
     """Ten groups of three examples, shuffled, split (0.6, 0.2, 0.2): 6, 2 and 2 whole groups."""
-    groups = np.random.default_rng(0).permutation(np.repeat(np.arange(10), 3))
+    groups = g.seeded(0).permutation(np.repeat(np.arange(10), 3))
     _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)
     first = [tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)]
     again = [tuple(sorted(p.tolist())) for p in _group_parts(group_split, groups, (0.6, 0.2, 0.2), seed=0)]
@@ -447,7 +444,7 @@ def group_split(group_split: Callable) -> None:
 def group_split_random(group_split: Callable, *, seed: int, cases: Sequence[tuple[int, int]]) -> None:
     """For each (number of groups, largest group size): groups of random sizes and random
     string or integer ids, random fractions."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for k, (n_groups, biggest) in enumerate(cases):
         sizes = rng.integers(1, biggest + 1, size=n_groups)
         ids = np.array([f"learner-{i}" for i in range(n_groups)]) if k % 2 else rng.permutation(1000)[:n_groups]
@@ -499,7 +496,7 @@ def kfold(kfold_indices: Callable) -> None:
 @check()
 def kfold_random(kfold_indices: Callable, *, seed: int, cases: Sequence[tuple[int, int]]) -> None:
     """Each (n, k), with a random seed."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, k in cases:
         _check_kfold(kfold_indices, n, k, seed=int(rng.integers(1000)))
     g.passed("kfold_indices covers every example once, for random n and k")

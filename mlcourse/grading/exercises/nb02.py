@@ -80,7 +80,7 @@ def linear_random(linear_forward: Callable, *, seed: int, shapes: Sequence[tuple
 
     from mlcourse.nn import Linear
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, d, k in shapes:
         layer = Linear(d, k, seed=rng)
         layer.b.data[...] = rng.normal(size=k)
@@ -142,7 +142,7 @@ def softmax_random(softmax: Callable, *, seed: int, shapes: Sequence[tuple[int, 
     from mlcourse.losses import softmax as reference
 
     huge = scale > 100
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, C in shapes:
         logits = rng.normal(0.0, scale, size=(n, C))
         case = f"random logits with std {scale:g}, shape {(n, C)}"
@@ -187,7 +187,7 @@ def mlp_random(mlp_forward: Callable, *, seed: int, sizes: Sequence[Sequence[int
 
     from mlcourse.nn import MLP, Linear, to_torch
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for widths in sizes:
         widths = [int(s) for s in widths]
         model = MLP(widths, seed=int(rng.integers(1_000_000)))
@@ -293,7 +293,7 @@ def _rms_ratio(init_linear: Callable, widths: Sequence[int], seed: int, n: int =
     widths = [int(w) for w in widths]
     rng = _rng(init_linear, seed)
     # The inputs come from a stream of their own: the learner's generator stays in the kernel.
-    H = np.random.default_rng([seed, 1]).standard_normal((n, widths[0]))
+    H = g.seeded([seed, 1]).standard_normal((n, widths[0]))
     rms = []
     for d_in, d_out in zip(widths[:-1], widths[1:], strict=True):
         W, b = _layer(init_linear, d_in, d_out, rng, zero_bias=False)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from .. import checks as g
-from . import check, refused
+from . import check, refused, twins
 
 # torch's losses (F.mse_loss, F.cross_entropy, nn.MSELoss...), log_softmax and logsumexp: refused
 # to the answer while it is graded (grading.shortcuts); a scratch cell may use them to compare.
@@ -43,7 +43,7 @@ def mse_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
 
     from mlcourse.losses import mse as reference
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for shape in map(tuple, shapes):
         y_hat, y = rng.normal(0.0, 2.0, size=shape), rng.normal(0.0, 2.0, size=shape)
         case = f"random arrays of shape {shape}"
@@ -93,7 +93,7 @@ def mse_reduction(mse):
 @check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
 def mse_reduction_random(mse, *, seed: int, shapes: Sequence[tuple[int, ...]]):
     """Random arrays of each shape, each reduction, against torch."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for shape in map(tuple, shapes):
         _check_reductions(mse, rng.normal(size=shape), rng.normal(size=shape), f"random arrays of shape {shape}")
     g.passed("mse agrees with torch for every reduction on random arrays")
@@ -113,26 +113,30 @@ def _check_accepts(mse, shape: tuple[int, ...]) -> None:
                  "rank, are expected to work.")
 
 
-@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
-def mse_shapes(mse):
+def _check_shapes(mse, mismatched: Sequence[tuple[tuple[int, ...], tuple[int, ...]]], same: tuple[int, ...]) -> None:
+    for a, b in mismatched:
+        _check_refuses(mse, a, b)
+    _check_accepts(mse, same)
+
+
+_shapes = twins(_check_shapes, references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS,
+                passed="mse refuses arrays of different shapes instead of broadcasting them")
+
+
+@_shapes.visible()
+def mse_shapes() -> Iterator:
     """A (3, 1) prediction against (3,) targets must raise, not broadcast to (3, 3)."""
     # (3, 1) - (3,) broadcasts to a (3, 3) array of every prediction minus every target: a wrong number, silently.
-    for a, b in [((3, 1), (3,)), ((3,), (3, 1)), ((2, 3), (3, 2))]:
-        _check_refuses(mse, a, b)
-    _check_accepts(mse, (4, 1))
-    g.passed("mse refuses arrays of different shapes instead of broadcasting them")
+    yield [((3, 1), (3,)), ((3,), (3, 1)), ((2, 3), (3, 2))], (4, 1)
 
 
-@check(references=["mlcourse.losses.mse"], shortcuts=SHORTCUTS)
-def mse_shapes_random(mse, *, seed: int, count: int):
+@_shapes.hidden(passed="mse refuses every mismatch of random shapes")
+def mse_shapes_random(rng: np.random.Generator, *, count: int) -> Iterator:
     """Random pairs of shapes that broadcast (or not) without being equal; equal shapes pass."""
-    rng = np.random.default_rng(seed)
     for _ in range(count):
         n, k = int(rng.integers(2, 9)), int(rng.integers(2, 5))
         a, b = [((n, 1), (n,)), ((n,), (1, n)), ((n, k), (k,)), ((n, k), (1, k)), ((n,), (n + 1,))][rng.integers(5)]
-        _check_refuses(mse, a, b)
-        _check_accepts(mse, (n, k))
-    g.passed("mse refuses every mismatch of random shapes")
+        yield [(a, b)], (n, k)
 
 
 @check(references=["mlcourse.losses.cross_entropy"], shortcuts=SHORTCUTS)
@@ -170,7 +174,7 @@ def cross_entropy_random(cross_entropy, *, seed: int, shapes: Sequence[tuple[int
 
     from mlcourse.losses import cross_entropy as reference
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, C in shapes:
         logits, y = rng.normal(0.0, scale, size=(n, C)), rng.integers(0, C, size=n)
         case = f"random logits with std {scale:g}, shape {(n, C)}"
@@ -208,7 +212,7 @@ def next_token(next_token_cross_entropy):
     g.check_array("next_token_cross_entropy(zeros((2, 3, 5)), targets)", got, np.log(5.0))
     g.passed("uniform logits over V tokens cost log V")
     # B = 2 sequences, T = 3 positions, V = 4 tokens: the mean of the 6 per-position losses.
-    logits = np.random.default_rng(3).normal(size=(2, 3, 4))
+    logits = g.seeded(3).normal(size=(2, 3, 4))
     targets = np.array([[0, 3, 1], [2, 2, 0]])
     per_position = [-np.log(np.exp(logits[b, t, targets[b, t]]) / np.exp(logits[b, t]).sum())
                     for b in range(2) for t in range(3)]
@@ -226,7 +230,7 @@ def next_token_random(next_token_cross_entropy, *, seed: int, shapes: Sequence[t
 
     from mlcourse.losses import next_token_cross_entropy as reference
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for B, T, V in shapes:
         logits, targets = rng.normal(0.0, 2.0, size=(B, T, V)), rng.integers(0, V, size=(B, T))
         case = f"random logits of shape {(B, T, V)}"

@@ -67,7 +67,7 @@ def numerical_gradient_random(numerical_gradient, *, seed: int, shapes: Sequence
     with each large ``eps``, against mlcourse.gradcheck with the same eps."""
     from mlcourse.gradcheck import numerical_gradient as reference
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for shape in map(tuple, shapes):
         x = rng.normal(size=shape)
         a, b = rng.normal(size=(2, *shape))
@@ -120,7 +120,7 @@ def numerical_gradient_restores(numerical_gradient):
 def numerical_gradient_restores_random(numerical_gradient, *, seed: int, shapes: Sequence[tuple[int, ...]],
                                        eps: float = 1e-3):
     """Random x of each shape and scale 3, nudged by ``eps``, come back bit for bit."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for shape in map(tuple, shapes):
         x0 = rng.normal(scale=3.0, size=shape)
         f = make(numerical_gradient, SMOOTH, a=rng.normal(size=shape), c=0.1)
@@ -173,7 +173,7 @@ def _linear_random(linear_mse_grads, which: str, seed: int, shapes: Sequence[tup
     import torch
     import torch.nn.functional as F
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, d, k in shapes:
         X, y, W, b = _linear_case(rng, n, d, k)
         dW, db = _linear_grads(linear_mse_grads, X, y, W, b)
@@ -195,7 +195,7 @@ def linear_dW(linear_mse_grads):
     g.check_array("dW from linear_mse_grads (worked example)", dW, [[0.0], [-0.5], [-1.0]],
                   sizes=[4], hint="dW = X.T @ G with G = 2 * (y_hat - y) / (n * k): shape (d, k).")
     # A random case with k = 4 outputs, against central differences of the loss as a function of W.
-    X, y, W, b = _linear_case(np.random.default_rng(4), 5, 3, 4)
+    X, y, W, b = _linear_case(g.seeded(4), 5, 3, 4)
     dW, _ = _linear_grads(linear_mse_grads, X, y, W, b)
     g.check_gradient("dW", dW, *_linear_loss("dW", X, y, W, b), sizes=[5, 20],
                      case="random case n=5, d=3, k=4, vs central differences",
@@ -216,7 +216,7 @@ def linear_db(linear_mse_grads):
     _, db = _linear_grads(linear_mse_grads, *WORKED)
     g.check_array("db from linear_mse_grads (worked example)", db, [-1.0], sizes=[4],
                   hint="the bias is shared by every row: db = G.sum(axis=0), shape (k,).")
-    X, y, W, b = _linear_case(np.random.default_rng(4), 5, 3, 4)
+    X, y, W, b = _linear_case(g.seeded(4), 5, 3, 4)
     _, db = _linear_grads(linear_mse_grads, X, y, W, b)
     g.check_gradient("db", db, *_linear_loss("db", X, y, W, b), sizes=[5, 20],
                      case="random case n=5, d=3, k=4, vs central differences")
@@ -247,7 +247,7 @@ def softmax_cross_entropy_grad(softmax_cross_entropy_grad):
     g.check_array("softmax_cross_entropy_grad(zeros((3, 4)), [0, 1, 3])", got, expected / 3, sizes=[3],
                   hint="the gradient is (softmax(logits) - one_hot(y)) / n, shape (n, C).")
     # A random case, against central differences of the loss itself.
-    logits, y = np.random.default_rng(3).normal(size=(5, 3)), np.array([2, 0, 1, 1, 2])
+    logits, y = g.seeded(3).normal(size=(5, 3)), np.array([2, 0, 1, 1, 2])
     got = g.call(softmax_cross_entropy_grad, logits.copy(), y.copy())
     g.check_gradient("dlogits", got, lambda z: cross_entropy(z, y), logits, sizes=[5],
                      case="random logits, n=5, C=3, vs central differences")
@@ -264,7 +264,7 @@ def softmax_cross_entropy_grad_random(softmax_cross_entropy_grad, *, seed: int,
 
     from mlcourse.losses import cross_entropy, cross_entropy_grad
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, C, scale in cases:
         logits = scale * rng.normal(size=(n, C))
         y = rng.integers(0, C, size=n)
@@ -304,7 +304,7 @@ def _forward(X: np.ndarray, params: dict) -> tuple[np.ndarray, dict]:
 def _fixed_network() -> tuple[np.ndarray, np.ndarray, dict]:
     """n=6 examples, d=3 inputs, h=5 hidden units, C=4 classes: the notebook's init_params(3, 5, 4,
     seed=5) (He initialisation) with random biases, so every gradient is exercised."""
-    rng, init = np.random.default_rng(5), np.random.default_rng(5)
+    rng, init = g.seeded(5), g.seeded(5)
     X, y = rng.normal(size=(6, 3)), np.array([0, 3, 1, 2, 2, 0])
     params = {"W1": init.normal(scale=np.sqrt(2 / 3), size=(3, 5)), "b1": rng.normal(size=5),
               "W2": init.normal(scale=np.sqrt(2 / 5), size=(5, 4)), "b2": rng.normal(size=4)}
@@ -351,7 +351,7 @@ def _mlp_layer_random(mlp_backward, names: tuple[str, str], seed: int,
     import torch
     import torch.nn.functional as F
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, d, h, C in shapes:
         X, y = rng.normal(size=(n, d)), rng.integers(0, C, size=n)
         params = {"W1": rng.normal(size=(d, h)), "b1": rng.normal(size=h),

@@ -73,7 +73,7 @@ def _constructed(cls: Any, label: str, **hyper: Any) -> Callable[[Any], Callable
 def _bumpy_bowl(seed: int, shapes: Sequence[tuple[int, ...]], grad_scale: float) \
         -> tuple[list[np.ndarray], Callable[[int, np.ndarray], np.ndarray]]:
     """Start values and the gradient of a bowl whose curvature changes from step to step."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     start = [rng.normal(size=shape) for shape in shapes]
     curvature = [rng.uniform(0.5, 3.0, size=shape) for shape in shapes]
     centre = [rng.normal(size=shape) for shape in shapes]
@@ -286,7 +286,7 @@ def largest_stable_lr(largest_stable_lr: Any) -> None:
 def largest_stable_lr_random(largest_stable_lr: Any, *, seed: int, dims: Sequence[int]) -> None:
     """Random positive definite H of each size; just below the answer gradient descent shrinks,
     just above it explodes."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for d in dims:
         A = rng.normal(size=(d, d))
         H = A @ A.T + 0.1 * np.eye(d)

@@ -141,7 +141,7 @@ def batches_cover_random(minibatch_indices, *, seed: int, cases: Sequence[tuple[
     """The (n, batch_size) ``cases`` and ``random_cases`` random ones, against iterate_minibatches's sizes."""
     from mlcourse.data import iterate_minibatches
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     cases = [tuple(c) for c in cases]
     cases += [(int(rng.integers(1, 500)), int(rng.integers(1, 70))) for _ in range(random_cases)]
     for n, batch_size in cases:
@@ -251,7 +251,7 @@ def numpy_steps_random(train_numpy, *, seed: int, cases: Sequence[tuple[int, int
     """Each (n, batch_size, num_epochs) case on 3-class blobs with a freshly seeded MLP([2, 6, 3])."""
     from mlcourse.data import make_classification
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, batch_size, num_epochs in cases:
         X, y = make_classification(n, kind="blobs", n_classes=3, seed=int(rng.integers(10_000)))
         losses, _ = _numpy_losses(train_numpy, [2, 6, 3], int(rng.integers(10_000)), X, y, lr=0.05,
@@ -291,7 +291,7 @@ def _gd_cases(seed: int, runs: int):
     """``runs`` random full-batch cases: (X, y, sizes, model seed, lr, epochs, train seed)."""
     from mlcourse.data import make_classification
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(runs):
         n, width = int(rng.integers(20, 80)), int(rng.integers(4, 16))
         lr, epochs = float(rng.uniform(0.05, 1.0)), int(rng.integers(4, 9))
@@ -551,7 +551,7 @@ def step_cost(fit_step_cost) -> None:
 @check()
 def step_cost_random(fit_step_cost, *, seed: int, count: int) -> None:
     """Random overheads and costs, with 5 % timing noise, on 4 to 8 batch sizes."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         B = sorted(int(v) for v in rng.choice(2 ** np.arange(12), size=int(rng.integers(4, 9)), replace=False))
         t0, c = rng.uniform(1e-4, 1e-2), rng.uniform(1e-7, 1e-4)
@@ -569,15 +569,14 @@ def _check_run_time(predict_run_time, t0: float, c: float, n: int, B: int, epoch
     case = f"predict_run_time(t0={t0:g}, c={c:g}, n_examples={n}, batch_size={B}, epochs={epochs})"
     got = g.to_float64(g.call(predict_run_time, t0, c, n, B, epochs), "a time in seconds").ravel()
     expected = _reference_run_time(t0, c, n, B, epochs)
-    hint = None
-    if got.size == 1 and n % B and np.isclose(got[0], epochs * (n / B) * (t0 + c * B)):
-        hint = (f"{n} examples in batches of {B} are {-(-n // B)} steps, the last one short: every step pays "
-                f"t0, and the examples cost c each, {n} of them per epoch (ceil, not n / B).")
-    elif got.size == 1 and n % B and np.isclose(got[0], epochs * (-(-n // B)) * (t0 + c * B)):
-        hint = "the last batch holds only n % batch_size examples: it pays t0 but only c per example it holds."
     g.check_true(got.size == 1, f"{case} should return one number, the seconds; got {got.size} values.")
-    g.check_array(case, got[0], expected, rtol=1e-9, hint=hint or
-                  "epochs * (steps per epoch * t0 + c * n_examples), with steps per epoch = ceil(n / batch_size).")
+    slips = [(epochs * (n / B) * (t0 + c * B),
+              f"{n} examples in batches of {B} are {-(-n // B)} steps, the last one short: every step pays "
+              f"t0, and the examples cost c each, {n} of them per epoch (ceil, not n / B)."),
+             (epochs * (-(-n // B)) * (t0 + c * B),
+              "the last batch holds only n % batch_size examples: it pays t0 but only c per example it holds.")]
+    g.check_array(case, got[0], expected, rtol=1e-9, slips=slips if n % B else (),
+                  hint="epochs * (steps per epoch * t0 + c * n_examples), with steps per epoch = ceil(n / batch_size).")
 
 
 @check()
@@ -592,7 +591,7 @@ def run_time(predict_run_time) -> None:
 @check()
 def run_time_random(predict_run_time, *, seed: int, count: int) -> None:
     """Random costs, data sizes, batch sizes and epochs."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         _check_run_time(predict_run_time, float(rng.uniform(1e-4, 1e-2)), float(rng.uniform(1e-7, 1e-4)),
                         int(rng.integers(1, 100_000)), int(rng.choice([1, 7, 32, 100, 256, 1000])),
@@ -608,13 +607,11 @@ def _average_hint(got: list[np.ndarray], grads: list[list[np.ndarray]], rows: li
     k = len(grads)
     plain = [sum(worker[j] for worker in grads) / k for j in range(len(grads[0]))]
     summed = [sum(worker[j] for worker in grads) for j in range(len(grads[0]))]
-    same_shapes = all(a.shape == b.shape for a, b in zip(got, plain, strict=True))
-    if same_shapes and len(set(rows)) > 1 and all(np.allclose(a, b) for a, b in zip(got, plain, strict=True)):
-        return (f"that is the plain mean over the {k} workers, but they hold {rows} rows: each worker's gradient "
+    return g.slip(got, [
+        (plain, f"that is the plain mean over the {k} workers, but they hold {rows} rows: each worker's gradient "
                 "is the mean over ITS rows, so weight it by its share of the batch, n_r / sum(n).")
-    if same_shapes and all(np.allclose(a, b) for a, b in zip(got, summed, strict=True)):
-        return f"that is the sum of the {k} gradients: average them (weights n_r / sum(n) add up to 1)."
-    return None
+        if len(set(rows)) > 1 else None,
+        (summed, f"that is the sum of the {k} gradients: average them (weights n_r / sum(n) add up to 1).")])
 
 
 def _check_average(average_gradients, grads: list[list[np.ndarray]], rows: list[int]) -> None:
@@ -638,7 +635,7 @@ def _worker_grads(rng: np.random.Generator, k: int, shapes: Sequence[tuple[int, 
 @check()
 def dp_average(average_gradients) -> None:
     """Equal chunks: 2 workers of 5 rows, 4 workers of 3 rows; the weights are 1/k."""
-    rng = np.random.default_rng(0)
+    rng = g.seeded(0)
     for k, n in ((2, 5), (4, 3)):
         _check_average(average_gradients, _worker_grads(rng, k, [(2, 3), (3,)]), [n] * k)
     g.passed("average_gradients averages equal workers' gradients")
@@ -647,7 +644,7 @@ def dp_average(average_gradients) -> None:
 @check()
 def dp_average_random(average_gradients, *, seed: int, count: int) -> None:
     """Random equal chunks: k workers of n rows each, random parameter shapes."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         k, n = int(rng.integers(1, 9)), int(rng.integers(1, 33))
         shapes = [tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(0, 3)))) for _ in range(2)]
@@ -658,7 +655,7 @@ def dp_average_random(average_gradients, *, seed: int, count: int) -> None:
 @check()
 def dp_weighted(average_gradients, *, seed: int, count: int) -> None:
     """Unequal chunks (10 rows on 3 workers: 4, 3, 3, and random ones): weighted by share."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     _check_average(average_gradients, _worker_grads(rng, 3, [(2, 4), (4,), (4, 3), (3,)]), [4, 3, 3])
     for _ in range(count):
         k = int(rng.integers(2, 7))
@@ -737,10 +734,7 @@ def _dp_slip(weights: list[np.ndarray], sizes: list[int], model_seed: int, chunk
         (k > 1, [w - lr * gr for w, gr in zip(start, chunks[-1], strict=True)],
          "the step used the last worker's gradient, left in p.grad, instead of what `average` returned."),
     ]
-    for applies, alternative, why in candidates:
-        if applies and _same(weights, alternative):
-            return why
-    return None
+    return g.slip(weights, [(alternative, why) for applies, alternative, why in candidates if applies])
 
 
 def _run_dp(data_parallel_step, sizes: list[int], model_seed: int, X: np.ndarray, y: np.ndarray, k: int,
@@ -783,7 +777,7 @@ def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_s
     for j, (w, e) in enumerate(zip(weights, expected, strict=True)):
         g.check_array(f"data_parallel_step: parameter {j} after the step", w, e, rtol=1e-9, atol=1e-12,
                       case=case, hint=slip or STEP_HINT, explain=slip is None)
-    factors = np.round(np.random.default_rng([n, k, model_seed, data_seed]).uniform(0.5, 1.5, k), 3).tolist()
+    factors = np.round(g.seeded([n, k, model_seed, data_seed]).uniform(0.5, 1.5, k), 3).tolist()
     _, marked = _run_dp(data_parallel_step, sizes, model_seed, X, y, k, lr, factors)
     if _same(marked, _step_with(sizes, model_seed, chunks, rows, lr, factors)):
         return
@@ -811,7 +805,7 @@ def dp_step(data_parallel_step) -> None:
 @check()
 def dp_step_random(data_parallel_step, *, seed: int, count: int) -> None:
     """Random batches, worker counts, widths and learning rates."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         n = int(rng.integers(6, 60))
         _check_dp_step(data_parallel_step, n, int(rng.integers(1, 7)), [2, int(rng.integers(3, 12)), 3],

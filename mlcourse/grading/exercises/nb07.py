@@ -86,7 +86,6 @@ def _check_whole(name: str, got: np.ndarray, expected: Sequence[int] | int, *, c
 
 # ---- Exercise 1: fit_ridge --------------------------------------------------------------------
 
-SYSTEM = "Solve (A.T @ A / n + weight_decay * np.eye(degree + 1)) w = A.T @ y / n."
 RIDGE_HINT = ("solve (A.T @ A / n + weight_decay * np.eye(degree + 1)) w = A.T @ y / n. Common slips: ignoring "
               "weight_decay; adding weight_decay without the identity matrix (that adds it to every entry of the "
               "matrix, not just the diagonal); dividing only one side by n.")
@@ -98,14 +97,6 @@ def _ridge_weights(fit_ridge, X: np.ndarray, y: np.ndarray, degree: int, weight_
                  f"fit_ridge(X, y, degree={degree}, ...) should return the {degree + 1} weights "
                  f"w_0..w_{degree} as an array of shape ({degree + 1},).")
     return w
-
-
-def _ridge_hint(got: np.ndarray, known_slips: list[tuple[list[float], str]]) -> str:
-    """Name the slip when the answer equals what a known slip gives on this fixed case."""
-    for value, slip in known_slips:
-        if got.shape == np.shape(value) and bool(np.all(np.abs(got - np.asarray(value)) < 1e-9)):
-            return slip + " " + SYSTEM
-    return RIDGE_HINT
 
 
 def _random_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +120,7 @@ def ridge_zero(fit_ridge):
 @check()
 def ridge_zero_random(fit_ridge, *, seed: int, count: int):
     """``count`` random data sets (20 to 79 points, degree 0 to 8) with weight_decay = 0, against least squares."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         n, degree = int(rng.integers(20, 80)), int(rng.integers(0, 9))
         X, y = _random_data(rng, n)
@@ -146,11 +137,11 @@ def ridge_decay(fit_ridge):
     # Without decay the best constant is the mean, 2. With lambda = 1: (1 + 1) w = 2, so w = 1.
     X_two, y_two = np.array([[0.0], [1.0]]), np.array([1.0, 3.0])
     got = _ridge_weights(fit_ridge, X_two, y_two, 0, 1.0)
-    g.check_array("fit_ridge(X_two, y_two, degree=0, weight_decay=1)", got, [1.0], hint=_ridge_hint(got, [
+    g.check_array("fit_ridge(X_two, y_two, degree=0, weight_decay=1)", got, [1.0], hint=RIDGE_HINT, slips=[
         ([2.0], "2 is the mean of y, the answer without weight decay: weight_decay is not used."),
         ([4 / 3], "4/3 solves (A.T @ A + lambda I) w = A.T @ y: the data term lost its 1/n, so the penalty counts "
                   "relatively less the more examples there are."),
-        ([2 / 3], "2/3 solves (A.T @ A + lambda I) w = A.T @ y / n: 1/n on one side only.")]))
+        ([2 / 3], "2/3 solves (A.T @ A + lambda I) w = A.T @ y / n: 1/n on one side only.")])
     # The same two points, each twice: J is a mean over examples, so the answer must not change.
     g.check_array("fit_ridge on the two points duplicated, weight_decay=1",
                   _ridge_weights(fit_ridge, np.repeat(X_two, 2, axis=0), np.repeat(y_two, 2), 0, 1.0), [1.0],
@@ -159,12 +150,11 @@ def ridge_decay(fit_ridge):
     # A line through (-3, 0) and (3, 2): u = -1 and 1, so A = [[1, -1], [1, 1]] and A.T A / n = I.
     # With lambda = 1: 2 w = A.T y / n = [1, 1], so w = [0.5, 0.5].
     got = _ridge_weights(fit_ridge, np.array([[-3.0], [3.0]]), np.array([0.0, 2.0]), 1, 1.0)
-    g.check_array("fit_ridge([[-3], [3]], [0, 2], degree=1, weight_decay=1)", got, [0.5, 0.5],
-                  hint=_ridge_hint(got, [
-                      ([1 / 3, 1 / 3], "weight_decay was added to every entry of A.T @ A / n (numpy broadcasts a "
-                                       "number onto the whole matrix); add weight_decay * np.eye(degree + 1) to put "
-                                       "it on the diagonal only."),
-                      ([1.0, 1.0], "that is the least-squares answer: weight_decay is not used.")]))
+    g.check_array("fit_ridge([[-3], [3]], [0, 2], degree=1, weight_decay=1)", got, [0.5, 0.5], hint=RIDGE_HINT,
+                  slips=[([1 / 3, 1 / 3], "weight_decay was added to every entry of A.T @ A / n (numpy broadcasts "
+                                          "a number onto the whole matrix); add weight_decay * np.eye(degree + 1) "
+                                          "to put it on the diagonal only."),
+                         ([1.0, 1.0], "that is the least-squares answer: weight_decay is not used.")])
     g.passed("fit_ridge minimises the mean squared error plus the weight-decay penalty")
 
 
@@ -172,7 +162,7 @@ def ridge_decay(fit_ridge):
 def ridge_decay_random(fit_ridge, *, seed: int, count: int):
     """``count`` random data sets (10 to 79 points, degree 0 to 15, lambda from 1e-6 to 10) against an
     independent route to the same minimiser."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         n, degree = int(rng.integers(10, 80)), int(rng.integers(0, 16))
         lam = float(10 ** rng.uniform(-6, 1))
@@ -276,7 +266,7 @@ def early_stopping_min_delta(early_stopping_epoch):
 def early_stopping_random(early_stopping_epoch, *, seed: int, count: int, min_deltas: Sequence[float]):
     """``count`` noisy U-shaped curves of 2 to 149 epochs, patience 1 to 14, min_delta drawn from
     ``min_deltas``, against the rule of mlcourse.train.fit."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         curve = _random_curve(rng, int(rng.integers(2, 150)))
         patience = int(rng.integers(1, 15))
@@ -302,7 +292,7 @@ def _with_noise_as_test(X: np.ndarray, y: np.ndarray, fractions: Sequence[float]
     parts = _parts(X, y, fractions, seed)
     test = parts["indices"]["test"]
     y_noise = y.copy()
-    y_noise[test] = 10 * np.random.default_rng([seed, variant]).standard_normal(len(test))
+    y_noise[test] = 10 * g.seeded([seed, variant]).standard_normal(len(test))
     return y_noise, parts, _parts(X, y_noise, fractions, seed)
 
 
@@ -354,7 +344,7 @@ def select(select_degree):
 def select_generalizes(select_degree, *, seed: int, kinds: Sequence[str]):
     """One data set of 80 examples per kind; the chosen degree, fitted on its training part, is scored
     on 2000 fresh examples: at most 1.25 x the reference choice's error."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for kind in kinds:
         data_seed = int(rng.integers(1_000_000))
         X, y = _data(80, kind, data_seed)
@@ -403,7 +393,7 @@ def select_no_peeking(select_degree):
 @check()
 def select_no_peeking_random(select_degree, *, seed: int, count: int):
     """The same on ``count`` data sets of 80 noisy sine examples."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         data_seed = int(rng.integers(1_000_000))
         _no_peeking(select_degree, *_data(80, "sine", data_seed), data_seed)
@@ -434,17 +424,16 @@ def _final_scores(parts: dict, degree: int) -> dict[str, float]:
             "train_only": _error(_fit(X_t, y_t, degree), X_s, y_s), "on_val": _error(w, X_v, y_v)}
 
 
-def _final_hint(got: float, scores: dict[str, float]) -> str:
-    expected = scores["right"]
-    for key, why in [("leaked", "the test examples were part of the fit: that is test-set leakage, and it makes "
-                                "the score look better than it is. Fit on split.train and split.val only."),
-                     ("train_only", "you fitted on split.train only: refit the chosen degree on train and "
-                                    "validation combined (np.concatenate)."),
-                     ("on_val", "this is the error on the validation set: score the final model on split.test.")]:
-        value = scores[key]
-        if abs(got - value) <= 1e-6 * abs(value) and abs(got - expected) > 1e-6 * abs(expected):
-            return why
-    return "fit on np.concatenate of the train and validation inputs (and targets), then compute the MSE on split.test."
+FINAL_HINT = "fit on np.concatenate of the train and validation inputs (and targets), then compute the MSE on split.test."
+
+
+def _final_slips(scores: dict[str, float]) -> list[tuple[float, str]]:
+    """The known slips of final_test_error, by the score each gives on this split."""
+    return [(scores["leaked"], "the test examples were part of the fit: that is test-set leakage, and it makes "
+                               "the score look better than it is. Fit on split.train and split.val only."),
+            (scores["train_only"], "you fitted on split.train only: refit the chosen degree on train and "
+                                   "validation combined (np.concatenate)."),
+            (scores["on_val"], "this is the error on the validation set: score the final model on split.test.")]
 
 
 @check()
@@ -454,7 +443,7 @@ def final(final_test_error):
     scores = _final_scores(_parts(X, y, FRACTIONS, VISIBLE_SEED), 4)
     got = _final_error(final_test_error, _split(final_test_error, X, y, FRACTIONS, VISIBLE_SEED), 4)
     g.check_array("final_test_error(split, degree=4)", got, scores["right"], rtol=1e-6,
-                  case="80 noisy sine examples, split 40 / 20 / 20", hint=_final_hint(got, scores))
+                  case="80 noisy sine examples, split 40 / 20 / 20", hint=FINAL_HINT, slips=_final_slips(scores))
     g.passed("final_test_error refits on train + validation and scores the test set")
 
 
@@ -462,7 +451,7 @@ def final(final_test_error):
 def final_random(final_test_error, *, seed: int, kinds: Sequence[str], degrees: Sequence[int]):
     """One data set of 80 examples per kind, scored at the reference's chosen degree and at each of
     ``degrees``: within 5 % of the reference's test MSE on the same split."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for kind in kinds:
         data_seed = int(rng.integers(1_000_000))
         X, y = _data(80, kind, data_seed)
@@ -491,7 +480,7 @@ def _one_read(final_test_error, X: np.ndarray, y: np.ndarray, fractions: Sequenc
     indices = _parts(X, y, fractions, seed)["indices"]
     y_other = y.copy()
     test = indices["test"]
-    y_other[test] = y[test] + np.random.default_rng([seed, degree, 7]).normal(0.0, 0.5, len(test))
+    y_other[test] = y[test] + g.seeded([seed, degree, 7]).normal(0.0, 0.5, len(test))
     scores = []
     for targets in (y, y_other):
         try:
@@ -521,7 +510,7 @@ def final_reads(final_test_error):
 def final_reads_random(final_test_error, *, seed: int, degrees: Sequence[int], n: int,
                        fractions: Sequence[float]):
     """The same on one data set of ``n`` sine examples for each of ``degrees``."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for degree in degrees:
         data_seed = int(rng.integers(1_000_000))
         _one_read(final_test_error, *_data(n, "sine", data_seed), fractions, data_seed, degree)
@@ -574,7 +563,7 @@ def features(polynomial_features):
 @check()
 def features_random(polynomial_features, *, seed: int, cases: Sequence[tuple[int, int]]):
     """Random (n, 2) inputs for each (n, degree)."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, degree in cases:
         _check_features(polynomial_features, rng.normal(size=(n, 2)), degree, f"a random ({n}, 2) X")
     g.passed("polynomial_features agrees on random inputs")
@@ -651,7 +640,7 @@ def logistic(fit_logistic):
 @check()
 def logistic_random(fit_logistic, *, seed: int, cases: Sequence[tuple[int, int, float]]):
     """For each (n, degree, weight decay): fresh moons."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for n, degree, weight_decay in cases:
         A, y = _moons_problem(seed=int(rng.integers(10_000)), n=n, degree=degree)
         _check_logistic(fit_logistic, A, y, lr=1.0, weight_decay=weight_decay,
@@ -727,7 +716,7 @@ def diagnose(diagnose):
 @check()
 def diagnose_random(diagnose, *, seed: int, count: int):
     """``count`` random curves of each kind, of random lengths and floors."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(count):
         for kind in ("overfitting", "still learning", "too simple", "good fit"):
             floor, n = float(rng.uniform(0.05, 2.0)), int(rng.integers(20, 400))

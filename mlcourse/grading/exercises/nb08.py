@@ -56,7 +56,7 @@ def next_token_loss(next_token_loss: Callable) -> None:
     _loss_value(next_token_loss, np.zeros((2, 3, 5)), np.array([[0, 1, 2], [3, 4, 0]]),
                 "next_token_loss(zeros of shape (2, 3, 5), targets)")
     # B = 2, T = 3, V = 4 are all different, so mixing up two axes changes the answer.
-    rng = np.random.default_rng(0)
+    rng = g.seeded(0)
     logits, targets = 2 * rng.normal(size=(2, 3, 4)), rng.integers(0, 4, size=(2, 3))
     _loss_value(next_token_loss, logits, targets, "next_token_loss(logits of shape (2, 3, 4), targets)")
     g.passed("next_token_loss agrees with the reference on two fixed batches")
@@ -66,7 +66,7 @@ def next_token_loss(next_token_loss: Callable) -> None:
 def next_token_loss_random(next_token_loss: Callable, *, seed: int,
                            shapes: Sequence[tuple[int, int, int]], scale: float = 3.0) -> None:
     """Random float64 (B, T, V) logits of standard deviation ``scale`` against the reference."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for B, T, n_vocab in shapes:
         logits, targets = scale * rng.normal(size=(B, T, n_vocab)), rng.integers(0, n_vocab, size=(B, T))
         _loss_value(next_token_loss, logits, targets, "next_token_loss",
@@ -95,7 +95,7 @@ def _loss_gradient(fn: Callable, logits: np.ndarray, targets: np.ndarray, case: 
 @check(references=["mlcourse.losses.next_token_cross_entropy"])
 def loss_gradient(next_token_loss: Callable) -> None:
     """loss.backward() on a fixed (2, 3, 4) batch against central differences."""
-    rng = np.random.default_rng(1)
+    rng = g.seeded(1)
     _loss_gradient(next_token_loss, rng.normal(size=(2, 3, 4)), rng.integers(0, 4, size=(2, 3)),
                    "logits of shape (2, 3, 4)")
     g.passed("loss.backward() through next_token_loss gives the right gradient")
@@ -105,7 +105,7 @@ def loss_gradient(next_token_loss: Callable) -> None:
 def loss_gradient_random(next_token_loss: Callable, *, seed: int,
                          shapes: Sequence[tuple[int, int, int]], scale: float = 2.0) -> None:
     """loss.backward() on random (B, T, V) batches against central differences."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for shape in map(tuple, shapes):
         _loss_gradient(next_token_loss, scale * rng.normal(size=shape), rng.integers(0, shape[2], size=shape[:2]),
                        f"random float64 logits of shape {shape}")
@@ -179,7 +179,7 @@ def bigram_counts(bigram_probs: Callable) -> None:
 @check()
 def bigram_counts_unseen(bigram_probs: Callable, *, seed: int, streams: Sequence[Sequence]) -> None:
     """alpha = 0 on each stream (see ``_stream``) against exact counts, on the rows of tokens that occur."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for spec in streams:
         stream, vocab_size = _stream(spec, rng)
         counts = _exact_counts(stream, vocab_size)
@@ -206,7 +206,7 @@ def bigram_smoothing(bigram_probs: Callable) -> None:
 def bigram_smoothing_unseen(bigram_probs: Callable, *, seed: int, streams: Sequence[Sequence],
                             alphas: Sequence[float]) -> None:
     """Each stream (see ``_stream``) with its alpha, against exact counts, every row."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for spec, alpha in zip(streams, alphas, strict=True):
         stream, vocab_size = _stream(spec, rng)
         counts = _exact_counts(stream, vocab_size)
@@ -358,7 +358,7 @@ def sample_counting(sample: Callable, *, vocab_size: int, step: int, prompt: Seq
 def sample_frequencies(sample: Callable, *, seed: int, vocab_size: int, scale: float,
                        cases: Sequence[tuple[float, int]]) -> None:
     """Random logits (std ``scale``) for each (temperature, sampling seed): the draws' frequencies."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for temperature, sample_seed in cases:
         _frequencies(sample, scale * rng.normal(size=vocab_size), temperature, seed=sample_seed)
     g.passed("sample draws from softmax(logits / temperature) on unseen models and temperatures")

@@ -106,7 +106,7 @@ def memorised_random(fraction_memorised, *, seed: int, draws: int):
     """Random token-tuple sentences, repeats common, against mlcourse.pretrained.fraction_memorised."""
     from mlcourse.pretrained import fraction_memorised as reference
 
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(draws):
         pool = sorted({tuple(rng.integers(0, 6, size=int(rng.integers(1, 4))).tolist()) + (28,)
                        for _ in range(40)})
@@ -172,7 +172,7 @@ def freeze(freeze):
 @check(references=["mlcourse.pretrained.freeze"])
 def freeze_random(freeze, *, seed: int, models: int):
     """Random Linear/ReLU stacks, each frozen up to a random number of layers."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(models):
         sizes, _, n_layers = _random_stack(rng, random_flags=False)
         _judge_freeze(freeze, "stack", (sizes,), n_layers, "a fresh nn.Sequential", rest=False)
@@ -191,7 +191,7 @@ def freeze_rest(freeze):
 @check(references=["mlcourse.pretrained.freeze"])
 def freeze_rest_random(freeze, *, seed: int, models: int):
     """Random Linear/ReLU stacks with random parameters frozen beforehand."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(models):
         sizes, flags, n_layers = _random_stack(rng, random_flags=True)
         _judge_freeze(freeze, "stack", (sizes, flags), n_layers,
@@ -374,7 +374,7 @@ def evaluate_value(evaluate_once):
 @check(references=[])
 def evaluate_value_random(evaluate_once, *, seed: int, splits: int):
     """Random splits and a linear system fitted on the validation data, scored by mean absolute error."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(splits):
         X, y, indices = _random_split(rng, 3)
         w = np.linalg.lstsq(X[indices["val"]], y[indices["val"]], rcond=None)[0]
@@ -429,7 +429,7 @@ def evaluate_reads(evaluate_once):
 @check(references=[])
 def evaluate_reads_random(evaluate_once, *, seed: int, splits: int):
     """Random splits: one build from split.val, one read of split.test, each time."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(splits):
         X, y, indices = _random_split(rng, 2)
         _judge_discipline(evaluate_once, X, y, indices, "a hidden split")
@@ -505,7 +505,7 @@ def choose(choose_prompt):
 @check(references=[])
 def choose_random(choose_prompt, *, seed: int, splits: int):
     """Random splits with validation and test centred apart, and random candidate lists."""
-    rng = np.random.default_rng(seed)
+    rng = g.seeded(seed)
     for _ in range(splits):
         X, y, indices = _random_split(rng, 1)
         y[indices["val"]] += rng.uniform(-3, 3)
