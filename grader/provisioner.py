@@ -149,13 +149,3 @@ class SandboxedKernelManager(AsyncKernelManager):
             kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE)
         return kc
 
-    # ---- until the judge asks the provisioner (its KernelWitness) itself
-    def death_cause(self) -> str:
-        from mlcourse.grading.judge import exit_cause
-
-        death = self.provisioner.death() if isinstance(self.provisioner, SandboxProvisioner) else None
-        return death.reason if death else exit_cause(getattr(self.provisioner, "process", None))
-
-    def memory_cause(self) -> str | None:
-        at_cap = self.provisioner.at_memory_cap() if isinstance(self.provisioner, SandboxProvisioner) else None
-        return at_cap.reason if at_cap else None

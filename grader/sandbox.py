@@ -37,9 +37,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# format_size: grader/pipeline.py reads it here until it takes it from limits
 from mlcourse.grading.limits import KERNEL_ENV, MEMORY, PROCESSES, MiB, parse_size
-from mlcourse.grading.limits import format_size as format_size
 
 try:  # the repository's grader package (grading workers, the tests, `make grade`)
     from grader.capabilities import Capabilities, probe
@@ -280,7 +278,6 @@ class Sandbox:
         self.kill()
         if self._after is None:
             self._after = (self.memory_exceeded(), self.peak_memory())
-            PEAKS.append(self._after[1])
         for group in self._cgroups:
             try:
                 group.rmdir()
@@ -324,10 +321,6 @@ def _only_plain_files(folder: Path) -> None:
                     os.unlink(path)
                 except OSError:
                     pass
-
-
-# Peak memory of every sandbox this process has cleaned up (grader/batch.py reports them).
-PEAKS: list[int | None] = []
 
 
 def _owner(proc: Path) -> int:
