@@ -56,7 +56,7 @@ class _Judge(JudgeMixin, _Base):
 class _Witness:
     """A provisioner that answers the judge (``outcomes.KernelWitness``) in meaningless words."""
 
-    has_process = True
+    has_process, process = True, None
 
     def __init__(self, death=None, at_cap=None, peak=None):
         self._death, self._at_cap, self._peak, self.killed = death, at_cap, peak, False
@@ -115,17 +115,12 @@ def test_without_a_witness_the_exit_status_decides():
         judge = _Judge(_Km(_Provisioner(code)))
         judge._judge_died("in cell `x`")
         assert _killed(judge)["cause"] == cause, (code, _killed(judge))
-    # The sandbox's kernel manager before its provisioner: its words are shown, never parsed.
-    km = _Km(_Provisioner(3))
-    km.death_cause = lambda: reword("it exited")
-    km.sandbox = type("Box", (), {"memory_exceeded": lambda self: False})()
-    judge = _Judge(km)
+    # A witness that knows nothing better leaves it to the exit status too.
+    witness = _Witness()
+    witness.process = _Process(-9)
+    judge = _Judge(_Km(witness))
     judge._judge_died("in cell `x`")
-    assert _killed(judge)["cause"] == outcomes.EXIT and reword("it exited") in _killed(judge)["reason"]
-    km.sandbox.memory_exceeded = lambda: True
-    judge = _Judge(km)
-    judge._judge_died("in cell `x`")
-    assert _killed(judge)["cause"] == outcomes.MEMORY
+    assert _killed(judge)["cause"] == outcomes.SIGNAL
 
 
 def test_a_kernel_stopped_for_its_time_is_killed_and_named_for_time_or_memory():

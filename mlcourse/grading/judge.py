@@ -45,11 +45,6 @@ OUTPUT_LIMIT = 1_000_000
 MAX_FILES = 50
 
 
-def exit_cause(process) -> str:
-    """Why a kernel process is gone, from its exit status, in words."""
-    return exit_death(process).reason
-
-
 def exit_death(process) -> outcomes.Death:
     """Why a kernel process is gone, as its exit status tells it (``outcomes.death_from_status``)."""
     return outcomes.death_from_status(process.poll() if process is not None else None)
@@ -141,35 +136,19 @@ class JudgeMixin:
         return provisioner if isinstance(provisioner, outcomes.KernelWitness) else None
 
     def _judge_cause(self) -> outcomes.Death:
-        """Why the kernel is gone: as its runner knows it, else as its exit status tells it."""
-        km = getattr(self, "km", None)
-        status = exit_death(getattr(getattr(km, "provisioner", None), "process", None))
+        """Why the kernel is gone: as its runner knows it (memory), else as its exit status
+        tells it (signal, exit, stopped)."""
         witness = self._judge_witness()
-        if witness is not None:
-            return witness.death() or status
-        if callable(getattr(km, "death_cause", None)):
-            # The sandbox's kernel manager before its provisioner: the words are its own; the
-            # cause is memory when its cgroup says so, else the exit status's.
-            box = getattr(km, "sandbox", None)
-            memory = box is not None and box.memory_exceeded()
-            return outcomes.Death(outcomes.MEMORY if memory else status.cause, km.death_cause())
-        return status
+        death = witness.death() if witness is not None else None
+        return death or exit_death(getattr(getattr(getattr(self, "km", None), "provisioner", None),
+                                           "process", None))
 
     def _judge_time_death(self, reason: str) -> outcomes.Death:
-        """Why a kernel about to be killed for its time is stopped: its memory, when it sits
-        at its memory cap (crawling until the time ran out), else its time (``reason``)."""
+        """Why a kernel about to be killed for its time is stopped: its memory, when its runner
+        finds it at its memory cap (crawling until the time ran out), else its time (``reason``)."""
         witness = self._judge_witness()
-        if witness is not None:
-            memory = witness.at_memory_cap()
-        else:
-            ask = getattr(getattr(self, "km", None), "memory_cause", None)
-            words = ask() if callable(ask) else None
-            memory = outcomes.Death(outcomes.MEMORY, words) if words else None
+        memory = witness.at_memory_cap() if witness is not None else None
         return memory or outcomes.Death(outcomes.TIME, reason)
-
-    def _judge_time_cause(self, reason: str) -> str:
-        """``_judge_time_death``'s words."""
-        return self._judge_time_death(reason).reason
 
     async def _judge_stop_for_time(self, where: str, reason: str) -> None:
         """Kill a kernel that ran out of time, its cause asked for first, while the kernel's
