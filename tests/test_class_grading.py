@@ -491,20 +491,27 @@ def test_a_kernel_held_at_its_memory_cap_is_stopped_by_memory_not_time(tmp_path)
             box.cleanup()
 
 
-def test_a_cell_killed_for_time_names_memory_only_when_the_manager_finds_it():
+def test_a_cell_killed_for_time_names_memory_only_when_the_provisioner_finds_it():
+    from grader.provisioner import SandboxProvisioner
     from mlcourse.grading.judge import JudgeMixin
+    from mlcourse.grading.outcomes import MEMORY, TIME, Death
 
-    class AtCap:
-        def memory_cause(self):
-            return "memory above 2 GiB"
+    at_cap = Death(MEMORY, "memory above 2 GiB")
 
-    judge = JudgeMixin()
-    judge.km = AtCap()
-    assert judge._judge_time_cause("it ran past its time limit") == "memory above 2 GiB"
-    AtCap.memory_cause = lambda self: None
-    assert judge._judge_time_cause("it ran past its time limit") == "it ran past its time limit"
-    judge.km = object()  # a stock kernel manager: no sandbox to ask
-    assert judge._judge_time_cause("it ran past its time limit") == "it ran past its time limit"
+    class AtCap(SandboxProvisioner):
+        def at_memory_cap(self):
+            return at_cap
+
+    class Km:
+        provisioner = AtCap()
+
+    judge, late = JudgeMixin(), "it ran past its time limit"
+    judge.km = Km()
+    assert judge._judge_time_death(late) == at_cap
+    Km.provisioner = SandboxProvisioner()  # no kernel at its cap: its time stopped it
+    assert judge._judge_time_death(late) == Death(TIME, late)
+    judge.km = object()  # a stock kernel manager: no provisioner to ask
+    assert judge._judge_time_death(late) == Death(TIME, late)
 
 
 def test_exports_per_question_and_for_canvas(graded):
