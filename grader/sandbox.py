@@ -37,7 +37,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlcourse.grading.limits import KERNEL_ENV, MEMORY, PROCESSES, MiB, parse_size
+from mlcourse.grading.limits import FILE_SIZE, KERNEL_ENV, MEMORY, PROCESSES, parse_size
 
 try:  # the repository's grader package (grading workers, the tests, `make grade`)
     from grader.capabilities import Capabilities, probe
@@ -67,8 +67,7 @@ class Limits:
 
     memory: int | str = MEMORY
     processes: int = PROCESSES
-    # TODO(limits): the one cap not yet in mlcourse/grading/limits.py (FILE_SIZE there)
-    file_size: int = 512 * MiB
+    file_size: int = FILE_SIZE
     open_files: int = 1024
 
     def __post_init__(self):

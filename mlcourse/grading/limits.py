@@ -24,6 +24,7 @@ NOTEBOOK_SECONDS = 900
 # ---- a kernel's resources, in the sandbox
 MEMORY = 2 * GiB          # the kernel and everything it starts
 PROCESSES = 256           # processes and threads of the kernel's user
+FILE_SIZE = 512 * MiB     # any one file the kernel writes
 
 # ---- what is handed in and what comes back
 MAX_NOTEBOOK_BYTES = 48 * MiB     # a notebook file read for grading
