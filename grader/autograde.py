@@ -21,7 +21,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import batch, gradebook, intake, release, sandbox
+from grader import batch, gradebook, intake, release
+from grader.capabilities import probe
 from grader.course import Course, kernel_environment, quiet_nbgrader_logs
 from grader.gradebook import GradeRow
 from grader.jobs import Assignment, Settings
@@ -156,7 +157,7 @@ def summary(course, results, jobs, warnings, seconds, wall, out, echo, peak, set
         lines.append(f"{len(seconds)} graded in {wall:.1f} s "
                      f"({sum(seconds) / len(seconds):.1f} s each on a worker)")
     if jobs:
-        lines.append("sandbox: " + sandbox.probe().describe())
+        lines.append("sandbox: " + probe().describe())
     if peak:
         lines.append(f"largest kernel memory: {format_size(peak[0])} ({peak[1]}; "
                      f"the cap is {settings.memory})")

@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from grader import sandbox
+from grader.capabilities import probe
 from grader.course import Course, kernel_environment, log_reason
 from grader.jobs import Assignment, Job, Result, Settings
 
@@ -90,7 +91,7 @@ def sandbox_warnings(settings: Settings) -> list[str]:
     """What the instructor must know of the sandbox these grades ran in."""
     if not settings.sandbox:
         return ["sandbox turned off for this batch: learner code ran with the grader's rights"]
-    return list(sandbox.probe().why_not)
+    return list(probe().why_not)
 
 
 def read_scratch(course: Course, job: Job) -> Result:
