@@ -18,7 +18,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from grader import sandbox
 from grader.capabilities import probe
 from grader.course import Course, kernel_environment, log_reason
 from grader.jobs import Assignment, Job, Result, Settings
@@ -46,9 +45,6 @@ def grade_job(job: Job, assignment: Assignment, template: bytes) -> Result:
             target = folder / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        peaks = getattr(sandbox, "PEAKS", None)  # the sandbox's own record, while it has one
-        if peaks is not None:
-            del peaks[:]
         with kernel_environment():
             outcome = course.run("Autograde", assignment_id=job.assignment, student_id=job.student)
         if not outcome["success"]:
@@ -57,7 +53,7 @@ def grade_job(job: Job, assignment: Assignment, template: bytes) -> Result:
         result.ok = True
         result.seconds = time.perf_counter() - started
         result.warnings = sandbox_warnings(job.settings)
-        result.peak_memory = peak_memory(result.autograded, peaks)
+        result.peak_memory = peak_memory(result.autograded)
         return result
     except Exception as exc:  # whatever one submission does, the batch goes on
         return failed(job, f"grading failed: {type(exc).__name__}: {exc}", started)
@@ -117,9 +113,9 @@ def read_scratch(course: Course, job: Job) -> Result:
     return Result(ok=False, notebooks=notebooks, autograded=autograded, timestamp=timestamp)
 
 
-def peak_memory(autograded: dict, peaks: list | None) -> int | None:
-    """The kernel's largest footprint in bytes: what the judge wrote into the graded
-    notebook (``metadata.mlcourse.judge.peak_memory``), else what the sandbox kept."""
+def peak_memory(autograded: dict) -> int | None:
+    """The kernel's largest footprint in bytes, as the judge wrote it into the graded
+    notebook (``metadata.mlcourse.judge.peak_memory``, asked of the sandbox's provisioner)."""
     found = []
     for name, text in autograded.items():
         if not name.endswith(".ipynb"):
@@ -131,6 +127,4 @@ def peak_memory(autograded: dict, peaks: list | None) -> int | None:
             continue
         if isinstance(value, int) and not isinstance(value, bool):
             found.append(value)
-    if not found and peaks:
-        found = [p for p in peaks if p is not None]
     return max(found) if found else None
