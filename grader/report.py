@@ -32,10 +32,10 @@ import json
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.gradebook import csv_safe_row, grade_row, load_failures
+from grader.report_data import ClassData, ExerciseStats, Submission
 from grader.report_page import render
 from grader.report_similar import similar_answers
 from mlcourse.grading import outcomes
@@ -50,38 +50,6 @@ CSV_FIELDS = ("assignment", "exercise", "points", "graded", "passed", "pass_rate
 
 # A number that stands alone (not part of a name such as nb03 or x1).
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?(?![\w])")
-
-
-@dataclass
-class Submission:
-    """One learner's graded (or rejected) submission of one assignment."""
-
-    student: str
-    assignment: str
-    score: float = 0.0
-    max_score: float = 0.0
-    error: str = ""                                           # why it could not be graded
-    points: dict[str, tuple[float, float]] = field(default_factory=dict)  # exercise -> (score, max)
-    messages: dict[str, str] = field(default_factory=dict)    # failed exercise -> message
-    flags: list[tuple[str, str]] = field(default_factory=list)  # (kind, reason)
-    kind: str = ""                                            # outcomes.REJECTED, else ""
-    kinds: dict[str, str] = field(default_factory=dict)       # exercise -> outcomes kind (judged)
-
-    @property
-    def rejected(self) -> bool:
-        """Never graded (``.work/failures.json``): it counts as 0."""
-        return self.kind == outcomes.REJECTED
-
-
-@dataclass
-class ClassData:
-    students: list[str]
-    max_score: dict[str, float]                  # assignment -> points possible
-    waiting: set[tuple[str, str]]                # (student, assignment) submitted, not graded yet
-    exercises: dict[str, dict[str, float]]       # assignment -> exercise -> points
-    submissions: list[Submission]
-    # assignment -> answers that are near-copies (mlcourse.grading.similarity.ClassSimilarity)
-    similar: dict = field(default_factory=dict)
 
 
 def _parts(message: str) -> tuple[str, str]:
@@ -212,23 +180,6 @@ def _flag_once(sub: Submission, kind: str, reason: str) -> None:
 
 
 # ---- numbers -----------------------------------------------------------------------------------
-
-
-@dataclass
-class ExerciseStats:
-    name: str
-    points: float
-    graded: int
-    passed: int
-    mean: float
-    # ((headline with numbers as #, the likely mistake as most often written), count)
-    top: list[tuple[tuple[str, str], int]]
-    # what became of the cell in the judged submissions: outcomes kind -> count
-    kinds: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def pass_rate(self) -> float:
-        return self.passed / self.graded if self.graded else 0.0
 
 
 def exercise_stats(data: ClassData, assignment: str) -> list[ExerciseStats]:

@@ -10,13 +10,10 @@ import html
 import io
 import statistics
 from collections import Counter
-from typing import TYPE_CHECKING
 
+from grader.report_data import ClassData, ExerciseStats
 from grader.report_similar import similar_section
 from mlcourse.grading import outcomes
-
-if TYPE_CHECKING:
-    from grader.report import ClassData, ExerciseStats
 
 
 def histogram_png(scores: list[float], max_score: float, title: str) -> str:

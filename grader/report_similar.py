@@ -8,10 +8,8 @@ from __future__ import annotations
 import html
 import json
 import textwrap
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from grader.report import ClassData, Submission
+from grader.report_data import ClassData, Submission
 
 
 def _e(text) -> str:
