@@ -30,7 +30,7 @@ import math
 import time
 from typing import Any
 
-from . import cells, integrity, outcomes
+from . import cells, integrity, limits, outcomes
 from .agent import MIME
 from .errors import ReferenceUse
 from .references import reference_message
@@ -40,7 +40,7 @@ from .rules import is_answer, is_graded_test, nbgrader_meta
 AFTER_DEATH = ("every check after that scores 0. Look for sys.exit, os._exit, exit(), "
                "a process killed, or runaway memory or time.")
 # Per cell, what the notebook may print into the graded copy; the rest is cut.
-OUTPUT_LIMIT = 1_000_000
+OUTPUT_LIMIT = limits.OUTPUT_CHARS
 # At most this many Python files beside the notebook are read by the scan.
 MAX_FILES = 50
 
@@ -115,6 +115,8 @@ class JudgeMixin:
     # The whole notebook's time limit in seconds (None: only nbclient's per-cell timeout).
     submission_timeout: float | None = None
     output_limit: int = OUTPUT_LIMIT
+    # What all cells together may leave in the graded copy (``limits.NOTEBOOK_OUTPUT_CHARS``).
+    notebook_output_limit: int | None = None
 
     def reset_execution_trackers(self) -> None:
         """A new notebook (nbgrader reuses one client for a whole batch): forget the last one."""
@@ -127,6 +129,12 @@ class JudgeMixin:
         self._judge_copies: set[int] = set()
         self._judge_pending: list = []
         self._judge_output_sizes: dict[int, int] = {}
+        self._judge_cut: set[int] = set()           # cells whose output was cut (noted once)
+        self._judge_errand: int | None = None       # index of the judge's own errand cell, while it runs
+        self._judge_learner_ran = False             # has any cell of the learner's run yet?
+        self._judge_probe: dict | None = None       # the fresh kernel's imports (``_judge_probe_kernel``)
+        self._judge_course_error: dict | None = None
+        self._judge_started: float | None = None
 
     # ---- the kernel's death, the notebook's time, its output
     def _judge_witness(self) -> outcomes.KernelWitness | None:
@@ -221,24 +229,77 @@ class JudgeMixin:
         left = max(1, math.ceil(self._judge_deadline - time.monotonic()))
         return left if timeout is None else min(timeout, left)
 
-    def output(self, outs, msg, display_id, cell_index):
-        """Keep at most ``output_limit`` characters of what one cell prints."""
-        content = msg.get("content", {})
-        if MIME in (content.get("data") or {}):
-            return super().output(outs, msg, display_id, cell_index)
-        size = len(content.get("text") or "") + sum(
-            len(v) if isinstance(v, str) else len(json.dumps(v)) for v in (content.get("data") or {}).values())
-        seen = self._judge_output_sizes.get(cell_index, 0)
-        self._judge_output_sizes[cell_index] = seen + size
-        if seen + size <= self.output_limit:
-            return super().output(outs, msg, display_id, cell_index)
-        if seen <= self.output_limit:
-            from nbformat import from_dict
+    # ---- what cells leave in the graded copy: capped per cell and per notebook, whatever its
+    # MIME type (the judge's own key included) or its way in (a display_id's update included)
+    def _judge_notebook_cap(self) -> int:
+        return self.notebook_output_limit or limits.NOTEBOOK_OUTPUT_CHARS
 
-            outs.append(from_dict({"output_type": "stream", "name": "stdout", "text": (
-                f"\n[output cut: this cell printed more than {self.output_limit:,} characters; "
-                "the rest is not kept]\n")}))
+    def _judge_fits(self, cell_index: int, size: int, replaced: int = 0) -> bool:
+        """Would ``size`` more characters (``replaced`` fewer) in this cell keep it and the
+        notebook under their caps? Counts are running totals, made exact again from what the
+        cells hold (cleared output no longer counts) whenever one would be over."""
+        sizes = self._judge_output_sizes
+        for exact in (False, True):
+            if exact:
+                for i in list(sizes):
+                    sizes[i] = (sum(output_size(o) for o in self.nb.cells[i].get("outputs", []))
+                                if i < len(self.nb.cells) else 0)
+            cell = sizes.get(cell_index, 0) - replaced + size
+            total = sum(sizes.values()) - replaced + size
+            if cell <= self.output_limit and total <= self._judge_notebook_cap():
+                return True
+        return False
+
+    def _judge_note_cut(self, outs, cell_index: int) -> None:
+        if cell_index in self._judge_cut:
+            return
+        from nbformat import from_dict
+
+        self._judge_cut.add(cell_index)
+        outs.append(from_dict({"output_type": "stream", "name": "stdout", "text": (
+            f"\n[output cut: this cell's output passed {self.output_limit:,} characters, or the "
+            f"notebook's {self._judge_notebook_cap():,}; the rest is not kept]\n")}))
+
+    def output(self, outs, msg, display_id, cell_index):
+        """Keep at most ``output_limit`` characters of what one cell shows, and
+        ``notebook_output_limit`` of all cells together. Only the judge's own errand cell,
+        thrown away once its reply is read, is not counted."""
+        if self._judge_errand is not None and cell_index == self._judge_errand:
+            return super().output(outs, msg, display_id, cell_index)
+        size = output_size(msg.get("content", {}))
+        if self.clear_before_next_output:
+            self._judge_output_sizes[cell_index] = 0
+        if self._judge_fits(cell_index, size):
+            self._judge_output_sizes[cell_index] = self._judge_output_sizes.get(cell_index, 0) + size
+            return super().output(outs, msg, display_id, cell_index)
+        self._judge_note_cut(outs, cell_index)
         return None
+
+    def _update_display_id(self, display_id: str, msg) -> None:
+        """An update of an earlier display replaces its data in every cell that shows it: each
+        such cell must stay under its cap (and the notebook under its own) or the update is
+        dropped, the cell noting the cut."""
+        targets = {i: idx for i, idx in self._display_id_map.get(display_id, {}).items()
+                   if i < len(self.nb.cells) and i != self._judge_errand}
+        size = output_size(msg.get("content", {}))
+        for i, indices in targets.items():
+            outs = self.nb.cells[i].get("outputs", [])
+            old = sum(output_size(outs[k]) for k in indices if k < len(outs))
+            if not self._judge_fits(i, size * len(indices), replaced=old):
+                self._judge_note_cut(outs, i)
+                return
+        for i, indices in targets.items():
+            outs = self.nb.cells[i].get("outputs", [])
+            old = sum(output_size(outs[k]) for k in indices if k < len(outs))
+            self._judge_output_sizes[i] = self._judge_output_sizes.get(i, 0) - old + size * len(indices)
+        if len(targets) == len(self._display_id_map.get(display_id, {})):
+            return super()._update_display_id(display_id, msg)
+        kept = self._display_id_map[display_id]
+        self._display_id_map[display_id] = targets   # never a cell that is gone (an errand's)
+        try:
+            return super()._update_display_id(display_id, msg)
+        finally:
+            self._display_id_map[display_id] = kept
 
     async def _judge_run(self, code: str):
         """Run ``code`` in the kernel as a throwaway cell; its outputs, or None if the kernel died."""
@@ -249,6 +310,7 @@ class JudgeMixin:
         # nbclient writes the executed cell back into the notebook at its index: give the
         # errand a slot of its own at the end, and take it away again.
         self.nb.cells.append(cell)
+        self._judge_errand = len(self.nb.cells) - 1
         try:
             await super().async_execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
         except DeadKernelError:
@@ -259,6 +321,7 @@ class JudgeMixin:
                                             self._ignored_interrupt(exc))
             return None
         finally:
+            self._judge_errand = None
             slot = next(i for i in range(len(self.nb.cells) - 1, -1, -1) if self.nb.cells[i] is cell)
             del self.nb.cells[slot]
         return cell.get("outputs", [])
@@ -266,6 +329,7 @@ class JudgeMixin:
     async def _judge_prepare(self) -> None:
         """Read the learner's cells, then guard the references in the fresh kernel."""
         self._judge_ready = True
+        self._judge_started = time.monotonic()
         if self.submission_timeout:
             self._judge_deadline = time.monotonic() + self.submission_timeout
         nb = self.nb
@@ -284,12 +348,66 @@ class JudgeMixin:
         record = self._judge_record()
         record["refused"] = list(self._judge_findings.tampering)
         record["references"] = {k: list(v) for k, v in self._judge_findings.references.items()}
+        course_sources = [c.source for c in nb.cells
+                          if c.get("cell_type") == "code" and not is_learner_cell(c)]
+        probe = PROBE % (PROBE_TAG, imported_modules(course_sources))
+        self._judge_probe = probe_result(await self._judge_run(probe))
+        record["probe"] = self._judge_probe
         code = ("import mlcourse.grading.agent as _mlcourse_agent\n"
                 "_mlcourse_agent.guard_references(" + repr(references) + ", [get_ipython().compile."
                 "get_code_name(s, s, 0) for s in " + repr(trusted) + "], " + repr(shortcuts) + ")\n"
                 "_mlcourse_agent.freeze(" + repr(self._judge_modules()) + ")\n"
                 "del _mlcourse_agent")
-        await self._judge_run(code)
+        outputs = await self._judge_run(code)
+        error = first_error(outputs)
+        if error is not None:   # the fresh kernel cannot start the judge's agent
+            self._judge_course_fault("the judge's set-up, before the first cell", error,
+                                     "the grading kernel cannot import the course's package")
+
+    # ---- the course's own failures, and the notebook's times
+    def _judge_course_fault(self, where: str, error: str, why: str) -> bool:
+        """Note a course error (the first one stands), unless the fresh kernel found one of the
+        course's modules coming from the learner's own folder (or could not be asked): then a
+        failing course cell is the learner's doing. True when noted."""
+        probe = self._judge_probe
+        if self._judge_course_error is not None:
+            return True
+        if not isinstance(probe, dict) or probe.get("shadowed"):
+            return False
+        self._judge_course_error = {"cell": where, "error": error, "why": why,
+                                    "missing": list(probe.get("missing") or [])}
+        self._judge_record()["course_error"] = self._judge_course_error
+        return True
+
+    def _judge_course_cell_failed(self, where: str, cell) -> None:
+        """A locked cell of the course that ends in an error is the course's fault when no
+        learner cell has run before it, or when the fresh kernel lacked a module the course's
+        cells import (decided by the judge's own data: which cells ran, the probe)."""
+        error = first_error(cell.get("outputs"))
+        if error is None:
+            return
+        probe = self._judge_probe if isinstance(self._judge_probe, dict) else {}
+        if probe.get("missing"):
+            self._judge_course_fault(where, error, "the grading kernel lacks "
+                                     + ", ".join(probe["missing"]))
+        elif not self._judge_learner_ran:
+            self._judge_course_fault(where, error, "a cell of the course failed before any "
+                                     "cell of the learner's ran")
+
+    def _judge_course_message(self) -> str:
+        err = self._judge_course_error or {}
+        return (f"not graded: course error {err.get('cell')} ({err.get('why')}): {err.get('error')}. "
+                "This is the course's fault, not yours: your notebook will be graded again once "
+                "it is fixed.")
+
+    def _judge_timed(self, index: int, cell, started: float) -> None:
+        """Keep how long each cell took (a test cell: all its checks), and the notebook so far,
+        in the record: the class batch derives a submission's limits from its reference's."""
+        timing = self._judge_record().setdefault("timing", {"cells": {}, "notebook": 0.0})
+        label = nbgrader_meta(cell).get("grade_id") or f"cell {index}"
+        timing["cells"][label] = round(timing["cells"].get(label, 0.0) + time.monotonic() - started, 3)
+        if self._judge_started is not None:
+            timing["notebook"] = round(time.monotonic() - self._judge_started, 3)
 
     def _judge_files(self) -> dict[str, str]:
         """Python files handed in beside the notebook (a cell can import them): their text,
@@ -350,6 +468,9 @@ class JudgeMixin:
     def _judge_cell(self, cell, loop) -> cells.Verdict:
         """Decide one graded test cell (runs in a worker thread; the loop talks to the kernel)."""
         findings = self._judge_findings
+        if self._judge_course_error is not None:
+            return cells.Verdict(passed=False, kind=outcomes.COURSE_ERROR,
+                                 message=self._judge_course_message())
         if self._judge_dead is not None:
             return cells.Verdict(passed=False, kind=outcomes.NOT_RUN,
                                  message="not run: " + self._judge_death_message())
@@ -429,9 +550,6 @@ class JudgeMixin:
 
     async def async_execute_cell(self, cell, cell_index: int, execution_count: int | None = None,
                                  store_history: bool = True):
-        from nbclient.exceptions import DeadKernelError
-        from nbformat import from_dict
-
         if not self._judge_ready:
             await self._judge_prepare()
         if cell.get("cell_type") != "code":
@@ -440,6 +558,16 @@ class JudgeMixin:
                 and time.monotonic() >= self._judge_deadline:
             await self._judge_stop_for_time(self._judge_where, f"the notebook ran past its "
                                             f"time limit of {self.submission_timeout:g} s")
+        started = time.monotonic()
+        try:
+            return await self._judge_execute(cell, cell_index, execution_count, store_history)
+        finally:
+            self._judge_timed(cell_index, cell, started)
+
+    async def _judge_execute(self, cell, cell_index: int, execution_count, store_history):
+        from nbclient.exceptions import DeadKernelError
+        from nbformat import from_dict
+
         if is_graded_test(cell):
             self._judge_where = _where(cell_index, cell)
             verdict = await self._judge_decide(cell, execution_count)
@@ -451,6 +579,10 @@ class JudgeMixin:
                 "A copy of a test cell: not run here. Each test cell is graded once, "
                 "at the cell that keeps its grade_id.\n")})]
             return cell
+        if self._judge_course_error is not None:
+            cell.outputs = [from_dict({"output_type": "stream", "name": "stdout", "text": (
+                "Not run: " + self._judge_course_message() + "\n")})]
+            return cell
         if self._judge_dead is not None:
             cell.outputs = [_died("not run: " + self._judge_death_message())]
             return cell
@@ -460,6 +592,8 @@ class JudgeMixin:
                 "Not run: grading was refused for this notebook (see any test cell).\n")})]
             return cell
         self._judge_where = _where(cell_index, cell)
+        learner = is_learner_cell(cell)
+        self._judge_learner_ran = self._judge_learner_ran or learner
         try:
             result = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except DeadKernelError:
@@ -467,6 +601,8 @@ class JudgeMixin:
         except Exception as exc:  # a cell that ignored the interrupt at its time limit
             await self._judge_stop_for_time(self._judge_where, self._ignored_interrupt(exc))
         else:
+            if not learner:
+                self._judge_course_cell_failed(self._judge_where, cell)
             if self._judge_pending:
                 await self._judge_retry_pending()
             return result
@@ -497,6 +633,90 @@ def _is_test_copy(cell) -> bool:
         return bool(cells.parse(cell.source))
     except (cells.TestCellError, SyntaxError, ValueError):
         return False
+
+
+def output_size(content) -> int:
+    """Characters one output (or an output message's content) takes in the graded copy: its
+    text, the data of every MIME type (the judge's own key too), its metadata, an error's
+    words."""
+    def size(value) -> int:
+        if isinstance(value, str):
+            return len(value)
+        if isinstance(value, list | tuple):
+            return sum(size(v) for v in value)
+        if isinstance(value, dict):
+            return sum(len(str(k)) + size(v) for k, v in value.items())
+        return len(json.dumps(value, default=str))
+
+    if not isinstance(content, dict):
+        return 0
+    return sum(size(content.get(key)) for key in ("text", "data", "metadata", "ename", "evalue",
+                                                     "traceback") if content.get(key) is not None)
+
+
+def imported_modules(sources) -> list[str]:
+    """Top-level names of the modules the course's locked cells import (read, never run)."""
+    import ast
+
+    names = set()
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return sorted(names | {"mlcourse"})
+
+
+# Run in the fresh kernel before any cell: which modules the course needs are missing there,
+# and which would come from the learner's own folder. Plain Python: it needs no mlcourse.
+PROBE = """def _mlcourse_probe(names):
+    import importlib.util, json, os, sys
+    here = os.path.realpath(os.getcwd()) + os.sep
+    found = {"missing": [], "shadowed": []}
+    def inside(path):
+        return bool(path) and os.path.realpath(path).startswith(here)
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except Exception:
+            spec = None
+        if spec is None:
+            found["missing"].append(name)
+        elif inside(spec.origin) or any(inside(p) for p in (spec.submodule_search_locations or ())):
+            found["shadowed"].append(name)
+    found["shadowed"] += sorted(n for n, m in list(sys.modules.items())
+                                if inside(getattr(m, "__file__", None)))
+    print("%s" + json.dumps(found))
+_mlcourse_probe(%r)
+del _mlcourse_probe"""
+PROBE_TAG = "mlcourse-probe:"
+
+
+def probe_result(outputs) -> dict | None:
+    """The probe's finding, from its errand's stdout; None when it did not answer."""
+    for out in outputs or []:
+        text = out.get("text") if out.get("output_type") == "stream" else None
+        for line in (text or "").splitlines():
+            if line.startswith(PROBE_TAG):
+                try:
+                    found = json.loads(line[len(PROBE_TAG):])
+                except ValueError:
+                    return None
+                return found if isinstance(found, dict) else None
+    return None
+
+
+def first_error(outputs) -> str | None:
+    """``ename: evalue`` of a cell's first error output (words for people), or None."""
+    for out in outputs or []:
+        if out.get("output_type") == "error":
+            return f"{out.get('ename')}: {str(out.get('evalue'))[:300]}"
+    return None
 
 
 def judged_client(nb, **kwargs: Any):

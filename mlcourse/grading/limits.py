@@ -20,6 +20,15 @@ MiB = 1024**2
 # its kernel killed, the cells not yet run score 0 (the cells before keep their points)
 CELL_SECONDS = 120
 NOTEBOOK_SECONDS = 900
+# A class batch first grades each assignment's source notebook (the canary, grader/autograde.py)
+# and times it; a submission then gets this multiple of the reference's slowest cell and of its
+# whole notebook, never less than the floors (a loaded worker, a kernel's start) and never more
+# than CELL_SECONDS / NOTEBOOK_SECONDS. An explicit --time-limit / --cell-time-limit, or an
+# assignment's own ``mlcourse.time_limits`` ({"cell": s, "notebook": s}) in its source
+# notebook's metadata, replaces the derived value.
+TIME_MULTIPLE = 10
+CELL_FLOOR_SECONDS = 10
+NOTEBOOK_FLOOR_SECONDS = 60
 
 # ---- a kernel's resources, in the sandbox
 MEMORY = 2 * GiB          # the kernel and everything it starts
@@ -31,6 +40,7 @@ MAX_NOTEBOOK_BYTES = 48 * MiB     # a notebook file read for grading
 MAX_SUBMISSION_BYTES = 50 * MiB   # everything in one submission folder
 MAX_SIDE_FILES = 50               # Python files beside a notebook read by the scan
 OUTPUT_CHARS = 1_000_000          # output a cell may leave in the graded copy
+NOTEBOOK_OUTPUT_CHARS = 4_000_000  # output all cells together may leave in the graded copy
 MAX_REPLY_BYTES = 256 * MiB       # one reply of the kernel to a check's request (``wire``)
 # The largest message the grader takes from a kernel: above the judge's largest reply,
 # far below the grader's memory.

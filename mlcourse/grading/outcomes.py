@@ -24,6 +24,11 @@ NOT_RUN = "not run"                # the kernel was gone before the cell's turn
 REFERENCE_USE = "reference use"    # the course's reference answered instead of the learner
 TAMPERING = "tampering"            # code that reached into the grading: every exercise 0
 ERROR = "error"                    # the check itself could not run (the course's fault)
+# The notebook could not be graded at all through no fault of the learner's: a locked cell of
+# the course failed before any learner cell ran (the setup cell), or the grading kernel lacks
+# ``mlcourse`` or a module the course imports. The submission is "not graded: course error",
+# never a zero; the judge's record says which cell and error (``course_error``).
+COURSE_ERROR = "course error"
 
 # ---- a kernel's death: why it is gone
 MEMORY, TIME, SIGNAL, EXIT, STOPPED = "memory", "time", "signal", "exit", "stopped"
@@ -52,7 +57,7 @@ def cause_of(kind: str) -> str | None:
 # ---- a whole submission
 REJECTED = "rejected"   # never graded: not a notebook, too large, foreign, ... (with a reason)
 
-CELL_KINDS = (PASSED, FAILED, NOT_RUN, REFERENCE_USE, TAMPERING, ERROR, *KILLED)
+CELL_KINDS = (PASSED, FAILED, NOT_RUN, REFERENCE_USE, TAMPERING, ERROR, COURSE_ERROR, *KILLED)
 
 
 @dataclass(frozen=True)
