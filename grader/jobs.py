@@ -9,9 +9,15 @@ worker elsewhere needs this repository and its environment, nothing of the cours
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from mlcourse.grading.limits import CELL_SECONDS, MEMORY, NOTEBOOK_SECONDS, PROCESSES, format_size
+
+# The error of a submission that a course error kept from being graded (the judge's record
+# says which cell and error): never a learner's zero, graded again next run.
+COURSE_ERROR = "not graded: course error"
+WORKER_FAILED = "the grading worker failed"
 
 
 class _Plain:
@@ -28,7 +34,11 @@ class _Plain:
 
 @dataclass(frozen=True)
 class Settings(_Plain):
-    """The caps every submission is graded under (``make grade`` flags)."""
+    """The caps every submission is graded under (``make grade`` flags).
+
+    A time limit left at its default (the cap in ``limits``) is derived, assignment by
+    assignment, from the canary's run of the source notebook (``autograde``); one set to
+    anything else is used as it is. Each ``Job`` carries the settings it is graded under."""
 
     memory: str = format_size(MEMORY).replace(" ", "")   # "2GiB"
     time_limit: int = NOTEBOOK_SECONDS   # seconds for the whole notebook
@@ -46,6 +56,17 @@ class Settings(_Plain):
             f"c.JudgedExecute.submission_timeout = {int(self.time_limit)!r}\n"
             f"c.Execute.timeout = {int(self.cell_time_limit)!r}\n"
         )
+
+    @property
+    def explicit_time_limit(self) -> bool:
+        return self.time_limit != NOTEBOOK_SECONDS
+
+    @property
+    def explicit_cell_time_limit(self) -> bool:
+        return self.cell_time_limit != CELL_SECONDS
+
+    def with_times(self, notebook: int, cell: int) -> Settings:
+        return replace(self, time_limit=int(notebook), cell_time_limit=int(cell))
 
 
 @dataclass(frozen=True)
@@ -98,5 +119,34 @@ class Result(_Plain):
 
     @property
     def worker_failed(self) -> bool:
-        """The worker failed for its own reasons (not the submission's): try again next run."""
-        return self.error.startswith("the grading worker failed")
+        """The worker, or the course, failed for its own reasons (not the submission's): try
+        again next run."""
+        return self.error.startswith((WORKER_FAILED, COURSE_ERROR))
+
+    @property
+    def course_failed(self) -> bool:
+        return self.error.startswith(COURSE_ERROR)
+
+    def judge_records(self) -> dict:
+        """Notebook file name -> the judge's record in its autograded copy (``mlcourse.judge``)."""
+        found = {}
+        for name, text in self.autograded.items():
+            if not name.endswith(".ipynb"):
+                continue
+            try:
+                record = json.loads(text).get("metadata", {}).get("mlcourse", {}).get("judge")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(record, dict):
+                found[name] = record
+        return found
+
+    def course_error(self) -> str | None:
+        """Why the judge found this notebook ungradable through the course's fault (which cell,
+        which error), or None."""
+        for name, record in sorted(self.judge_records().items()):
+            err = record.get("course_error")
+            if isinstance(err, dict):
+                return (f"{COURSE_ERROR} in {name} {err.get('cell')} ({err.get('why')}): "
+                        f"{str(err.get('error'))[:300]}")
+        return None
