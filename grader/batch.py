@@ -6,6 +6,10 @@ nothing of the course. ``workers=None`` starts a ``LocalCluster`` with one worke
 core; ``workers=0`` grades in this process, one submission after another (tests,
 debugging); ``scheduler="tcp://HOST:8786"`` uses a running cluster, whose workers need
 this repository and its Python environment, nothing of the course.
+
+A batch leaves no sandbox behind however it ends: each Dask worker empties its sandboxes
+before SIGTERM or SIGHUP ends it (``clean_up_on_signals``; at a normal exit ``atexit`` does),
+and once a local cluster is closed, the groups of its workers that died anyway go too.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 
-from grader import worker
+from grader import capabilities, sandbox, worker
 from grader.jobs import Assignment, Job, Result
 
 
@@ -49,12 +55,15 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], templates: dic
         if scheduler:
             client = stack.enter_context(Client(scheduler, timeout="30s"))
         else:
+            # Last, once the workers are gone: the groups of any that died without cleaning up.
+            stack.callback(remove_dead_workers_groups)
             n = workers or default_workers()
             cluster = stack.enter_context(LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                 memory_limit=0,  # a kernel's memory is capped by its sandbox, not by Dask
                 silence_logs=logging.ERROR, worker_dashboard_address=None))
             client = stack.enter_context(Client(cluster))
+        client.run(clean_up_on_signals)
         remote: dict = {}
         for name in dict.fromkeys(j.assignment for j in jobs):
             remote[name] = (client.scatter(assignments[name].as_dict(), broadcast=True),
@@ -78,6 +87,45 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], templates: dic
         finally:
             for future in futures:
                 future.cancel()
+
+
+def clean_up_on_signals(signals=(signal.SIGTERM, signal.SIGHUP)) -> None:
+    """In a grading process that these signals would end at once (a Dask worker): first
+    empty its sandboxes (``sandbox.cleanup_all``: kernels killed, cgroups removed), then do
+    what the signal did before. Runs in the main thread (``client.run`` runs it on each
+    worker's event loop); calling it again changes nothing."""
+    for sig in signals:
+        previous = signal.getsignal(sig)
+        if getattr(previous, "cleans_up", False):
+            continue
+
+        def handler(signum, frame, previous=previous):
+            sandbox.cleanup_all()
+            if callable(previous):
+                previous(signum, frame)
+            elif previous != signal.SIG_IGN:
+                signal.signal(signum, signal.SIG_DFL)
+                os.kill(os.getpid(), signum)
+
+        handler.cleans_up = True
+        try:
+            signal.signal(sig, handler)
+        except ValueError:  # not this process's main thread: its atexit has to do
+            return
+
+
+def remove_dead_workers_groups(wait: float = 3.0) -> None:
+    """The cgroups left by workers that died (a kernel dies with its worker, a moment later)."""
+    caps = capabilities.probe()
+    bases = dict.fromkeys([caps.memory_cgroup, caps.pids_cgroup])
+    deadline = time.monotonic() + wait
+    while True:
+        capabilities.remove_stale_groups(bases)
+        left = [g for b in bases if b is not None for g in b.glob("mlcourse-*")
+                if (owner := capabilities.group_owner(g.name)) and not capabilities.alive(owner)]
+        if not left or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
 
 
 def interleaved(jobs: list[Job]) -> list[Job]:

@@ -1,18 +1,23 @@
 """What this machine grants the sandbox (``sandbox.py``): bubblewrap's namespaces, writable
 memory and pids cgroups, another user. ``probe()`` asks once per process; what the machine
 refuses is graded without, and said (``Capabilities.why_not``, in every batch's summary).
+It also removes, once per process, the empty ``mlcourse-…`` cgroups of graders that died
+(``remove_stale_groups``): each group is named after the process that made it.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# A group of ours: "mlcourse-<pid of the grader that made it>-<random>" (or the probe's).
+GROUP = re.compile(r"mlcourse-(?:probe-)?(\d+)(?:-.*)?")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,42 @@ def _writable_cgroup(controller: str) -> Path | None:
     return None
 
 
+def group_owner(name: str) -> int | None:
+    """The pid of the grader process that made the cgroup ``name``, if it is one of ours."""
+    match = GROUP.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # someone else's: alive
+        pass
+    return True
+
+
+def remove_stale_groups(bases) -> list[Path]:
+    """Remove the ``mlcourse-…`` cgroups under ``bases`` whose owner is dead and that hold no
+    process (the kernel refuses to remove one that does); those of a living grader, and any
+    group without an owner in its name, stay. Returns the removed groups."""
+    removed = []
+    for base in bases:
+        if base is None:
+            continue
+        for group in sorted(Path(base).glob("mlcourse-*")):
+            owner = group_owner(group.name)
+            if owner is None or alive(owner):
+                continue
+            try:
+                group.rmdir()
+            except OSError:  # processes in it still, or gone already
+                continue
+            removed.append(group)
+    return removed
+
+
 # Names of parts to do without, e.g. "namespaces,cgroups,user": for a machine where one
 # misbehaves, and for the tests of grading without them.
 WITHOUT = "MLCOURSE_SANDBOX_WITHOUT"
@@ -87,6 +128,7 @@ def probe() -> Capabilities:
     root = os.geteuid() == 0 and shutil.which("setpriv") is not None and "user" not in without
     memory = _writable_cgroup("memory") if "cgroups" not in without else None
     pids = _writable_cgroup("pids") if "cgroups" not in without else None
+    remove_stale_groups(dict.fromkeys([memory, pids]))
     if memory is None:
         why.append("no writable memory cgroup: memory is capped by address space instead")
     if pids is None:

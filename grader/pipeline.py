@@ -12,11 +12,17 @@
 sandbox (``sandbox.py``): one broken, foreign or hostile notebook costs that
 submission (zero, with the reason) and never the batch or another learner. ``--course DIR`` points at another copy of ``grader/``
 (the tests use a temporary one); its ``solutions/`` is the folder next to it.
+
+SIGTERM and SIGHUP (a scheduler, a container stop, a closed terminal) end a ``grade`` as
+Ctrl-C does: every grade finished is kept, the CSV written, every sandbox and cgroup removed;
+a second signal while that happens waits for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +83,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+@contextlib.contextmanager
+def stopped_like_ctrl_c(signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):
+    """While inside: each of ``signals`` raises ``KeyboardInterrupt`` once, as Ctrl-C does,
+    and a later one is ignored, so that the cleanup it starts is not cut short. Yields the
+    list of signals received. The handlers before are back at the end."""
+    received: list[int] = []
+
+    def stop(signum, frame):
+        received.append(signum)
+        if len(received) == 1:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    before = {sig: signal.signal(sig, stop) for sig in signals}
+    try:
+        yield received
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
 def run(args: argparse.Namespace, course: Course) -> int:
     """One command; the modules that do it are imported here, so each command loads only
     what it needs."""
@@ -95,13 +121,19 @@ def run(args: argparse.Namespace, course: Course) -> int:
             raise PipelineError(f"--memory: {exc}") from None
         settings = Settings(memory=args.memory, time_limit=args.time_limit,
                             cell_time_limit=args.cell_time_limit, sandbox=not args.no_sandbox)
-        try:
-            rows = grade(course, args.assignments, args.student, args.out,
-                         workers=args.workers, scheduler=args.scheduler, force=args.force,
-                         settings=settings)
-        except KeyboardInterrupt:
-            print("stopped: every grade finished before Ctrl-C is in the gradebook", file=sys.stderr)
-            return 130
+        with stopped_like_ctrl_c() as stop:
+            try:
+                rows = grade(course, args.assignments, args.student, args.out,
+                             workers=args.workers, scheduler=args.scheduler, force=args.force,
+                             settings=settings)
+            except KeyboardInterrupt:
+                from grader.sandbox import cleanup_all
+
+                cleanup_all()  # a kernel this process was grading in: killed, its cgroups gone
+                name = signal.Signals(stop[0]).name if stop else "SIGINT"
+                print(f"stopped ({name}): every grade finished before it is in the gradebook",
+                      file=sys.stderr)
+                return 130 if name == "SIGINT" else 128 + stop[0]
         return 1 if any(r.error for r in rows) else 0
     elif args.command == "feedback":
         from grader.release import feedback

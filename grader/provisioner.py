@@ -124,10 +124,14 @@ class SandboxedKernelManager(AsyncKernelManager):
     process_limit = Integer(PROCESSES, help="How many processes a kernel may have at once.").tag(config=True)
     file_size_limit = Union([Integer(), Unicode()], default_value=Limits.file_size,
                             help="Largest file a kernel may write.").tag(config=True)
+    disk_limit = Union([Integer(), Unicode()], default_value=Limits.disk,
+                       help="Size of the kernel's working folder, all it writes there together "
+                            "(a tmpfs, with namespaces; its pages count as the kernel's memory)."
+                       ).tag(config=True)
 
     def limits(self) -> Limits:
         return Limits(memory=self.memory_limit, processes=self.process_limit,
-                      file_size=self.file_size_limit)
+                      file_size=self.file_size_limit, disk=self.disk_limit)
 
     async def start_kernel(self, **kw: Any) -> None:
         """Start a kernel: in the sandbox, unless turned off, whose provisioner is chosen here

@@ -10,9 +10,11 @@ A learner's kernel gets, where the machine allows each one:
   UTS namespaces): the grader's processes are invisible to it, so it cannot signal them,
   and every process it starts, detached or not, dies with the namespace;
 - **a filesystem of its own**: the system, Python and the ``mlcourse`` package read-only,
-  a private ``/tmp``, and its own working folder, the only place it may write. Nothing of
-  the course (``solutions/``, the gradebook, ``nbgrader_config.py``, other submissions)
-  is mounted at all;
+  a private ``/tmp``, and its own working folder, the only place it may write: a tmpfs of
+  ``limits.WORK_FOLDER`` bytes holding a copy of the handed-in files (also read-only at
+  ``/handed-in``), gone with the kernel, never on the host's disk (nbgrader keeps the
+  notebook in the grader's process); a full one is ENOSPC in the cell that filled it.
+  Nothing of the course (solutions, gradebook, config, other submissions) is mounted;
 - **another user** (when grading runs as root): an unprivileged uid, so the kernel holds
   no capability and owns nothing of the grader's;
 - **a clean environment**: only the variables a kernel needs (never a database URL).
@@ -21,10 +23,16 @@ A learner's kernel gets, where the machine allows each one:
 ``provisioner.py`` is the jupyter_client kernel provisioner that launches kernels in one.
 ``probe()`` finds out once per process which of these the machine grants; what it
 refuses is graded without and reported (``Capabilities.why_not``).
+
+Nothing outlives the grader: a sandbox's cgroups are named after the process that made them
+(``mlcourse-<pid>-…``), every sandbox still open is emptied at the process's exit
+(``cleanup_all``, run by ``atexit``; ``batch.py`` runs it on SIGTERM in a Dask worker), and
+``probe()`` removes the empty groups of graders that died anyway (SIGKILL).
 """
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -37,7 +45,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mlcourse.grading.limits import FILE_SIZE, KERNEL_ENV, MEMORY, PROCESSES, parse_size
+from mlcourse.grading.limits import (
+    FILE_SIZE,
+    KERNEL_ENV,
+    MEMORY,
+    PROCESSES,
+    WORK_FOLDER,
+    parse_size,
+)
 
 try:  # the repository's grader package (grading workers, the tests, `make grade`)
     from grader.capabilities import Capabilities, probe
@@ -56,6 +71,10 @@ CAP_SHARE = 0.9
 # would take its parent for dead. bubblewrap's --die-with-parent ties it to us.)
 ENV_KEEP = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "OPENBLAS_NUM_THREADS", "JPY_SESSION_NAME",
             "PYDEVD_DISABLE_FILE_VALIDATION", "NBGRADER_EXECUTION", *KERNEL_ENV)
+# Where the handed-in files are, read-only, in the sandbox (copied into its working folder).
+HANDED_IN = "/handed-in"
+# Every sandbox of this process not yet cleaned up (id -> Sandbox): ``cleanup_all``.
+LIVE: dict[int, Sandbox] = {}
 
 
 # ---- one sandbox ---------------------------------------------------------------------
@@ -69,10 +88,12 @@ class Limits:
     processes: int = PROCESSES
     file_size: int = FILE_SIZE
     open_files: int = 1024
+    disk: int | str = WORK_FOLDER  # the working folder's size (with namespaces)
 
     def __post_init__(self):
         self.memory = parse_size(self.memory)
         self.file_size = parse_size(self.file_size)
+        self.disk = parse_size(self.disk)
 
 
 @dataclass
@@ -83,7 +104,8 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     caps: Capabilities = field(default_factory=probe)
     uid: int | None = None
-    name: str = field(default_factory=lambda: f"mlcourse-{uuid.uuid4().hex[:12]}")
+    # The owner's pid in the name: a group whose owner died is known stale (capabilities).
+    name: str = field(default_factory=lambda: f"mlcourse-{os.getpid()}-{uuid.uuid4().hex[:12]}")
     runtime: Path | None = None
     _cgroups: list[Path] = field(default_factory=list)
     _after: tuple[bool, int | None] | None = None  # (memory exceeded, peak) at cleanup
@@ -98,6 +120,7 @@ class Sandbox:
             os.chown(self.runtime, self.uid, self.uid)
             self._give(self.workdir)
         self.runtime.chmod(0o700)
+        LIVE[id(self)] = self
 
     def _give(self, folder: Path) -> None:
         """The kernel's user owns its working folder (and nothing else)."""
@@ -139,6 +162,11 @@ class Sandbox:
         """``kernel_cmd`` wrapped: join the cgroups, set rlimits, enter the namespaces,
         drop to the sandbox user, then exec the kernel."""
         cmd = list(kernel_cmd)
+        if self.caps.bwrap:
+            # The working folder is a fresh tmpfs: the handed-in files first (not '.' itself,
+            # which belongs to root and keeps its times).
+            cmd = ["/bin/sh", "-c", f"find {HANDED_IN} -mindepth 1 -maxdepth 1 -exec cp -R "
+                   f'--preserve=mode,timestamps -t . {{}} + && exec "$@"', "handed-in", *cmd]
         if self.uid is not None:
             cmd = ["setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                    "--inh-caps=-all", "--no-new-privs", "--", *cmd]
@@ -184,7 +212,11 @@ class Sandbox:
                 if parent not in made and not _under(parent, bound):
                     args += ["--perms", "0755", "--dir", str(parent)]
                     made.add(parent)
-            args += ["--bind" if writable else "--ro-bind", str(source), str(source)]
+            if source == self.workdir:  # a tmpfs of its size over the handed-in files
+                args += ["--ro-bind", str(source), HANDED_IN, "--perms", "0777",
+                         "--size", str(self.limits.disk), "--tmpfs", str(source)]
+            else:
+                args += ["--bind" if writable else "--ro-bind", str(source), str(source)]
             bound.append(source)
         return args + ["--chdir", str(self.workdir)]
 
@@ -286,6 +318,18 @@ class Sandbox:
         if self.runtime is not None:
             shutil.rmtree(self.runtime, ignore_errors=True)
         _only_plain_files(self.workdir)
+        LIVE.pop(id(self), None)
+
+
+@atexit.register
+def cleanup_all() -> None:
+    """Clean up every sandbox of this process still open (at exit; on a signal that ends
+    it): their kernels killed, their cgroups removed."""
+    for box in list(LIVE.values()):
+        try:
+            box.cleanup()
+        except Exception:  # one that fails must not keep the others
+            LIVE.pop(id(box), None)
 
 
 def _members(procs: Path) -> list[int]:

@@ -34,6 +34,10 @@ NOTEBOOK_FLOOR_SECONDS = 60
 MEMORY = 2 * GiB          # the kernel and everything it starts
 PROCESSES = 256           # processes and threads of the kernel's user
 FILE_SIZE = 512 * MiB     # any one file the kernel writes
+# everything the kernel writes in its working folder, together: a tmpfs of this size in
+# the sandbox (never the host's disk); its pages count against MEMORY too, so a full folder
+# is a clear "No space left on device" in the cell that filled it, well before the cap
+WORK_FOLDER = 512 * MiB
 
 # ---- what is handed in and what comes back
 MAX_NOTEBOOK_BYTES = 48 * MiB     # a notebook file read for grading
