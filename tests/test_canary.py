@@ -30,7 +30,7 @@ from nbtools import FIXTURES
 
 import mlcourse
 from grader import autograde, batch, pipeline, release, sandbox
-from grader.course import Course, PipelineError, build_course
+from grader.course import Course, build_course
 from grader.jobs import COURSE_ERROR, Result, Settings
 from mlcourse.grading import limits
 
