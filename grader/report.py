@@ -35,6 +35,7 @@ from collections import Counter
 from pathlib import Path
 
 from grader.gradebook import csv_safe_row, grade_row, load_failures
+from grader.jobs import COURSE_ERROR as NOT_GRADED
 from grader.report_data import ClassData, ExerciseStats, Submission
 from grader.report_page import render
 from grader.report_similar import similar_answers
@@ -96,9 +97,11 @@ def collect(course) -> ClassData:
     for key, reason in load_failures(course).items():
         student, assignment = key.split("/", 1)
         if (course.submitted / student / assignment).is_dir():
+            # a course error is flagged as the course's, never as the learner's refusal
+            flag = outcomes.COURSE_ERROR if reason.startswith(NOT_GRADED) else outcomes.REJECTED
             subs[student, assignment] = Submission(
                 student, assignment, 0.0, max_score.get(assignment, 0.0), reason,
-                flags=[(outcomes.REJECTED, reason)], kind=outcomes.REJECTED)
+                flags=[(flag, reason)], kind=outcomes.REJECTED)
     waiting = {(f.parent.parent.name, f.parent.name) for f in course.submitted.glob("*/*/*.ipynb")
                if f.parent.name in max_score} - set(subs)
     for sub in subs.values():
