@@ -43,6 +43,19 @@ WORK_FOLDER = 512 * MiB
 MAX_NOTEBOOK_BYTES = 48 * MiB     # a notebook file read for grading
 MAX_SUBMISSION_BYTES = 50 * MiB   # everything in one submission folder
 MAX_SIDE_FILES = 50               # Python files beside a notebook read by the scan
+# What intake (grader/intake.py) reads of a submission folder before any worker is spent on
+# it; beyond each, the submission is refused with the reason (it scores 0). The course's
+# notebooks have at most 66 cells, 3 KB in a cell and 50 KB of source in all; an honest
+# folder holds a notebook and a few data files.
+MAX_SUBMISSION_FILES = 300        # files, folders and links in one submission folder
+MAX_SUBMISSION_DEPTH = 12         # folders nested inside one submission folder
+MAX_CELLS = 1000                  # cells of a submitted notebook
+MAX_CELL_SOURCE = 256 * 1024      # characters of one cell's source (the scan's own cap,
+                                  # integrity.MAX_CELL_BYTES: a longer cell it refuses anyway)
+MAX_NOTEBOOK_SOURCE = 4 * MiB     # characters of all cells' sources (integrity.MAX_TOTAL_BYTES)
+MAX_JSON_DEPTH = 100              # nesting of the notebook's JSON (Python's parsers recurse)
+ERROR_CHARS = 2000                # a reason kept in the gradebook's failures and the CSV
+CLEANUP_SECONDS = 300             # removing a worker's scratch course (``rm -rf``, last resort)
 OUTPUT_CHARS = 1_000_000          # output a cell may leave in the graded copy
 NOTEBOOK_OUTPUT_CHARS = 4_000_000  # output all cells together may leave in the graded copy
 MAX_REPLY_BYTES = 256 * MiB       # one reply of the kernel to a check's request (``wire``)
