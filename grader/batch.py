@@ -7,6 +7,9 @@ core; ``workers=0`` grades in this process, one submission after another (tests,
 debugging); ``scheduler="tcp://HOST:8786"`` uses a running cluster, whose workers need
 this repository and its Python environment, nothing of the course.
 
+SIGINT, SIGTERM and SIGHUP stop a batch alike (``stopped_like_ctrl_c``, for ``grade`` on the
+command line): a ``KeyboardInterrupt``, and no result that comes back after the signal is
+handed on (the signal may have cut its grading short: it is graded again next run).
 A batch leaves no sandbox behind however it ends: each Dask worker empties its sandboxes
 before SIGTERM or SIGHUP ends it (``clean_up_on_signals``; at a normal exit ``atexit`` does),
 and once a local cluster is closed, the groups of its workers that died anyway go too.
@@ -19,11 +22,73 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 from grader import capabilities, sandbox, worker
 from grader.jobs import Assignment, Job, Result
+
+# The signals received while ``stopped_like_ctrl_c`` was on (the first raised KeyboardInterrupt).
+STOPPED: list[int] = []
+
+
+@contextlib.contextmanager
+def stopped_like_ctrl_c(signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):
+    """While inside: each of ``signals`` stops the batch as Ctrl-C does (``KeyboardInterrupt``,
+    once; a later signal is ignored, so that the cleanup it starts is not cut short). Yields
+    the signals received. The handlers before are back at the end, unless a signal came:
+    then later ones are still ignored, until the process has finished stopping."""
+    STOPPED.clear()
+
+    def stop(signum, frame):
+        STOPPED.append(signum)
+        if len(STOPPED) == 1:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    before = {sig: signal.signal(sig, stop) for sig in signals}
+    try:
+        yield STOPPED
+    finally:
+        for sig, handler in before.items():
+            # Stopping: ignored for good (a signal Python took late would otherwise act after
+            # its handlers are undone at exit, and end the exit with it).
+            signal.signal(sig, signal.SIG_IGN if STOPPED else handler)
+
+
+def stop_if_signalled() -> None:
+    """Raise ``KeyboardInterrupt`` again if a signal came, in case code under it (nbclient's
+    event loop, in this process) took the first for a failure of one submission."""
+    if STOPPED:
+        raise KeyboardInterrupt(signal.Signals(STOPPED[0]).name)
+
+
+def in_thread(fn, *args):
+    """``fn(*args)`` in a thread of its own while this one waits. nbclient, when it runs in
+    the main thread, takes SIGINT and SIGTERM for itself while a notebook runs (a cancelled
+    notebook, then the default action: death), so ``stopped_like_ctrl_c`` would not hear them.
+    On ``KeyboardInterrupt`` the kernels are killed and the thread has a moment to end (and
+    remove its scratch course)."""
+    done: dict = {}
+
+    def target():
+        try:
+            done["result"] = fn(*args)
+        except BaseException as exc:  # handed to the waiting thread
+            done["error"] = exc
+
+    thread = threading.Thread(target=target, name="grading", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        sandbox.cleanup_all()
+        thread.join(10)
+        raise
+    if "error" in done:
+        raise done["error"]
+    return done["result"]
 
 
 def default_workers() -> int:
@@ -47,7 +112,10 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], templates: dic
     if workers == 0 and not scheduler:
         on_start()
         for job in jobs:
-            yield job, worker.grade_job(job, assignments[job.assignment], templates[job.assignment])
+            result = in_thread(worker.grade_job, job, assignments[job.assignment],
+                               templates[job.assignment])
+            stop_if_signalled()
+            yield job, result
         return
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -83,6 +151,7 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], templates: dic
                 except Exception as exc:  # a worker that died three times, a lost connection
                     result = Result(ok=False, error=f"the grading worker failed: "
                                     f"{type(exc).__name__}: {exc}")
+                stop_if_signalled()
                 yield job, result
         finally:
             for future in futures:

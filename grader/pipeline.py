@@ -21,7 +21,6 @@ a second signal while that happens waits for it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 from collections.abc import Sequence
@@ -83,26 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-@contextlib.contextmanager
-def stopped_like_ctrl_c(signals=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP)):
-    """While inside: each of ``signals`` raises ``KeyboardInterrupt`` once, as Ctrl-C does,
-    and a later one is ignored, so that the cleanup it starts is not cut short. Yields the
-    list of signals received. The handlers before are back at the end."""
-    received: list[int] = []
-
-    def stop(signum, frame):
-        received.append(signum)
-        if len(received) == 1:
-            raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    before = {sig: signal.signal(sig, stop) for sig in signals}
-    try:
-        yield received
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
-
-
 def run(args: argparse.Namespace, course: Course) -> int:
     """One command; the modules that do it are imported here, so each command loads only
     what it needs."""
@@ -114,6 +93,7 @@ def run(args: argparse.Namespace, course: Course) -> int:
         print(f"released {len(written)} files into {out}")
     elif args.command == "grade":
         from grader.autograde import grade
+        from grader.batch import stopped_like_ctrl_c
 
         try:
             parse_size(args.memory)  # a clear error before anything starts
