@@ -18,7 +18,7 @@ from traitlets.config import Config
 
 from grader import sandbox
 from grader.provisioner import SandboxedKernelManager, SandboxProvisioner
-from mlcourse.grading.limits import MEMORY, PROCESSES, MiB
+from mlcourse.grading.limits import MEMORY, PROCESSES, WORK_FOLDER, MiB
 from mlcourse.grading.outcomes import MEMORY as BY_MEMORY
 from mlcourse.grading.outcomes import Death, KernelWitness
 
@@ -149,3 +149,73 @@ def test_kill_ends_every_process_of_the_kernel_detached_ones_too(tmp_path):
         return left
 
     assert asyncio.run(go()) == []
+
+
+FILL = """
+import errno, os
+fd = os.open("big", os.O_CREAT | os.O_WRONLY)
+try:
+    os.posix_fallocate(fd, 0, 64 * 2**20)  # 64 MiB at once: refused whole
+except OSError as e:
+    assert e.errno == errno.ENOSPC, e
+else:
+    raise AssertionError("allocated past the quota")
+written = 0
+with open("chunks", "wb", buffering=0) as fh:
+    try:
+        while written < 64 * 2**20:  # then 1 MiB at a time: stops at the quota
+            written += fh.write(b"x" * 2**20)
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+assert written <= 8 * 2**20, written
+assert open("handed-in.txt").read() == "mine"  # the handed-in files are there
+open("handed-in.txt", "w").write("changed")
+"""
+
+
+@pytest.mark.skipif(sandbox.probe().bwrap is None, reason="the working folder's quota needs namespaces")
+def test_the_working_folder_has_a_quota_and_is_never_on_the_host(tmp_path):
+    (tmp_path / "handed-in.txt").write_text("mine")
+    km = SandboxedKernelManager(memory_limit="256MiB", disk_limit=8 * MiB)
+    assert km.limits().disk == 8 * MiB
+    seen = asyncio.run(run_kernel(km, tmp_path, FILL))
+    assert seen["alive"] and seen["reply"] == "ok"  # ENOSPC in its cell; the kernel goes on
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["handed-in.txt"]
+    assert (tmp_path / "handed-in.txt").read_text() == "mine"
+    assert SandboxedKernelManager().limits().disk == WORK_FOLDER
+
+
+@pytest.mark.skipif(sandbox.probe().bwrap is None, reason="the working folder's quota needs namespaces")
+def test_a_submission_filling_its_folder_fails_in_its_own_cell_and_grading_goes_on(tmp_path):
+    """Graded in a class batch under a lowered quota: the cell that allocates past it fails
+    (No space left on device), the graded cells after it still earn their points, and the
+    file is nowhere on the host."""
+    import shutil
+
+    import nbformat
+    from nbtools import FIXTURES
+
+    from grader import autograde, release
+    from grader.course import build_course
+
+    name = "99-fixture"
+    course = build_course(tmp_path, [FIXTURES / name])
+    config = course.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + "\nc.SandboxedKernelManager.disk_limit = 8 * 2**20\n")
+    release.generate(course, name)
+    nb = nbformat.read(course.release_dir / name / f"{name}.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    nb.cells[ids.index("double-answer")].source = "def double(x):\n    return 2 * x\n"
+    nb.cells.insert(ids.index("double-visible") + 1, nbformat.v4.new_code_cell(
+        "import os\nfd = os.open('huge.bin', os.O_CREAT | os.O_WRONLY)\n"
+        "os.posix_fallocate(fd, 0, 256 * 2**20)"))
+    folder = course.submitted / "filler" / name
+    folder.mkdir(parents=True)
+    (folder / f"{name}.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    free = shutil.disk_usage(tmp_path).free
+    rows = autograde.grade(course, workers=0, echo=lambda line: None)
+    assert [(r.student, r.score, r.error) for r in rows] == [("filler", 3, "")]
+    graded = (course.root / "autograded" / "filler" / name / f"{name}.ipynb").read_text()
+    assert "No space left on device" in graded
+    assert not list(tmp_path.rglob("huge.bin"))
+    assert shutil.disk_usage(tmp_path).free > free - 200 * MiB  # 256 MiB never reached the disk
