@@ -29,6 +29,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 from nbtools import FIXTURES
+from test_clean_exit import Watch, alive
 
 from grader import autograde, gradebook, release, sandbox
 from grader.course import REPO as GRADER_REPO
@@ -240,10 +241,12 @@ def graded(tmp_path_factory):
                                        course.source_notebook(NAME),
                                        course.submitted / "honest" / NAME / f"{NAME}.ipynb"]}
     started = time.perf_counter()
-    rows = autograde.grade(course, workers=2, settings=SETTINGS, echo=lambda line: None)
+    with Watch(os.getpid()) as watch:  # this batch's processes and groups, no one else's
+        rows = autograde.grade(course, workers=2, settings=SETTINGS, echo=lambda line: None)
     seconds = time.perf_counter() - started
     time.sleep(6)  # longer than the detached process waits before it acts
-    left_processes, left_cgroups = sandbox_processes(), list(Path("/sys/fs/cgroup/memory").glob("mlcourse-*"))
+    left_processes = [p for p in sandbox_processes() if p in watch.seen and alive(p, watch.seen[p])]
+    left_cgroups = watch.owned_groups()
     listener.close()
     yield {"course": course, "rows": {r.student: r for r in rows}, "corpus": corpus,
            "marker": marker, "listener": listener, "watched": watched, "seconds": seconds,
@@ -281,12 +284,12 @@ def test_nothing_of_the_course_or_another_learner_was_read_or_changed(graded):
 
 @needs("namespaces")
 def test_every_process_is_gone_after_grading(graded):
-    """Nothing the batch started outlives it. Another test grading at the same time (pytest
-    runs two workers) has sandbox processes and cgroups of its own, for seconds; a process
-    that escaped this batch's cleanup would still be there after a minute."""
+    """Nothing the batch started outlives it: no process it started, no cgroup made by it or
+    its workers (named after them). Another test's sandboxes, or a group some other grader
+    left on the machine, are not the batch's and never counted."""
     left = set(graded["left_processes"])
     groups = set(graded["left_cgroups"])
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 30
     while (left or groups) and time.monotonic() < deadline:
         time.sleep(2)
         left &= set(sandbox_processes())
@@ -397,10 +400,16 @@ def test_without_namespaces_grading_goes_on_and_says_so(tmp_path, course_env):
     from grader.capabilities import WITHOUT
 
     env = {**course_env, WITHOUT: "namespaces,cgroups"}
-    run = subprocess.run([sys.executable, "-m", "grader.pipeline", "--course", str(course.root),
-                          "grade", "--workers", "0"], env=env, capture_output=True, text=True,
-                         cwd=GRADER_REPO, timeout=300)
+    proc = subprocess.Popen([sys.executable, "-m", "grader.pipeline", "--course", str(course.root),
+                             "grade", "--workers", "0"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=GRADER_REPO)
+    with Watch(proc.pid) as watch:
+        out, err = proc.communicate(timeout=300)
+    run = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
     assert run.returncode == 0, run.stdout + run.stderr
+    # Only what this run made is looked at: it made no group, and left no process.
+    assert not watch.owned_groups() and not watch.groups
+    assert not [p for p, start in watch.seen.items() if alive(p, start)]
     assert "alone" in run.stdout and "3/3" in run.stdout
     assert "WARNING: namespaces turned off" in run.stdout
     assert "memory is capped by address space" in run.stdout
