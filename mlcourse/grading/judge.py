@@ -41,8 +41,6 @@ AFTER_DEATH = ("every check after that scores 0. Look for sys.exit, os._exit, ex
                "a process killed, or runaway memory or time.")
 # Per cell, what the notebook may print into the graded copy; the rest is cut.
 OUTPUT_LIMIT = limits.OUTPUT_CHARS
-# At most this many Python files beside the notebook are read by the scan.
-MAX_FILES = 50
 
 
 def exit_death(process) -> outcomes.Death:
@@ -419,7 +417,7 @@ class JudgeMixin:
         if not folder:
             return files
         try:
-            candidates = sorted(Path(folder).glob("*.py"))[:MAX_FILES]
+            candidates = sorted(Path(folder).glob("*.py"))[:limits.MAX_SIDE_FILES]
         except OSError:
             return files
         for path in candidates:
