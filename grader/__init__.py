@@ -12,6 +12,11 @@ Modules by responsibility, each importing only those above it:
     autograde.py  grading a class, start to end
     pipeline.py   the command line (``python -m grader.pipeline`` or ``python -m grader``)
 
+nbgrader's side of one notebook: nbgrader_config.py, judged_execute.py (the judge in front
+of nbgrader's Execute), sandbox.py, provisioner.py (the sandbox as a kernel provisioner, the
+judge's witness of a kernel's death), capabilities.py. What people read: feedback_filter.py,
+report.py (with report_data.py, report_page.py, report_similar.py).
+
 One submission's way from ``grade`` to the gradebook is a straight line:
 pipeline -> autograde.grade -> intake.collect (Job) -> batch.run_jobs ->
 worker.grade_job (Result) -> gradebook.record -> gradebook.export (grades.csv).
