@@ -37,7 +37,6 @@ import functools
 import os
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import time
@@ -351,17 +350,20 @@ def _kill_all(find, rounds: int = 50) -> None:
 
 
 def _only_plain_files(folder: Path) -> None:
-    """Remove every symlink, fifo, socket or device under ``folder`` (never following one)."""
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        for name in dirnames + filenames:
-            path = os.path.join(dirpath, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    """Remove every symlink, fifo, socket or device under ``folder`` (never following one),
+    walking with a stack of its own: a kernel may leave folders nested thousands deep."""
+    stack = [str(folder)]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif not entry.is_file(follow_symlinks=False):
                 try:
-                    os.unlink(path)
+                    os.unlink(entry.path)
                 except OSError:
                     pass
 
