@@ -36,13 +36,13 @@ class _Plain:
 class Settings(_Plain):
     """The caps every submission is graded under (``make grade`` flags).
 
-    A time limit left at its default (the cap in ``limits``) is derived, assignment by
-    assignment, from the canary's run of the source notebook (``autograde``); one set to
-    anything else is used as it is. Each ``Job`` carries the settings it is graded under."""
+    A time limit left unset (None) is derived, assignment by assignment, from the canary's
+    run of the source notebook (``autograde``), never above the cap in ``limits``; one that is
+    set is used as it is. Each ``Job`` carries the settings it is graded under."""
 
     memory: str = format_size(MEMORY).replace(" ", "")   # "2GiB"
-    time_limit: int = NOTEBOOK_SECONDS   # seconds for the whole notebook
-    cell_time_limit: int = CELL_SECONDS  # seconds for one cell
+    time_limit: int | None = None        # seconds for the whole notebook (None: derived)
+    cell_time_limit: int | None = None   # seconds for one cell (None: derived)
     processes: int = PROCESSES
     sandbox: bool = True
 
@@ -53,17 +53,17 @@ class Settings(_Plain):
             f"c.SandboxedKernelManager.memory_limit = {self.memory!r}\n"
             f"c.SandboxedKernelManager.process_limit = {int(self.processes)!r}\n"
             f"c.SandboxedKernelManager.enabled = {bool(self.sandbox)!r}\n"
-            f"c.JudgedExecute.submission_timeout = {int(self.time_limit)!r}\n"
-            f"c.Execute.timeout = {int(self.cell_time_limit)!r}\n"
+            f"c.JudgedExecute.submission_timeout = {int(self.time_limit or NOTEBOOK_SECONDS)!r}\n"
+            f"c.Execute.timeout = {int(self.cell_time_limit or CELL_SECONDS)!r}\n"
         )
 
     @property
     def explicit_time_limit(self) -> bool:
-        return self.time_limit != NOTEBOOK_SECONDS
+        return self.time_limit is not None
 
     @property
     def explicit_cell_time_limit(self) -> bool:
-        return self.cell_time_limit != CELL_SECONDS
+        return self.cell_time_limit is not None
 
     def with_times(self, notebook: int, cell: int) -> Settings:
         return replace(self, time_limit=int(notebook), cell_time_limit=int(cell))

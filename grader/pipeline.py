@@ -28,7 +28,14 @@ from pathlib import Path
 
 from grader.course import GRADER, Course, PipelineError
 from grader.jobs import Settings
-from mlcourse.grading.limits import parse_size
+from mlcourse.grading.limits import (
+    CELL_FLOOR_SECONDS,
+    CELL_SECONDS,
+    NOTEBOOK_FLOOR_SECONDS,
+    NOTEBOOK_SECONDS,
+    TIME_MULTIPLE,
+    parse_size,
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -53,10 +60,13 @@ def parser() -> argparse.ArgumentParser:
     caps = Settings()
     p.add_argument("--memory", default=caps.memory,
                    help=f"memory cap of each kernel (default {caps.memory})")
-    p.add_argument("--time-limit", type=int, default=caps.time_limit,
-                   help=f"seconds a whole notebook may run (default {caps.time_limit})")
-    p.add_argument("--cell-time-limit", type=int, default=caps.cell_time_limit,
-                   help=f"seconds one cell may run (default {caps.cell_time_limit})")
+    p.add_argument("--time-limit", type=int, default=None,
+                   help=f"seconds a whole notebook may run (default: {TIME_MULTIPLE}x the source "
+                        f"notebook's time in the canary, at least {NOTEBOOK_FLOOR_SECONDS}, at most "
+                        f"{NOTEBOOK_SECONDS})")
+    p.add_argument("--cell-time-limit", type=int, default=None,
+                   help=f"seconds one cell may run (default: {TIME_MULTIPLE}x the source notebook's "
+                        f"slowest cell, at least {CELL_FLOOR_SECONDS}, at most {CELL_SECONDS})")
     p.add_argument("--no-sandbox", action="store_true",
                    help="run learner code with the grader's own rights (never for a class)")
     p = sub.add_parser("feedback", help="feedback HTML for autograded submissions")
