@@ -271,6 +271,34 @@ def check_gradient(
         raise GradingError(_join(f"`{name}`{f' ({case})' if case else ''}: {result.message}", hint))
 
 
+def preload(*modules: str) -> None:
+    """Import ``modules`` in a thread of the grading process, started when a check module that
+    names them is imported: the judge imports the notebook's check modules before its first cell
+    (``judge._judge_modules``), so a library its checks need (torch takes a second or more) loads
+    while the learner's cells run in the kernel, not when the first check asks for it. Nothing is
+    started in the kernel, which imports the check modules too (``agent.freeze``). An import
+    that fails here is simply left to the check, where it fails as it always did."""
+    import importlib
+    import sys
+    import threading
+
+    if "ipykernel.kernelapp" in sys.modules:   # the learner's kernel: it loads what its cells use
+        return
+    missing = [name for name in modules if name not in sys.modules]
+    if not missing:
+        return
+
+    def load() -> None:
+        for name in missing:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: S112 - the check's own import reports it
+                continue
+
+    # not a daemon: a process that ends meanwhile waits for the import, never stops it halfway
+    threading.Thread(target=load, name="mlcourse-preload", daemon=False).start()
+
+
 def passed(message: str) -> None:
     """Tell the learner a check passed (stdout only, never stderr)."""
     from .cells import report

@@ -10,18 +10,20 @@ reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .. import checks as g
-from ..remote import make
+from ..remote import RemoteError, is_remote, make, remote_error
 from . import GradingError, check, refused
 
 # An optimizer written by hand: torch.optim's and the course's own optimizers (their __init__,
 # step and update rule) are refused to the answer while it is graded (grading.shortcuts).
 OPTIMIZER_SHORTCUTS = ["torch.optim", "mlcourse.optim"]
+
+g.preload("torch")   # the races compare with torch.optim: loaded while the cells run
 
 BENCH = "mlcourse.grading.kernelside.nb05.Bench"   # the parameters, on the learner's side
 SHAPES = ((3,), (2, 4))
@@ -41,20 +43,120 @@ ADAM_EPS_HINT = "eps is added after the square root: sqrt(v_hat) + eps, not sqrt
 # ---- the bench: the learner's optimizer and torch's, side by side ----------------------------
 
 
-def _bench(like: Any, values: Sequence[np.ndarray]) -> tuple[Any, Callable, Callable[[], list]]:
-    """The parameters made on the learner's side, a function that sets their gradients and one
-    that reads their values back as fresh float64 arrays."""
+class _Step(NamedTuple):
+    """One step of the learner's optimizer: ``fn(*args, **kwargs)``, named ``name`` in messages
+    (``None``: ``fn``'s own name, as ``grading.call`` finds it)."""
+    fn: Any
+    args: tuple = ()
+    kwargs: dict = {}
+    name: str | None = None
+
+
+class _Raises:
+    """Stands in for a step that failed on the learner's side, so that ``grading.call`` words its
+    failure as it would have worded the step's own call."""
+
+    def __init__(self, fn: Any, exc: BaseException) -> None:
+        self._fn, self._exc = fn, exc
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._exc
+
+    @property
+    def __name__(self) -> str:
+        return self._fn.__name__
+
+
+def _bench(like: Any, values: Sequence[np.ndarray]) -> tuple[Any, Any]:
+    """The parameters made on the learner's side (``kernelside.nb05.Bench``), and the list of
+    them the learner's optimizer gets."""
     bench = make(like, BENCH, [np.array(v, dtype=np.float64) for v in values])
-    read = bench.values
-
-    def values_now() -> list[np.ndarray]:
-        got = read()
-        return [g.to_float64(got[i], f"parameter {i}'s .data") for i in range(len(values))]
-
-    return bench.params, bench.set_grads, values_now
+    return bench, bench.params
 
 
-def _step_of(optimizer: Any, label: str) -> Callable[[], Any]:
+def _read(got: Any, n: int) -> list[np.ndarray]:
+    """The ``n`` parameters' values, as the bench read them, as fresh float64 arrays."""
+    return [g.to_float64(got[i], f"parameter {i}'s .data") for i in range(n)]
+
+
+def _steps(bench: Any, step: _Step, n: int, num_steps: int,
+           grads: Callable[[int, int, bool], list], bowl: list | None = None) -> Iterator[list[np.ndarray]]:
+    """The values of the ``n`` parameters after each of ``num_steps`` steps of the learner's ``step``.
+
+    The steps run on the learner's side a run at a time (``Bench.run``: 1 step, then 2, 4, ...
+    in one request each, so that a wrong first step still costs one step, and a wrong later one
+    at most as many again as came before it). Before the first step of a run the gradients are
+    ``grads(t, count, known)`` (the judge's, for steps t, t + 1, ...; ``known``: the values
+    before step t are the last ones yielded); for any step it leaves out they are ``bowl``'s at
+    the values after the step before. A step that leaves work to the kernel's event loop or to a
+    thread ends its run, and the next run first reads the values it left, after that work, as
+    separate requests always did. Every value is the judge's to compare: this yields them one
+    step at a time, and a step that failed on the learner's side fails here once the steps
+    before it are yielded, as ``grading.call`` reports a failed call of the step (a failure to
+    set the gradients or to read the values back is raised as it comes, as such a request's
+    failure always was)."""
+    if not callable(step.fn):
+        g.call(step.fn, *step.args, name=step.name, **step.kwargs)
+    run = bench.run
+    t, size, pending = 0, 1, False
+    while t < num_steps:
+        count = min(size, num_steps - t - pending)
+        size *= 2
+        given = grads(t + pending, count, not pending) if count else []
+        values, failure, deferred = _run(bench, run, step, given, count, bowl, pending)
+        for got in values:
+            yield _read(got, n)
+        t += len(values)
+        pending = deferred
+        if failure is not None:
+            phase, exc = failure
+            if phase == "step":
+                g.call(_Raises(step.fn, exc), *step.args, name=step.name, **step.kwargs)
+            raise exc
+
+
+def _run(bench: Any, run: Any, step: _Step, grads: list, count: int, bowl: list | None,
+         read_first: bool) -> tuple[list, tuple[str, BaseException] | None, bool]:
+    """One ``Bench.run`` request: the values read, the phase and exception of the step that did
+    not finish (``None`` when each did, or when the bowl ended a run early: the next run starts
+    there with the judge's own gradients), and whether the last step's values are left unread."""
+    try:
+        record = run(step.fn, list(step.args), dict(step.kwargs), grads, count, bowl, read_first)
+        failed = None
+    except RemoteError as exc:   # the request as a whole: a refused shortcut, a dead kernel...
+        failed = exc
+        try:
+            record = bench.last()
+        except Exception:  # the kernel is gone: the failure is the request's first errand's
+            return [], ("values" if read_first else "step", exc), False
+    if type(record) is not dict or type(record.get("values")) is not list \
+            or type(record.get("stop", {})) not in (dict, type(None)) or type(record.get("deferred")) is not bool:
+        raise remote_error("BadReply", "the bench's record is not a record")
+    values, stop, deferred = record["values"], record.get("stop"), record["deferred"]
+    most = count + read_first
+    if len(values) > most or (stop is None and failed is None and not deferred and len(values) < most) \
+            or (deferred and (stop is not None or len(values) >= most)):
+        raise remote_error("BadReply", "the bench's record does not match the steps asked for")
+    if failed is not None:
+        if stop is not None:
+            return values, (str(stop.get("phase")), failed), False
+        if deferred:                 # reported before the last step's values could be read
+            return values, ("values", failed), False
+        if len(values) == most:      # reported after the request's last errand: that one failed
+            return values[:-1], ("step" if count else "values", failed), False
+        return values, ("values" if read_first and not values else "step", failed), False
+    if stop is None or stop.get("phase") == "bowl":
+        if not values and not deferred:
+            raise remote_error("BadReply", "the bench took no step")
+        return values, None, deferred
+    if is_remote(bench):
+        exc = remote_error(str(stop.get("type")), str(stop.get("message")))
+    else:
+        exc = bench.exception
+    return values, (str(stop.get("phase")), exc), False
+
+
+def _step_of(optimizer: Any, label: str) -> _Step:
     """The learner optimizer's bound ``step``, called through ``grading.call`` with its name."""
     try:
         step = optimizer.step
@@ -62,17 +164,18 @@ def _step_of(optimizer: Any, label: str) -> Callable[[], Any]:
         refused(exc)
         raise GradingError(f"`{label}` has no `step` method: write `def step(self):` inside the class, "
                            "indented like `__init__`.") from None
-    return lambda: g.call(step, name=f"{label}.step")
+    return _Step(step, name=f"{label}.step")
 
 
-def _constructed(cls: Any, label: str, **hyper: Any) -> Callable[[Any], Callable[[], Any]]:
+def _constructed(cls: Any, label: str, **hyper: Any) -> Callable[[Any], _Step]:
     """``params -> step``: builds the learner's optimizer on ``params`` with ``hyper``."""
     return lambda params: _step_of(g.call(cls, params, **hyper), label)
 
 
 def _bumpy_bowl(seed: int, shapes: Sequence[tuple[int, ...]], grad_scale: float) \
-        -> tuple[list[np.ndarray], Callable[[int, np.ndarray], np.ndarray]]:
-    """Start values and the gradient of a bowl whose curvature changes from step to step."""
+        -> tuple[list[np.ndarray], Callable[[int, np.ndarray], np.ndarray], list]:
+    """Start values and the gradient of a bowl whose curvature changes from step to step, and the
+    bowl as plain data (``[curvature, centre, scale]``, for ``Bench.run``)."""
     rng = g.seeded(seed)
     start = [rng.normal(size=shape) for shape in shapes]
     curvature = [rng.uniform(0.5, 3.0, size=shape) for shape in shapes]
@@ -81,10 +184,10 @@ def _bumpy_bowl(seed: int, shapes: Sequence[tuple[int, ...]], grad_scale: float)
     def gradient(i: int, theta: np.ndarray) -> np.ndarray:
         return grad_scale * (curvature[i] * (theta - centre[i]) + 0.5 * np.sin(3.0 * theta))
 
-    return start, gradient
+    return start, gradient, [curvature, centre, grad_scale]
 
 
-def _race(like: Any, start_ours: Callable[[Any], Callable[[], Any]], torch_optimizer: str,
+def _race(like: Any, start_ours: Callable[[Any], _Step], torch_optimizer: str,
           hyper: dict, *, name: str, seed: int, shapes: Sequence[tuple[int, ...]], num_steps: int,
           grad_scale: float = 1.0, hint: str | None = None) -> None:
     """Run the learner's optimizer and ``torch.optim.<torch_optimizer>(**hyper)`` for ``num_steps``
@@ -92,21 +195,24 @@ def _race(like: Any, start_ours: Callable[[Any], Callable[[], Any]], torch_optim
     import torch
 
     shapes = [tuple(s) for s in shapes]
-    start, gradient = _bumpy_bowl(seed, shapes, grad_scale)
-    params, set_grads, values_now = _bench(like, start)
+    start, gradient, bowl = _bumpy_bowl(seed, shapes, grad_scale)
+    bench, params = _bench(like, start)
     theirs = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in start]
     our_step = start_ours(params)
     their_step = getattr(torch.optim, torch_optimizer)(theirs, **hyper).step
     current = [x.copy() for x in start]
+    # each side's gradient at its own parameters, as a real loss would give: ours at the values
+    # the judge last read back (the bowl's, the same formula, between two of its reads)
+    ours = _steps(bench, our_step, len(start), num_steps,
+                  lambda t, count, known: [[gradient(i, theta) for i, theta in enumerate(current)]] if known else [],
+                  bowl)
     for t in range(1, num_steps + 1):
-        # each side's gradient at its own parameters, as a real loss would give
-        set_grads([gradient(i, theta) for i, theta in enumerate(current)])
         for i, q in enumerate(theirs):
             q.grad = torch.from_numpy(gradient(i, q.detach().numpy()))
-        our_step()
+        values = next(ours)
         their_step()
         case = f"{name}, step {t} of {num_steps}"
-        for i, (got, q) in enumerate(zip(values_now(), theirs, strict=True)):
+        for i, (got, q) in enumerate(zip(values, theirs, strict=True)):
             expected = q.detach().numpy().copy()
             label = f"parameter {i} (shape {shapes[i]})"
             # the change is checked first: it names a wrong step even when theta is large
@@ -129,17 +235,17 @@ def _unmoved(got: np.ndarray, before: np.ndarray, expected: np.ndarray, i: int) 
     return None
 
 
-def _hand_steps(like: Any, start: list[float], step: Callable[[Any], Callable[[], Any]],
+def _hand_steps(like: Any, start: list[float], step: Callable[[Any], _Step],
                 grads: Sequence[list[float]], changes: Sequence[list[float]], *, name: str,
                 case: str, hint: str) -> None:
     """Steps on one parameter with given gradients; each change of theta against a hand computation."""
-    params, set_grads, values_now = _bench(like, [start])
+    bench, params = _bench(like, [start])
     one_step = step(params)
-    (before,) = values_now()
-    for t, (grad, change) in enumerate(zip(grads, changes, strict=True), start=1):
-        set_grads([grad])
-        one_step()
-        (got,) = values_now()
+    (before,) = _read(bench.values(), 1)
+    ours = _steps(bench, one_step, 1, len(grads),
+                  lambda t, count, known: [[np.asarray(grad, dtype=np.float64)] for grad in grads[t:t + count]])
+    for t, change in enumerate(changes, start=1):
+        (got,) = next(ours)
         g.check_array(name, _change(got, before), change, case=case.format(t=t), hint=hint)
         before = got
 
@@ -147,8 +253,8 @@ def _hand_steps(like: Any, start: list[float], step: Callable[[Any], Callable[[]
 # ---- exercise 1: gradient descent ----------------------------------------------------------
 
 
-def _sgd(sgd_step: Any, lr: float) -> Callable[[Any], Callable[[], Any]]:
-    return lambda params: (lambda: g.call(sgd_step, params, lr))
+def _sgd(sgd_step: Any, lr: float) -> Callable[[Any], _Step]:
+    return lambda params: _Step(sgd_step, (params, lr))
 
 
 @check(references=["mlcourse.optim.SGD"], shortcuts=OPTIMIZER_SHORTCUTS)
