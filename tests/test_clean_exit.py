@@ -181,8 +181,13 @@ def test_sigterm_ends_a_batch_like_ctrl_c_and_leaves_nothing(tmp_path, course_en
     assert proc.returncode == 128 + signal.SIGTERM, out
     assert "stopped (SIGTERM)" in out, out
     assert watch.groups, "the watch saw no sandbox cgroup: nothing was tested"
-    left = [pid for pid, start in watch.seen.items() if alive(pid, start)]
-    assert not left, f"processes of the stopped grader still run: {left}\n{out}"
+    # A Dask worker signalled with its grader (the whole group) empties its sandboxes and
+    # ends on its own clock: give it a few seconds, not forever.
+    settle = time.monotonic() + 15
+    while (left := [pid for pid, start in watch.seen.items() if alive(pid, start)]) \
+            and time.monotonic() < settle:
+        time.sleep(0.2)
+    assert not left, f"processes of the stopped grader still run 15 s after it: {left}\n{out}"
     assert not watch.owned_groups(), f"cgroups outlived the grader: {watch.owned_groups()}"
     done = {key.split("/")[0] for key in json.loads(ledger.read_text())}
     assert 1 <= len(done) < len(students), out
