@@ -123,6 +123,9 @@ def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     stdlib = os.path.dirname(os.__file__) + os.sep
     here = os.path.abspath(__file__)
+    # The judge's runners of several calls in one errand (``kernelside``): an answer they call
+    # is handed over as surely as one the errand calls itself.
+    runners = {os.path.join(os.path.dirname(here), "kernelside", name) for name in ("calls.py", "nb05.py")}
     trusted = set(trusted_files)
 
     def learner_calls(frame) -> bool:
@@ -137,6 +140,8 @@ def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list
             if name in trusted:
                 return False
             path = name if name.startswith("<") else os.path.abspath(name)
+            if path in runners:
+                return True
             if path.startswith(package):
                 return False
             if not (path.startswith(stdlib) or "site-packages" in path or "dist-packages" in path):

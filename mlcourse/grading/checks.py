@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -26,6 +26,7 @@ from mlcourse import diagnose
 
 from .errors import GradingError, ReferenceUse
 from .guard import to_float64
+from .remote import RemoteError, is_remote, make, remote_error
 
 
 def _fmt(x: float) -> str:
@@ -102,6 +103,76 @@ def call(fn: Callable, *args: Any, name: str | None = None, **kwargs: Any) -> An
             f"`{label()}({shown})` raised {kind}: {exc}\n"
             "Run your function on these inputs in a cell of your own to see where it breaks."
         ) from exc
+
+
+class _Raises:
+    """Stands in for a call that failed on the learner's side (in a request of several), so that
+    ``call`` words its failure as it would have worded that call's own."""
+
+    def __init__(self, fn: Any, exc: BaseException) -> None:
+        self._fn, self._exc = fn, exc
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._exc
+
+    @property
+    def __name__(self) -> str:
+        return self._fn.__name__
+
+
+def failed_call(fn: Callable, exc: BaseException, *args: Any, name: str | None = None, **kwargs: Any) -> None:
+    """Raise what ``call(fn, *args, name=name, **kwargs)`` raises when ``fn`` raises ``exc``."""
+    call(_Raises(fn, exc), *args, name=name, **kwargs)
+    raise exc   # pragma: no cover - call always raises here
+
+
+def calls(helper: str, fn: Callable, cases: Iterable[tuple[tuple, dict]], *,
+          name: str | None = None) -> Iterator[Any]:
+    """``call(fn, *args, name=name, **kwargs)`` for each ``(args, kwargs)`` of ``cases``, in turn.
+
+    For a learner's function in the kernel the calls run there several to a request (1, then 2,
+    4, ...: a wrong first answer still costs one call) through ``helper``, the dotted path of
+    ``kernelside.calls.Caller`` written in the check module (so that the judge freezes it). Each
+    result comes back as plain data, as it would from its own request, and is yielded one at a
+    time: the check compares each before it sees the next, and a call that raised fails here,
+    worded by ``call``, once the results before it are yielded. Only for functions whose calls
+    are independent of one another's results (the cases are fixed before the first call), and
+    for checks that name no reference function: the guards look through the course's package."""
+    cases = [(tuple(args), dict(kwargs)) for args, kwargs in cases]
+    if not is_remote(fn):
+        for args, kwargs in cases:
+            yield call(fn, *args, name=name, **kwargs)
+        return
+    caller = make(fn, helper)
+    run = caller.run
+    done, size = 0, 1
+    while done < len(cases):
+        asked = cases[done:done + size]
+        size *= 2
+        failure = None
+        try:
+            record = run(fn, [[list(args), kwargs] for args, kwargs in asked])
+        except RemoteError as exc:   # the request as a whole: a refused shortcut, a dead kernel...
+            failure = exc
+            try:
+                record = caller.last()
+            except Exception:  # the kernel is gone: the failure is the first call's
+                record = {"results": [], "stop": None}
+        if type(record) is not dict or type(record.get("results")) is not list \
+                or type(record.get("stop")) not in (dict, type(None)):
+            raise remote_error("BadReply", "the helper's record is not a record")
+        results, stop = record["results"], record["stop"]
+        if len(results) > len(asked) or (failure is None and stop is None and not results):
+            raise remote_error("BadReply", "the helper's record does not match the calls asked for")
+        if failure is not None and stop is None and len(results) == len(asked):
+            results = results[:-1]   # reported after the run's last call: that call's request failed
+        yield from results
+        done += len(results)
+        if failure is None and stop is not None:
+            failure = remote_error(str(stop.get("type")), str(stop.get("message")))
+        if failure is not None:
+            args, kwargs = cases[done]
+            failed_call(fn, failure, *args, name=name, **kwargs)
 
 
 def seeded(seed: int) -> np.random.Generator:

@@ -85,7 +85,9 @@ def _decode_array(spec: Any) -> np.ndarray:
 
 def decode(data: Any, handle: Any, depth: int = 0) -> Any:
     """Plain values from JSON-decoded ``data``; ``handle(id, type_name)`` builds a proxy."""
-    if depth > MAX_DEPTH + 2:
+    # A value encoded by itself is at most MAX_DEPTH + 1 deep; a record of values each encoded
+    # by itself (``kernelside.calls``) holds them two levels down.
+    if depth > MAX_DEPTH + 4:
         raise WireError("nested too deeply")
     t = type(data)
     if data is None or t in (bool, int, float):

@@ -19,6 +19,8 @@ from . import check
 
 # The judge's splits (mlcourse.grading.heldout): test part handed over once, or not at all.
 ONCE, SEALED = "mlcourse.grading.heldout.once", "mlcourse.grading.heldout.sealed"
+# Many calls of one learner function in few requests (``grading.checks.calls``).
+CALLS = "mlcourse.grading.kernelside.calls.Caller"
 
 NOISE = 0.3                      # the notebook's noise level: sigma^2 = 0.09 is the noise floor
 FRACTIONS = (0.5, 0.25, 0.25)    # 80 examples -> 40 / 20 / 20
@@ -227,10 +229,14 @@ def _stopping_hint(got: np.ndarray, expected: tuple[int, int], n_epochs: int, pa
     return None
 
 
-def _check_stopping(early_stopping_epoch, val_losses: Sequence[float], patience: int, min_delta: float,
-                    expected: tuple[int, int], case: str) -> None:
-    got = g.to_float64(g.call(early_stopping_epoch, list(val_losses), patience, min_delta),
-                       "(best_epoch, stopped_epoch)")
+def _stopping_calls(early_stopping_epoch, cases: Sequence[tuple[list, int, float]]):
+    """The learner's (best_epoch, stopped_epoch) for each (val_losses, patience, min_delta), in turn."""
+    return g.calls(CALLS, early_stopping_epoch, [((list(v), p, d), {}) for v, p, d in cases])
+
+
+def _check_stopped(got, val_losses: Sequence[float], patience: int, min_delta: float,
+                   expected: tuple[int, int], case: str) -> None:
+    got = g.to_float64(got, "(best_epoch, stopped_epoch)")
     g.check_true(got.shape == (2,), "early_stopping_epoch should return the pair (best_epoch, stopped_epoch); "
                                     f"expected 2 numbers, got an array of shape {got.shape}.")
     _check_whole(f"early_stopping_epoch(..., patience={patience}, min_delta={min_delta}) -> "
@@ -249,16 +255,18 @@ def _random_curve(rng: np.random.Generator, length: int) -> list[float]:
 @check()
 def early_stopping(early_stopping_epoch):
     """The worked example, a curve that keeps improving, ties, and patience 1 (min_delta = 0)."""
-    for val_losses, patience, min_delta, expected, case in STOPPING_CASES:
-        _check_stopping(early_stopping_epoch, val_losses, patience, min_delta, expected, case)
+    answers = _stopping_calls(early_stopping_epoch, [c[:3] for c in STOPPING_CASES])
+    for (val_losses, patience, min_delta, expected, case), got in zip(STOPPING_CASES, answers, strict=True):
+        _check_stopped(got, val_losses, patience, min_delta, expected, case)
     g.passed("early stopping stops after `patience` epochs without improvement and keeps the best epoch")
 
 
 @check()
 def early_stopping_min_delta(early_stopping_epoch):
     """Gains smaller and larger than min_delta."""
-    for val_losses, patience, min_delta, expected, case in MIN_DELTA_CASES:
-        _check_stopping(early_stopping_epoch, val_losses, patience, min_delta, expected, case)
+    answers = _stopping_calls(early_stopping_epoch, [c[:3] for c in MIN_DELTA_CASES])
+    for (val_losses, patience, min_delta, expected, case), got in zip(MIN_DELTA_CASES, answers, strict=True):
+        _check_stopped(got, val_losses, patience, min_delta, expected, case)
     g.passed("early stopping counts only improvements larger than min_delta")
 
 
@@ -267,12 +275,15 @@ def early_stopping_random(early_stopping_epoch, *, seed: int, count: int, min_de
     """``count`` noisy U-shaped curves of 2 to 149 epochs, patience 1 to 14, min_delta drawn from
     ``min_deltas``, against the rule of mlcourse.train.fit."""
     rng = g.seeded(seed)
+    cases = []
     for _ in range(count):
         curve = _random_curve(rng, int(rng.integers(2, 150)))
         patience = int(rng.integers(1, 15))
         min_delta = float(rng.choice(list(min_deltas)))
-        _check_stopping(early_stopping_epoch, curve, patience, min_delta,
-                        _reference_stopping(curve, patience, min_delta), f"a random curve of {len(curve)} epochs")
+        cases.append((curve, patience, min_delta))
+    for (curve, patience, min_delta), got in zip(cases, _stopping_calls(early_stopping_epoch, cases), strict=True):
+        _check_stopped(got, curve, patience, min_delta, _reference_stopping(curve, patience, min_delta),
+                       f"a random curve of {len(curve)} epochs")
     g.passed(f"early_stopping_epoch agrees with mlcourse.train's rule on {count} random curves")
 
 
@@ -687,8 +698,12 @@ def _curve(kind: str, rng: np.random.Generator, n: int, floor: float) -> tuple[l
     return (train * jitter()).tolist(), (val * np.minimum(jitter(), 1.0) if kind != "overfitting" else val).tolist()
 
 
-def _check_diagnose(diagnose, train: Sequence[float], val: Sequence[float], floor: float, case: str) -> None:
-    got = g.call(diagnose, list(train), list(val), floor)
+def _diagnosed(diagnose, cases: Sequence[tuple]):
+    """The learner's answer for each (train, val, floor, ...) of ``cases``, in turn."""
+    return g.calls(CALLS, diagnose, [((list(c[0]), list(c[1]), c[2]), {}) for c in cases])
+
+
+def _check_diagnose(got, train: Sequence[float], val: Sequence[float], floor: float, case: str) -> None:
     expected = _reference_diagnose(train, val, floor)
     ok = isinstance(got, (tuple, list)) and len(got) == 2 and tuple(got) == expected
     tail = lambda c: ", ".join(f"{v:.3g}" for v in c[-3:])  # noqa: E731
@@ -708,8 +723,9 @@ def diagnose(diagnose):
         "a model too simple": ([5, 3.4, 3.1, 3.05, 3.02, 3.0], [5.5, 3.7, 3.4, 3.36, 3.33, 3.3]),
         "a good fit": ([3, 1.6, 1.2, 1.05, 1.0, 0.98], [3.3, 1.8, 1.35, 1.2, 1.15, 1.14]),
     }
-    for case, (train, val) in cases.items():
-        _check_diagnose(diagnose, train, val, 1.0, case)
+    runs = [(train, val, 1.0, case) for case, (train, val) in cases.items()]
+    for (train, val, floor, case), got in zip(runs, _diagnosed(diagnose, runs), strict=True):
+        _check_diagnose(got, train, val, floor, case)
     g.passed("diagnose names the four kinds of run")
 
 
@@ -717,9 +733,12 @@ def diagnose(diagnose):
 def diagnose_random(diagnose, *, seed: int, count: int):
     """``count`` random curves of each kind, of random lengths and floors."""
     rng = g.seeded(seed)
+    runs = []
     for _ in range(count):
         for kind in ("overfitting", "still learning", "too simple", "good fit"):
             floor, n = float(rng.uniform(0.05, 2.0)), int(rng.integers(20, 400))
             train, val = _curve(kind, rng, n, floor)
-            _check_diagnose(diagnose, train, val, floor, f"a random curve of {n} epochs")
+            runs.append((train, val, floor, f"a random curve of {n} epochs"))
+    for (train, val, floor, case), got in zip(runs, _diagnosed(diagnose, runs), strict=True):
+        _check_diagnose(got, train, val, floor, case)
     g.passed("diagnose agrees on random learning curves")

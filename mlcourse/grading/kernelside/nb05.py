@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .calls import pending
+
 # Taken when the judge freezes this module, before any learner cell: a learner's ``np.sin = ...``
 # changes nothing here (this module's own names cannot be changed from the learner's cells).
 _sin = np.sin
@@ -97,12 +99,12 @@ class Bench:
                     record["stop"] = {"phase": phase, "refused": True}
                     return record
                 phase = "step"
-                before = _pending()
+                before = pending()
                 step(*_fresh(list(args)), **_fresh(dict(kwargs)))
                 if shortcuts._refused:
                     record["stop"] = {"phase": phase, "refused": True}
                     return record
-                if _pending() != before:
+                if pending() != before:
                     record["deferred"] = True
                     return record
                 phase = "values"
@@ -119,17 +121,3 @@ class Bench:
             record["stop"] = {"phase": phase, "type": type(exc).__name__, "message": str(exc)[:2000]}
         return record
 
-
-def _pending() -> tuple:
-    """What waits to run beside the errand: the kernel's event loop's callbacks and timers, and
-    the live threads (a step that adds to them leaves work for between two requests)."""
-    import asyncio
-    import threading
-
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:   # no event loop runs here (the judge's own tests)
-        waiting: tuple = ()
-    else:
-        waiting = (len(getattr(loop, "_ready", ())), len(getattr(loop, "_scheduled", ())))
-    return waiting, frozenset(map(id, threading.enumerate()))
