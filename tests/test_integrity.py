@@ -481,7 +481,7 @@ print(run("mlcourse.losses.mse(a, b)", "/tmp/ipykernel_1/123.py"),
       run("np.vectorize(mlcourse.losses.mse, signature='(n),(n)->()')(a, b)", "<learner>"),
       run("f = functools.partial(mlcourse.losses.mse)\nf(a, b)", "<learner>"),
       agent.answer('{"op": "call", "nonce": 1, "target": {"handle": %d, "type": "f"}, "args": '
-                   '{"list": []}, "kwargs": {"dict": []}}' % agent._keep(mlcourse.losses.mse)["handle"],
+                   '{"list": []}, "kwargs": {"dict": []}}' % agent.keep_value(mlcourse.losses.mse)["handle"],
                    {})[:60].count("ReferenceUseError"),
       mlcourse.losses.mse.__name__, hasattr(mlcourse.losses.mse, "__wrapped__"))
 """

@@ -21,7 +21,7 @@ MIME = "application/vnd.mlcourse.judge+json"
 _objects: dict[int, Any] = {}
 
 
-def _keep(obj: Any) -> dict:
+def keep_value(obj: Any) -> dict:
     _objects[id(obj)] = obj
     return {"handle": id(obj), "type": type(obj).__name__}
 
@@ -46,7 +46,7 @@ def _do(request: dict, namespace: dict) -> Any:
         return namespace[request["name"]]
     if op == "make":
         fn = _factory(request["path"])
-        return _keep(fn(*_arg(request["args"]), **_arg(request["kwargs"])))
+        return keep_value(fn(*_arg(request["args"]), **_arg(request["kwargs"])))
     target = _arg(request["target"])
     if op == "call":
         return target(*_arg(request["args"]), **_arg(request["kwargs"]))
@@ -83,7 +83,7 @@ def answer(request_text: str, namespace: dict) -> str:
         if isinstance(result, dict) and set(result) in ({"handle", "type"}, {"plain"}):
             reply["ok"] = result.get("plain", result)
         else:
-            reply["ok"] = wire.encode(result, _keep)
+            reply["ok"] = wire.encode(result, keep_value)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt from an answer too
         reply["error"] = {"type": type(exc).__name__, "message": str(exc)[:2000]}
     try:

@@ -169,7 +169,7 @@ _ABSENT = object()
 _armed: frozenset = frozenset()     # the route names of the check being judged
 _factory = False                    # that request builds the judge's object from the course (make)
 _check: Any = None                  # the judge's token for the check whose routes are armed
-_refused: list[str] = []            # what the guards refused while armed
+refused_calls: list[str] = []            # what the guards refused while armed
 _trusted: frozenset = frozenset()   # the notebook's locked cells, by code name
 _agent = ""                         # agent.py: the judge's errand
 _package = ""                       # the course package's folder
@@ -238,7 +238,7 @@ def _refuse(keys: set, route_entry: tuple[str, str]) -> None:
     if _armed.isdisjoint(keys) or not learner_calls(sys._getframe(2)):
         return
     text = message(*route_entry)
-    _refused.append(text)
+    refused_calls.append(text)
     from .errors import ReferenceUseError
 
     raise ReferenceUseError(text)
@@ -541,27 +541,27 @@ def armed_call(armed: Any, fn: Callable, *args: Any, factory: bool = False) -> A
     if isinstance(armed, dict):
         armed, check = armed.get("routes") or (), armed.get("check")
     if check is None or check != _check:
-        _refused.clear()
+        refused_calls.clear()
     _check = check
     _factory = bool(factory)
     _armed = frozenset(str(n) for n in armed)
     try:
         result = fn(*args)
     except BaseException:
-        if _refused:
+        if refused_calls:
             raise ReferenceUseError(_reported()) from None
         raise
     finally:
         _factory = False
-    if _refused:
+    if refused_calls:
         raise ReferenceUseError(_reported())
     return result
 
 
 def _reported() -> str:
     """The first refusal on record, which is now reported: the record starts again."""
-    text = _refused[0]
-    _refused.clear()
+    text = refused_calls[0]
+    refused_calls.clear()
     return text
 
 
@@ -569,7 +569,7 @@ def disarm() -> None:
     """Nothing is armed, and nothing is remembered: a cell of the notebook is about to run."""
     global _armed, _factory, _check
     _armed, _factory, _check = frozenset(), False, None
-    _refused.clear()
+    refused_calls.clear()
 
 
 ERRAND = "__import__('mlcourse.grading.agent'"   # how the judge's requests start (judge.KernelLink)
@@ -591,4 +591,4 @@ def _shell() -> Any:
 
 def refused() -> list[str]:
     """What the guards refused and no request has reported yet."""
-    return list(_refused)
+    return list(refused_calls)

@@ -55,11 +55,11 @@ class Caller:
             except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
                 self.record = _plain(results, {"type": type(exc).__name__, "message": str(exc)[:2000]})
                 return self.record
-            if shortcuts._refused:
+            if shortcuts.refused_calls:
                 self.record = _plain(results, {"refused": True})
                 return self.record
             try:
-                results.append(wire.encode(result, agent._keep))
+                results.append(wire.encode(result, agent.keep_value))
             except BaseException as exc:  # as the errand's own encoding would fail
                 self.record = _plain(results, {"type": type(exc).__name__, "message": str(exc)[:2000]})
                 return self.record

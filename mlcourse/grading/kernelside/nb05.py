@@ -80,7 +80,7 @@ class Bench:
         try:
             if read_first:
                 now = self.values()
-                if shortcuts._refused:
+                if shortcuts.refused_calls:
                     record["stop"] = {"phase": phase, "refused": True}
                     return record
                 done.append(now)
@@ -95,13 +95,13 @@ class Bench:
                                  for i, theta in enumerate(done[-1])]
                 phase = "grads"
                 self.set_grads(given)
-                if shortcuts._refused:
+                if shortcuts.refused_calls:
                     record["stop"] = {"phase": phase, "refused": True}
                     return record
                 phase = "step"
                 before = pending()
                 step(*_fresh(list(args)), **_fresh(dict(kwargs)))
-                if shortcuts._refused:
+                if shortcuts.refused_calls:
                     record["stop"] = {"phase": phase, "refused": True}
                     return record
                 if pending() != before:
@@ -109,7 +109,7 @@ class Bench:
                     return record
                 phase = "values"
                 now = self.values()
-                if shortcuts._refused:
+                if shortcuts.refused_calls:
                     record["stop"] = {"phase": phase, "refused": True}
                     return record
                 done.append(now)
