@@ -52,21 +52,6 @@ class _Step(NamedTuple):
     name: str | None = None
 
 
-class _Raises:
-    """Stands in for a step that failed on the learner's side, so that ``grading.call`` words its
-    failure as it would have worded the step's own call."""
-
-    def __init__(self, fn: Any, exc: BaseException) -> None:
-        self._fn, self._exc = fn, exc
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise self._exc
-
-    @property
-    def __name__(self) -> str:
-        return self._fn.__name__
-
-
 def _bench(like: Any, values: Sequence[np.ndarray]) -> tuple[Any, Any]:
     """The parameters made on the learner's side (``kernelside.nb05.Bench``), and the list of
     them the learner's optimizer gets."""
@@ -111,7 +96,7 @@ def _steps(bench: Any, step: _Step, n: int, num_steps: int,
         if failure is not None:
             phase, exc = failure
             if phase == "step":
-                g.call(_Raises(step.fn, exc), *step.args, name=step.name, **step.kwargs)
+                g.failed_call(step.fn, exc, *step.args, name=step.name, **step.kwargs)
             raise exc
 
 
