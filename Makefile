@@ -6,6 +6,7 @@
 #   make report   the class report: grader/report.html (offline) and grader/report.csv
 #   make bench    side-by-side performance comparisons
 #   make lint     ruff
+#   make hub      the class's JupyterHub on this machine, as root (hub/README.md)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,7 +21,7 @@ PYTEST_ARGS     ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONWARNINGS ?= ignore::DeprecationWarning
 
-.PHONY: lab test test-fast release grade report bench lint clean venv system-deps
+.PHONY: lab test test-fast release grade report bench lint clean venv system-deps hub
 
 venv: $(VENV)/.installed
 
@@ -41,6 +42,11 @@ $(VENV)/.installed: pyproject.toml
 # A learner's Lab: lab/ hides nbgrader's instructor tools and keeps Validate.
 lab: venv
 	JUPYTER_CONFIG_PATH=$(abspath lab) $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# A class: JupyterHub with nbgrader's exchange, users from hub/roster.csv (as root).
+hub: venv system-deps
+	bash hub/setup.sh
+	cd hub && $(BIN)/jupyterhub -f jupyterhub_config.py
 
 # bubblewrap (the grading sandbox) and PostgreSQL (the gradebook test): installed as root on
 # Debian/Ubuntu, reported elsewhere.
