@@ -169,7 +169,9 @@ def read_scratch(course: Course, job: Job) -> Result:
                 "flagged": bool(nb.flagged),
             }
     folder = course.root / "autograded" / SCRATCH_STUDENT / job.assignment
-    for name in [f"{nb}.ipynb" for nb in notebooks] + ["timestamp.txt"]:
+    # submission_secret.txt (nbgrader's exchange writes it on submit) goes on to feedback/;
+    # `nbgrader release_feedback` needs it to name the feedback the learner may fetch.
+    for name in [f"{nb}.ipynb" for nb in notebooks] + ["timestamp.txt", "submission_secret.txt"]:
         path = folder / name
         if path.is_file() and not path.is_symlink():
             autograded[name] = path.read_text(encoding="utf-8")

@@ -55,7 +55,7 @@ done
 getent group "$STAFF" >/dev/null || groupadd --system "$STAFF"
 passwords="$STATE/passwords.csv"
 while IFS=, read -r user role password _; do
-  user="${user//[[:space:]]/}"; role="${role//[[:space:]]/}"
+  user="${user//[[:space:]]/}"; role="${role//[[:space:]]/}"; password="${password%$'\r'}"
   [ -z "$user" ] || [ "$user" = username ] && continue
   case "$role" in learner|instructor) ;; *) echo "$ROSTER: bad role '$role' for $user" >&2; exit 1;; esac
   if ! id -u "$user" >/dev/null 2>&1; then
