@@ -18,6 +18,6 @@ judge's witness of a kernel's death), capabilities.py. What people read: feedbac
 report.py (with report_data.py, report_page.py, report_similar.py).
 
 One submission's way from ``grade`` to the gradebook is a straight line:
-pipeline -> autograde.grade -> intake.collect (Job) -> batch.run_jobs ->
+pipeline -> autograde.grade -> intake.collect (Job) -> batch.Runner (after canary.Gate) ->
 worker.grade_job (Result) -> gradebook.record -> gradebook.export (grades.csv).
 """

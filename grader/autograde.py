@@ -7,15 +7,16 @@ One submission walks a straight line, each step in its own module:
 2. the gradebook learns its assignment (``release.generate``, only when the
    assignment is new or changed) and ``gradebook.template`` copies that record into
    the small gradebook a worker grades against;
-3. ``batch.run_jobs`` hands the job to a worker, in this process or on Dask;
+3. ``batch.Runner`` hands the job to a worker, in this process or on Dask;
 4. ``worker.grade_job`` grades it in a scratch course and returns a ``Result``;
 5. ``gradebook.record`` writes the result into the gradebook the moment it comes
    back, and the ledger notes what the grade was computed from;
 6. ``gradebook.export`` writes the CSVs once the batch is over (or interrupted).
 
-Before anyone is graded, each assignment's source notebook goes the same way (the canary:
-``canaries``): it must earn full marks in this environment and sandbox, or the batch stops
-with the reason. Its times set each submission's limits (``limits_for``). A submission the
+Each assignment's source notebook goes the same way first, on the same workers (the canary,
+``canary.py``): it must earn full marks in this environment and sandbox, or the batch stops
+with the reason and records nothing. An assignment's submissions start as soon as its own
+canary has passed, under limits its times set; grades are recorded once every canary has. A submission the
 judge finds ungradable through the course's fault is "not graded: course error", never a
 learner's zero, and is tried again next run.
 """
@@ -24,25 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
-import math
-import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader import batch, gradebook, intake, release
+from grader import batch, canary, gradebook, intake, release
 from grader.capabilities import probe
-from grader.course import Course, PipelineError, kernel_environment, quiet_nbgrader_logs
+from grader.course import Course, kernel_environment, quiet_nbgrader_logs
 from grader.gradebook import GradeRow
 from grader.jobs import COURSE_ERROR, Assignment, Job, Result, Settings
-from mlcourse.grading import limits
 from mlcourse.grading.limits import format_size
-
-CANARY_STUDENT = "mlcourse-canary"
-CANARIES = "canary.json"   # in .work/: assignment -> the key and times of its last passed canary
 
 
 def grade(
@@ -89,14 +81,19 @@ def grade(
     with kernel_environment():
         templates = {name: gradebook.template(course, name)
                      for name in dict.fromkeys(j.assignment for j in jobs)}
-    times = canaries(course, list(templates), assignments_of, templates, settings, workers,
-                     scheduler, force, echo)
-    chosen_limits = {name: limits_for(course, name, settings, times) for name in times}
-    for name, limited in chosen_limits.items():
-        echo(f"{name}: {limited.time_limit} s a notebook, {limited.cell_time_limit} s a cell "
-             f"(the reference: {times[name].get('notebook', 0):.1f} s, slowest cell "
-             f"{times[name].get('slowest', 0):.1f} s)")
-    jobs = [dataclasses.replace(j, settings=chosen_limits[j.assignment]) for j in jobs]
+    gate = canary.Gate(course, list(templates), assignments_of, settings, force)
+    by_assignment: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_assignment.setdefault(job.assignment, []).append(job)
+
+    def limited(name: str) -> list[Job]:
+        """``name``'s submissions, under the limits its canary's times set."""
+        chosen = canary.limits_for(course, name, settings, gate.times)
+        echo(f"{name}: {chosen.time_limit} s a notebook, {chosen.cell_time_limit} s a cell "
+             f"(the reference: {gate.times[name].get('notebook', 0):.1f} s, slowest cell "
+             f"{gate.times[name].get('slowest', 0):.1f} s)")
+        return [dataclasses.replace(j, settings=chosen) for j in by_assignment.pop(name, [])]
+
     failures = gradebook.load_failures(course)
     ledger = gradebook.Ledger(course.work_dir / gradebook.LEDGER)
     results: list[GradeRow] = []
@@ -126,34 +123,64 @@ def grade(
     peaks: list[tuple[int, str]] = []
     progress = batch.Progress(len(jobs), echo)
     started = time.perf_counter()
+
+    def record_one(job: Job, result: Result, gb) -> None:
+        warnings.update(result.warnings or [])
+        seconds.append(result.seconds or 0.0)
+        if result.peak_memory:
+            peaks.append((result.peak_memory, job.key))
+        why = result.course_error() if result.ok else None
+        if why:   # the course's fault: no grade, and no zero
+            result = Result(ok=False, error=why, seconds=result.seconds, warnings=result.warnings)
+        if result.ok:
+            row = gradebook.record(course, gb, job, result)
+        else:
+            gradebook.remove_stale(course, job.assignment, job.student)
+            row = gradebook.failed_row(course, job.assignment, job.student, result.error)
+        # A worker that failed for its own reasons is tried again next run.
+        done(row, None if result.worker_failed else job.fingerprint, progress.line)
+        progress.step()
+
+    held: list[tuple[Job, Result]] = []   # finished before every canary had passed
     try:
         with kernel_environment(), contextlib.ExitStack() as stack:
+            runner = stack.enter_context(batch.Runner(assignments_of, templates, workers, scheduler))
+            runner.submit(gate.jobs, priority=1)
+            for name in list(gate.times):
+                runner.submit(limited(name))
+            if gate.open:
+                record_refused()
             gb = None  # one gradebook session for the whole batch, from the first result on
-            for job, result in batch.run_jobs(jobs, assignments_of, templates, workers, scheduler,
-                                              on_start=record_refused):
-                if gb is None:
-                    gb = stack.enter_context(course.gradebook())
-                warnings.update(result.warnings or [])
-                seconds.append(result.seconds or 0.0)
-                if result.peak_memory:
-                    peaks.append((result.peak_memory, job.key))
-                why = result.course_error() if result.ok else None
-                if why:   # the course's fault: no grade, and no zero
-                    result = Result(ok=False, error=why, seconds=result.seconds,
-                                    warnings=result.warnings)
-                if result.ok:
-                    row = gradebook.record(course, gb, job, result)
+            for job, result in runner.results():
+                if gate.is_canary(job):
+                    if gate.decide(job, result):
+                        if not gate.failed:
+                            runner.submit(limited(job.assignment))
+                    else:   # no more submissions: the batch stops once the canaries are in
+                        runner.cancel(lambda j: not gate.is_canary(j))
+                    if gate.running:
+                        continue
+                    if gate.failed:   # nothing recorded, no CSV written
+                        raise gate.error()
+                    echo(f"canary: {', '.join(j.assignment for j in gate.jobs)} earned full marks "
+                         f"from the source notebook ({time.perf_counter() - started:.1f} s)")
+                    record_refused()
+                    finished, held = held, []
+                elif not gate.open:
+                    held.append((job, result))
+                    continue
                 else:
-                    gradebook.remove_stale(course, job.assignment, job.student)
-                    row = gradebook.failed_row(course, job.assignment, job.student, result.error)
-                # A worker that failed for its own reasons is tried again next run.
-                done(row, None if result.worker_failed else job.fingerprint, progress.line)
-                progress.step()
+                    finished = [(job, result)]
+                for job, result in finished:
+                    if gb is None:
+                        gb = stack.enter_context(course.gradebook())
+                    record_one(job, result, gb)
     finally:
         progress.close()
-        gradebook.export(course, out=out)
-        summary(course, results, jobs, warnings, seconds, time.perf_counter() - started,
-                out, echo, max(peaks) if peaks else None, settings)
+        if not gate.failed:
+            gradebook.export(course, out=out)
+            summary(course, results, jobs, warnings, seconds, time.perf_counter() - started,
+                    out, echo, max(peaks) if peaks else None, settings)
     return results
 
 
@@ -204,141 +231,3 @@ def summary(course, results, jobs, warnings, seconds, wall, out, echo, peak, set
         echo(line)
     course.work_dir.mkdir(parents=True, exist_ok=True)
     (course.work_dir / "last-batch.txt").write_text("\n".join(lines) + "\n")
-
-
-# ---- the canary: the source notebook, graded first ------------------------------------------
-
-
-def canary_key(course: Course, assignment: Assignment, settings: Settings) -> str:
-    """Everything a canary's result depends on: the assignment and the course's code and
-    settings (``intake.assignment_fingerprint``), the Python that runs the kernels, where
-    ``mlcourse`` is imported from here, and the import hooks of the environment's site folders
-    (an editable install's ``.pth``: where a kernel finds ``mlcourse``)."""
-    import mlcourse
-
-    h = hashlib.sha256()
-    for part in (intake.assignment_fingerprint(assignment, settings), sys.executable,
-                 os.path.realpath(sys.executable), str(Path(mlcourse.__file__).resolve()),
-                 json.dumps(limits.KERNEL_ENV, sort_keys=True)):
-        h.update(part.encode() + b"\0")
-    for entry in sorted({p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)}):
-        for path in sorted(Path(entry).glob("*.pth")) + sorted(Path(entry).glob("__editable__*.py")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
-def canaries(course: Course, names: list[str], assignments: dict[str, Assignment],
-             templates: dict[str, bytes], settings: Settings, workers: int | None,
-             scheduler: str | None, force: bool, echo=print) -> dict[str, dict]:
-    """Grade each assignment's source notebook as a submission (same worker path, sandbox and
-    settings; never recorded), unless a passed canary with the same key is kept in .work/.
-    Returns assignment -> its times (``notebook``, ``slowest``, ``cell``); raises
-    ``PipelineError`` with the reason when one earns less than full marks."""
-    path = course.work_dir / CANARIES
-    try:
-        kept = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except ValueError:
-        kept = {}
-    keys = {name: canary_key(course, assignments[name], settings) for name in names}
-    times = {n: kept[n] for n in names if not force and isinstance(kept.get(n), dict)
-             and kept[n].get("key") == keys[n]}
-    todo = [n for n in names if n not in times]
-    if not todo:
-        return times
-    jobs = [Job(CANARY_STUDENT, name, intake.read_folder(course.solutions / name)[0], settings,
-                f"canary-{keys[name]}") for name in todo]
-    started = time.perf_counter()
-    n = workers if workers == 0 or scheduler else min(workers or batch.default_workers(), len(jobs))
-    failed = []
-    with kernel_environment():
-        for job, result in batch.run_jobs(jobs, assignments, templates, n, scheduler):
-            why, timing = canary_verdict(job.assignment, result)
-            if why:
-                failed.append(f"{job.assignment}: {why}")
-            else:
-                times[job.assignment] = kept[job.assignment] = {"key": keys[job.assignment], **timing}
-    if failed:
-        raise PipelineError("the canary failed, nothing was graded: the source notebook of each "
-                            "assignment must earn full marks in this environment and sandbox "
-                            "before any submission is graded.\n  " + "\n  ".join(failed))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    echo(f"canary: {', '.join(todo)} earned full marks from the source notebook "
-         f"({time.perf_counter() - started:.1f} s)")
-    return times
-
-
-def canary_verdict(name: str, result: Result) -> tuple[str, dict]:
-    """Why a canary's result is short of full marks ("" when it is not), and its times."""
-    if not result.ok:
-        return result.error, {}
-    if result.course_error():
-        return result.course_error(), {}
-    short = [(cell, g) for nb in result.notebooks.values() for cell, g in sorted(nb["grades"].items())
-             if not g.get("needs_manual_grade") and (g.get("auto_score") or 0) < (g.get("max_score") or 0)]
-    records = result.judge_records()
-    if short:
-        cell, g = short[0]
-        return (f"cell `{cell}` scored {g.get('auto_score') or 0:g} of {g.get('max_score'):g}: "
-                f"{cell_error(result, cell)}" + (f" (and {len(short) - 1} more cell(s))"
-                                                 if len(short) > 1 else "")), {}
-    cells: dict = {}
-    notebook = 0.0
-    for record in records.values():
-        timing = record.get("timing") or {}
-        cells.update(timing.get("cells") or {})
-        notebook += float(timing.get("notebook") or 0.0)
-    slowest = max(cells.items(), key=lambda kv: kv[1], default=("", 0.0))
-    return "", {"notebook": round(notebook, 3), "slowest": slowest[1], "cell": slowest[0],
-                "seconds": round(result.seconds, 1)}
-
-
-def cell_error(result: Result, grade_id: str) -> str:
-    """The error a graded cell of the autograded copy shows (its first line or two)."""
-    for text in result.autograded.values():
-        try:
-            nb = json.loads(text)
-        except ValueError:
-            continue
-        for cell in nb.get("cells", []) if isinstance(nb, dict) else []:
-            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") != grade_id:
-                continue
-            for out in cell.get("outputs", []):
-                if out.get("output_type") == "error":
-                    words = " ".join(str(out.get("evalue", "")).split())
-                    return f"{out.get('ename')}: {words[:400]}"
-    return "no error shown"
-
-
-def limits_for(course: Course, name: str, settings: Settings, times: dict[str, dict]) -> Settings:
-    """The settings a submission of ``name`` is graded under: each time limit
-    ``limits.TIME_MULTIPLE`` times its reference's (the canary's slowest cell, its whole
-    notebook), no less than the floors, no more than the caps; an assignment's own
-    ``mlcourse.time_limits`` in its source notebook's metadata, or a flag that is not its
-    default, wins."""
-    timing = times.get(name) or {}
-    cell = max(limits.CELL_FLOOR_SECONDS, math.ceil(limits.TIME_MULTIPLE * timing.get("slowest", 0.0)))
-    notebook = max(limits.NOTEBOOK_FLOOR_SECONDS,
-                   math.ceil(limits.TIME_MULTIPLE * timing.get("notebook", 0.0)))
-    own = own_time_limits(course, name)
-    cell = min(limits.CELL_SECONDS, own.get("cell", cell))
-    notebook = min(limits.NOTEBOOK_SECONDS, own.get("notebook", notebook))
-    if settings.explicit_cell_time_limit:
-        cell = settings.cell_time_limit
-    if settings.explicit_time_limit:
-        notebook = settings.time_limit
-    return settings.with_times(notebook, cell)
-
-
-def own_time_limits(course: Course, name: str) -> dict[str, int]:
-    """An assignment's own limits, ``{"cell": s, "notebook": s}`` in its source notebook's
-    metadata (``mlcourse.time_limits``)."""
-    try:
-        meta = json.loads(course.source_notebook(name).read_text(encoding="utf-8")).get("metadata", {})
-    except (OSError, ValueError):
-        return {}
-    own = (meta.get("mlcourse") or {}).get("time_limits") if isinstance(meta, dict) else None
-    if not isinstance(own, dict):
-        return {}
-    return {k: int(v) for k, v in own.items() if k in ("cell", "notebook")
-            and isinstance(v, int | float) and not isinstance(v, bool) and v > 0}

@@ -1,8 +1,8 @@
 """Running a batch's jobs: in this process, or in parallel on Dask; and its progress bar.
 
-``run_jobs`` hands each ``Job`` (with its assignment and template gradebook) to
-``worker.run`` as plain dicts and yields each ``Result`` as it comes back; it knows
-nothing of the course. ``workers=None`` starts a ``LocalCluster`` with one worker per
+``Runner`` hands each ``Job`` (with its assignment and template gradebook) to
+``worker.run`` as plain dicts and yields each ``Result`` as it comes back, taking more jobs
+while it runs (``run_jobs``: a fixed list); it knows nothing of the course. ``workers=None`` starts a ``LocalCluster`` with one worker per
 core; ``workers=0`` grades in this process, one submission after another (tests,
 debugging); ``scheduler="tcp://HOST:8786"`` uses a running cluster, whose workers need
 this repository and its Python environment, nothing of the course.
@@ -18,6 +18,8 @@ and once a local cluster is closed, the groups of its workers that died anyway g
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
 import logging
 import os
 import signal
@@ -109,53 +111,118 @@ def run_jobs(jobs: list[Job], assignments: dict[str, Assignment], templates: dic
     if not jobs:
         on_start()
         return
-    if workers == 0 and not scheduler:
+    with Runner(assignments, templates, workers, scheduler) as runner:
+        runner.submit(jobs)
         on_start()
-        for job in jobs:
-            result = in_thread(worker.grade_job, job, assignments[job.assignment],
-                               templates[job.assignment])
-            stop_if_signalled()
-            yield job, result
-        return
-    from dask.distributed import Client, LocalCluster, as_completed
+        yield from runner.results()
 
-    with contextlib.ExitStack() as stack:
-        if scheduler:
-            client = stack.enter_context(Client(scheduler, timeout="30s"))
-        else:
-            # Last, once the workers are gone: the groups of any that died without cleaning up.
-            stack.callback(remove_dead_workers_groups)
-            n = workers or default_workers()
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                memory_limit=0,  # a kernel's memory is capped by its sandbox, not by Dask
-                silence_logs=logging.ERROR, worker_dashboard_address=None))
-            client = stack.enter_context(Client(cluster))
-        client.run(clean_up_on_signals)
-        remote: dict = {}
-        for name in dict.fromkeys(j.assignment for j in jobs):
-            remote[name] = (client.scatter(assignments[name].as_dict(), broadcast=True),
-                            client.scatter(templates[name], broadcast=True))
-        futures = {}
-        for job in interleaved(jobs):
-            info, template = remote[job.assignment]
-            future = client.submit(worker.run, job.as_dict(), info, template, pure=False,
-                                   key=f"grade-{job.key}-{job.fingerprint[:12]}")
-            futures[future] = job
+
+class Runner:
+    """Jobs handed to workers as they are submitted, their results yielded as they finish:
+    ``submit`` may be called again while ``results`` is being read (the canary's jobs first,
+    then each assignment's submissions once its canary has passed), and jobs submitted with a
+    higher ``priority`` are started first. One cluster serves the whole batch.
+
+    With ``workers == 0`` (and no scheduler) the jobs run in this process, one after another,
+    in the order of priority then submission."""
+
+    def __init__(self, assignments: dict[str, Assignment], templates: dict[str, bytes],
+                 workers: int | None = None, scheduler: str | None = None):
+        self.assignments, self.templates = assignments, templates
+        self.workers, self.scheduler = workers, scheduler
+        self.local = workers == 0 and not scheduler
+        self.queue: list[tuple[int, int, Job]] = []   # in this process: (-priority, order, job)
+        self.order = itertools.count()
+        self.futures: dict = {}
+        self.remote: dict = {}
+        self.stack = contextlib.ExitStack()
+        self.client = self.pending = None
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def _start(self) -> None:
+        """The cluster, once there is a job for it."""
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        stack = self.stack.__enter__()
         try:
-            on_start()
-            for future in as_completed(futures):
-                job = futures.pop(future)
-                try:
-                    result = Result.from_dict(future.result())
-                except Exception as exc:  # a worker that died three times, a lost connection
-                    result = Result(ok=False, error=f"the grading worker failed: "
-                                    f"{type(exc).__name__}: {exc}")
+            if self.scheduler:
+                self.client = stack.enter_context(Client(self.scheduler, timeout="30s"))
+            else:
+                # Last, once the workers are gone: the groups of any that died without cleaning up.
+                stack.callback(remove_dead_workers_groups)
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=self.workers or default_workers(), threads_per_worker=1,
+                    processes=True, dashboard_address=None,
+                    memory_limit=0,  # a kernel's memory is capped by its sandbox, not by Dask
+                    silence_logs=logging.ERROR, worker_dashboard_address=None))
+                self.client = stack.enter_context(Client(cluster))
+            self.client.run(clean_up_on_signals)
+            self.pending = as_completed()
+        except BaseException:
+            self.stack.__exit__(*sys.exc_info())
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.cancel()
+        if self.client is not None:
+            self.stack.__exit__(*exc)
+
+    def submit(self, jobs: list[Job], priority: int = 0) -> None:
+        if self.local:
+            for job in jobs:
+                heapq.heappush(self.queue, (-priority, next(self.order), job))
+                self.futures[id(job)] = job
+            return
+        if jobs and self.client is None:
+            self._start()
+        for job in interleaved(jobs):
+            name = job.assignment
+            if name not in self.remote:
+                self.remote[name] = (
+                    self.client.scatter(self.assignments[name].as_dict(), broadcast=True),
+                    self.client.scatter(self.templates[name], broadcast=True))
+            info, template = self.remote[name]
+            future = self.client.submit(worker.run, job.as_dict(), info, template, pure=False,
+                                        priority=priority,
+                                        key=f"grade-{job.key}-{job.fingerprint[:12]}")
+            self.futures[future] = job
+            self.pending.add(future)
+
+    def cancel(self, which: Callable[[Job], bool] = lambda job: True) -> None:
+        """Forget every job not finished yet (those ``which`` picks)."""
+        self.queue = [entry for entry in self.queue if not which(entry[2])]
+        heapq.heapify(self.queue)
+        for key, job in list(self.futures.items()):
+            if which(job):
+                if not self.local:
+                    key.cancel()
+                del self.futures[key]
+
+    def results(self) -> Iterator[tuple[Job, Result]]:
+        """``(job, result)`` as each finishes, until no submitted job is left."""
+        if self.local:
+            while self.queue:
+                job = heapq.heappop(self.queue)[2]
+                self.futures.pop(id(job), None)
+                result = in_thread(worker.grade_job, job, self.assignments[job.assignment],
+                                   self.templates[job.assignment])
                 stop_if_signalled()
                 yield job, result
-        finally:
-            for future in futures:
-                future.cancel()
+            return
+        while self.futures:
+            future = next(self.pending)
+            job = self.futures.pop(future, None)
+            if job is None:   # cancelled
+                continue
+            try:
+                result = Result.from_dict(future.result())
+            except Exception as exc:  # a worker that died three times, a lost connection
+                result = Result(ok=False, error=f"the grading worker failed: "
+                                f"{type(exc).__name__}: {exc}")
+            stop_if_signalled()
+            yield job, result
 
 
 def clean_up_on_signals(signals=(signal.SIGTERM, signal.SIGHUP)) -> None:

@@ -29,8 +29,8 @@ import pytest
 from nbtools import FIXTURES
 
 import mlcourse
-from grader import autograde, batch, pipeline, release, sandbox
-from grader.course import Course, build_course
+from grader import autograde, batch, canary, pipeline, release, sandbox
+from grader.course import Course, PipelineError, build_course
 from grader.jobs import COURSE_ERROR, Result, Settings
 from mlcourse.grading import limits
 
@@ -73,7 +73,7 @@ def test_a_kernel_without_mlcourse_stops_the_batch_before_anyone_is_graded(
         assert [s for a in gb.assignments for s in a.submissions] == []
     rows = list(csv.DictReader(course.grades_csv.open())) if course.grades_csv.is_file() else []
     assert rows == []
-    assert not (course.work_dir / autograde.CANARIES).is_file()
+    assert not (course.work_dir / canary.KEPT).is_file()
 
 
 def test_a_passed_canary_is_kept_and_run_again_only_when_forced(fixture_course):
@@ -82,7 +82,7 @@ def test_a_passed_canary_is_kept_and_run_again_only_when_forced(fixture_course):
     rows = autograde.grade(course, workers=0, echo=lines.append)
     assert [(r.student, r.score, r.error) for r in rows] == [("alice", 3, "")]
     assert any(line.startswith("canary: 99-fixture earned full marks") for line in lines), lines
-    kept = json.loads((course.work_dir / autograde.CANARIES).read_text())[NAME]
+    kept = json.loads((course.work_dir / canary.KEPT).read_text())[NAME]
     assert kept["notebook"] > 0 and kept["cell"]
     # a new submission: the canary is not run again
     (course.submitted / "bob" / NAME).mkdir(parents=True)
@@ -94,7 +94,7 @@ def test_a_passed_canary_is_kept_and_run_again_only_when_forced(fixture_course):
     autograde.grade(course, workers=0, echo=lines.append, force=True)
     assert any(line.startswith("canary:") for line in lines), lines
     # another setting is another canary
-    assert autograde.canary_key(course, _assignment(course), Settings(memory="1GiB")) != kept["key"]
+    assert canary.canary_key(course, _assignment(course), Settings(memory="1GiB")) != kept["key"]
 
 
 def _assignment(course):
@@ -119,17 +119,17 @@ def test_a_course_error_is_no_grade_and_is_tried_again():
 def test_limits_are_a_multiple_of_the_references_within_floors_and_caps(fixture_course):
     course = fixture_course
     times = {NAME: {"notebook": 3.0, "slowest": 0.4}}
-    got = autograde.limits_for(course, NAME, Settings(), times)
+    got = canary.limits_for(course, NAME, Settings(), times)
     assert (got.time_limit, got.cell_time_limit) == (limits.NOTEBOOK_FLOOR_SECONDS,
                                                       limits.CELL_FLOOR_SECONDS)
-    slow = autograde.limits_for(course, NAME, Settings(), {NAME: {"notebook": 500.0, "slowest": 30.0}})
+    slow = canary.limits_for(course, NAME, Settings(), {NAME: {"notebook": 500.0, "slowest": 30.0}})
     assert (slow.time_limit, slow.cell_time_limit) == (limits.NOTEBOOK_SECONDS, limits.CELL_SECONDS)
-    flags = autograde.limits_for(course, NAME, Settings(time_limit=40, cell_time_limit=6), times)
+    flags = canary.limits_for(course, NAME, Settings(time_limit=40, cell_time_limit=6), times)
     assert (flags.time_limit, flags.cell_time_limit) == (40, 6)
     nb = nbformat.read(course.source_notebook(NAME), as_version=4)
     nb.metadata["mlcourse"] = {"time_limits": {"cell": 30, "notebook": 5000}}
     nbformat.write(nb, course.source_notebook(NAME))
-    own = autograde.limits_for(course, NAME, Settings(), times)
+    own = canary.limits_for(course, NAME, Settings(), times)
     assert (own.time_limit, own.cell_time_limit) == (limits.NOTEBOOK_SECONDS, 30)
 
 
@@ -174,8 +174,8 @@ def test_a_slow_submission_is_stopped_by_limits_from_the_references_times(tmp_pa
 
     monkeypatch.setattr(batch.worker, "grade_job", timed)
     rows = {r.student: r for r in autograde.grade(course, workers=0, echo=lambda line: None)}
-    times = json.loads((course.work_dir / autograde.CANARIES).read_text())
-    derived = autograde.limits_for(course, name, Settings(), times)
+    times = json.loads((course.work_dir / canary.KEPT).read_text())
+    derived = canary.limits_for(course, name, Settings(), times)
     assert SLEEP > limits.TIME_MULTIPLE * times[name]["slowest"] and SLEEP > derived.cell_time_limit
     assert derived.time_limit < 60 and derived.cell_time_limit < SLEEP
     assert rows["honest"].score == rows["honest"].max_score == sum(
@@ -185,3 +185,76 @@ def test_a_slow_submission_is_stopped_by_limits_from_the_references_times(tmp_pa
     assert "time limit" in text or "KeyboardInterrupt" in text
     # the kernel's start and nbgrader's own steps on top of the notebook's limit
     assert held[f"sleepy/{name}"] < derived.time_limit + 15, (held, derived)
+
+
+class Scripted:
+    """A ``batch.Runner`` that grades in this process in the order a test chooses (Dask's order
+    depends on the workers): ``script`` names each result in turn as (assignment, canary?), and
+    a canary named in ``fail`` comes back failed."""
+
+    def __init__(self, script, fail=()):
+        self.script, self.fail, self.submitted, self.cancelled = list(script), set(fail), [], []
+
+    def __call__(self, assignments, templates, workers=None, scheduler=None):
+        self.assignments, self.templates = assignments, templates
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def submit(self, jobs, priority=0):
+        self.submitted += [(job, priority) for job in jobs]
+
+    def cancel(self, which=lambda job: True):
+        self.cancelled += [job for job, _ in self.submitted if which(job)]
+        self.submitted = [(job, p) for job, p in self.submitted if not which(job)]
+
+    def results(self):
+        for name, is_canary in self.script:
+            job = next(j for j, p in self.submitted if j.assignment == name and (p > 0) == is_canary)
+            self.submitted = [(j, p) for j, p in self.submitted if j is not job]
+            if is_canary and name in self.fail:
+                yield job, Result(ok=False, error="the locked cell failed")
+                continue
+            yield job, batch.worker.grade_job(job, self.assignments[name], self.templates[name])
+
+
+@pytest.fixture
+def two_assignments(tmp_path) -> Course:
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    other = tmp_path / "src" / "98-other"
+    other.mkdir(parents=True)
+    shutil.copy(FIXTURES / NAME / f"{NAME}.ipynb", other / "98-other.ipynb")
+    course = build_course(tmp_path / "class", [FIXTURES / NAME, other])
+    for name in (NAME, "98-other"):
+        release.generate(course, name)
+        folder = course.submitted / "alice" / name
+        folder.mkdir(parents=True)
+        shutil.copy(course.source_notebook(name), folder / f"{name}.ipynb")
+    return course
+
+
+def test_submissions_start_once_their_canary_passed_and_are_recorded_once_all_have(
+        two_assignments, monkeypatch):
+    """A submission of an assignment whose canary passed is graded while another canary still
+    runs; a canary that then fails stops the batch with nothing recorded and no CSV."""
+    course = two_assignments
+    order = [(NAME, True), (NAME, False), ("98-other", True)]
+    runner = Scripted(order, fail={"98-other"})
+    monkeypatch.setattr(batch, "Runner", runner)
+    with pytest.raises(PipelineError, match="98-other: the locked cell failed"):
+        autograde.grade(course, echo=lambda line: None)
+    with course.gradebook() as gb:
+        assert [s for a in gb.assignments for s in a.submissions] == []
+    assert not course.grades_csv.is_file()
+    assert [job.assignment for job in runner.cancelled] == []   # 98-other's never started
+    assert ("98-other", 0) not in [(j.assignment, p) for j, p in runner.submitted]
+
+    runner = Scripted(order + [("98-other", False)])
+    monkeypatch.setattr(batch, "Runner", runner)
+    rows = autograde.grade(course, echo=lambda line: None)
+    assert sorted((r.assignment, r.score) for r in rows) == [("98-other", 3), (NAME, 3)]
+    assert runner.submitted == []
