@@ -11,9 +11,11 @@ cap is exceeded by a little, never by gigabytes.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -358,3 +360,60 @@ def test_odd_metadata_never_raises_in_intake(course_dir):
         files = {NB: json.dumps(nb).encode()}
         assert isinstance(intake.check_submission(course, NAME, "x", files), str)
     nbformat.validate(nbformat.reads(json.dumps(base), as_version=4))
+
+
+FLOOD_GRADER = """
+import sys
+from pathlib import Path
+from grader import autograde
+from grader.course import Course
+import torch, nbclient  # what a grading process holds anyway
+
+def peak():
+    return next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM"))
+
+course = Course(Path(sys.argv[1]), db_url_override="sqlite:///" + sys.argv[1] + "/gradebook.db")
+before = peak()
+rows = autograde.grade(course, workers=0, echo=lambda line: None)
+print({r.student: r.score for r in rows}, peak() - before)
+"""
+
+
+def test_floods_of_output_are_bounded_in_the_grading_process(tmp_path):
+    """Outputs far past the caps, the judge's own key included, and one message past the
+    largest the grader takes: each submission is graded, its graded copy stays within the
+    output caps, and the grading process's peak memory grows by less than the stated bound."""
+    from mlcourse.grading.agent import MIME
+
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"]
+    course = build_course(tmp_path, [FIXTURES / NAME])
+    release.generate(course, NAME)
+    size = limits.MAX_MESSAGE // 2
+    floods = {
+        "displays": f"from IPython.display import display\nfor i in range(3):\n"
+                    f"    display({{{MIME!r}: 'x' * {size}}}, raw=True)\n",
+        "update": "from IPython.display import display, update_display\n"
+                  "h = display({'text/plain': 's'}, raw=True, display_id='d')\n"
+                  f"update_display({{'text/plain': 'z' * {size}}}, raw=True, display_id='d')\n",
+        "stdout": f"import sys\nfor i in range(8):\n    sys.stdout.write('y' * {size // 8})\n",
+        "too-big": f"from IPython.display import display\ndisplay({{'text/plain': 'w' * "
+                   f"{limits.MAX_MESSAGE + 1024}}}, raw=True)\n",
+    }
+    for student, code in floods.items():
+        nb = nbformat.read(course.source_notebook(NAME), as_version=4)
+        nb.cells.insert(2, new_code_cell(code))
+        (course.submitted / student / NAME).mkdir(parents=True)
+        nbformat.write(nb, course.submitted / student / NAME / NB)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-c", FLOOD_GRADER, str(course.root)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    scores, growth = proc.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    scores = ast.literal_eval(scores)
+    assert set(scores) == set(floods)
+    for student in ("displays", "update", "stdout"):
+        assert scores[student] == 3, scores
+    for graded in (course.root / "autograded").glob(f"*/{NAME}/{NB}"):
+        assert graded.stat().st_size < limits.NOTEBOOK_OUTPUT_CHARS + 1_000_000, graded
+    assert int(growth) < limits.GRADER_MEMORY_GROWTH, (
+        f"the grading process grew by {int(growth) >> 20} MiB")

@@ -58,10 +58,16 @@ ERROR_CHARS = 2000                # a reason kept in the gradebook's failures an
 CLEANUP_SECONDS = 300             # removing a worker's scratch course (``rm -rf``, last resort)
 OUTPUT_CHARS = 1_000_000          # output a cell may leave in the graded copy
 NOTEBOOK_OUTPUT_CHARS = 4_000_000  # output all cells together may leave in the graded copy
-MAX_REPLY_BYTES = 256 * MiB       # one reply of the kernel to a check's request (``wire``)
-# The largest message the grader takes from a kernel: above the judge's largest reply,
-# far below the grader's memory.
-MAX_MESSAGE = 320 * MiB
+# One reply of the kernel to a check's request (``wire``): the course's largest is 6 MB
+# (08's, hidden cases included, measured on the solutions).
+MAX_REPLY_BYTES = 64 * MiB
+# The largest message the grader takes from a kernel: above the judge's largest reply; a
+# larger one drops the connection instead (the cell's output is lost, nothing else).
+MAX_MESSAGE = 80 * MiB
+# What one submission may add to its grading process's peak memory, whatever it prints,
+# displays or replies: a message in flight is held in a few copies (bytes, text, parsed),
+# measured 3-5x its size; everything kept afterwards is capped by the output caps above.
+GRADER_MEMORY_GROWTH = 6 * MAX_MESSAGE
 
 # ---- how a grading kernel runs: no warnings, figures drawn off-screen, one math thread
 # (the course's models are tiny, and kernels grading side by side on a few cores stall
