@@ -73,6 +73,7 @@ bench: venv system-deps
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.notebooks
 	$(BIN)/python -m benchmarks.grading
+	$(BIN)/python -m benchmarks.scale
 
 lint: venv
 	$(BIN)/ruff check .
