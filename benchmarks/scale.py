@@ -72,13 +72,15 @@ def separate_cluster(env: dict, workers: int, stack: list) -> str:
     stack.append(subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                    "--dashboard-address", ":0"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    time.sleep(3)
     for _ in range(workers):
         stack.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1",
                                        "--memory-limit", "0", "--dashboard-address", ":0"],
                                       cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
-    time.sleep(5)
+    from dask.distributed import Client
+
+    with Client(address, timeout="60s") as client:   # waits for the scheduler, then the workers
+        client.wait_for_workers(workers, timeout=120)
     return address
 
 

@@ -2,8 +2,8 @@
 
 ``Runner`` hands each ``Job`` (with its assignment and template gradebook) to
 ``worker.run`` as plain dicts and yields each ``Result`` as it comes back, taking more jobs
-while it runs (``run_jobs``: a fixed list); it knows nothing of the course. ``workers=None`` starts a ``LocalCluster`` with one worker per
-core; ``workers=0`` grades in this process, one submission after another (tests,
+while it runs (``run_jobs``: a fixed list); it knows nothing of the course.
+``workers=None`` starts a ``LocalCluster`` with one worker per core; ``workers=0`` grades in this process, one submission after another (tests,
 debugging); ``scheduler="tcp://HOST:8786"`` uses a running cluster, whose workers need
 this repository and its Python environment, nothing of the course.
 
@@ -133,7 +133,7 @@ class Runner:
         self.local = workers == 0 and not scheduler
         self.queue: list[tuple[int, int, Job]] = []   # in this process: (-priority, order, job)
         self.order = itertools.count()
-        self.futures: dict = {}
+        self.futures: dict = {}   # on Dask: future -> job, until its result is read
         self.remote: dict = {}
         self.stack = contextlib.ExitStack()
         self.client = self.pending = None
@@ -173,7 +173,6 @@ class Runner:
         if self.local:
             for job in jobs:
                 heapq.heappush(self.queue, (-priority, next(self.order), job))
-                self.futures[id(job)] = job
             return
         if jobs and self.client is None:
             self._start()
@@ -194,18 +193,16 @@ class Runner:
         """Forget every job not finished yet (those ``which`` picks)."""
         self.queue = [entry for entry in self.queue if not which(entry[2])]
         heapq.heapify(self.queue)
-        for key, job in list(self.futures.items()):
+        for future, job in list(self.futures.items()):
             if which(job):
-                if not self.local:
-                    key.cancel()
-                del self.futures[key]
+                future.cancel()
+                del self.futures[future]
 
     def results(self) -> Iterator[tuple[Job, Result]]:
         """``(job, result)`` as each finishes, until no submitted job is left."""
         if self.local:
             while self.queue:
                 job = heapq.heappop(self.queue)[2]
-                self.futures.pop(id(job), None)
                 result = in_thread(worker.grade_job, job, self.assignments[job.assignment],
                                    self.templates[job.assignment])
                 stop_if_signalled()
