@@ -100,6 +100,43 @@ def serve(request_text: str) -> None:
     publish_display_data({MIME: answer(request_text, sys.modules["__main__"].__dict__)})
 
 
+# The comm on which the judge sends its requests once the kernel is set up. A request sent as
+# code runs as a cell: the kernel echoes it, runs every pre- and post-execute hook and, with
+# matplotlib inline, renders figures; a comm message is handed straight to ``answer`` (2 ms a
+# request instead of 4.5 ms here). The judge falls back to ``serve`` when the comm is missing.
+TARGET = "mlcourse.judge"
+
+
+def listen() -> None:
+    """Register the judge's comm target in this kernel: each message ``{"request": text}``
+    is answered with ``{"reply": answer(text)}`` on the same comm."""
+    from IPython import get_ipython
+
+    def opened(comm, _msg) -> None:
+        def on_request(msg) -> None:
+            try:
+                text = answer(msg["content"]["data"]["request"], sys.modules["__main__"].__dict__)
+            finally:
+                _close_figures()
+            comm.send({"reply": text})
+
+        comm.on_msg(on_request)
+        comm.send({"opened": True})
+
+    get_ipython().kernel.comm_manager.register_target(TARGET, opened)
+
+
+def _close_figures() -> None:
+    """A figure a learner's function drew while a check called it is not the learner's
+    output: a cell's figures are shown and closed when the cell ends, an errand's never are."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        try:
+            pyplot.close("all")
+        except Exception:  # a learner's pyplot replaced: its figures are its own business
+            pass
+
+
 # ---- references, refused to the learner's own cells -------------------------------------------
 
 

@@ -31,7 +31,7 @@ import time
 from typing import Any
 
 from . import cells, integrity, limits, outcomes
-from .agent import MIME
+from .agent import MIME, TARGET
 from .errors import ReferenceUse
 from .references import reference_message
 from .remote import Link
@@ -41,6 +41,9 @@ AFTER_DEATH = ("every check after that scores 0. Look for sys.exit, os._exit, ex
                "a process killed, or runaway memory or time.")
 # Per cell, what the notebook may print into the graded copy; the rest is cut.
 OUTPUT_LIMIT = limits.OUTPUT_CHARS
+# How long a check's call may go on after the interrupt its time limit sent, before its
+# kernel is stopped.
+INTERRUPT_GRACE = 5.0
 
 
 def exit_death(process) -> outcomes.Death:
@@ -78,6 +81,18 @@ class KernelLink(Link):
         nonce = json.loads(request_text)["nonce"]
         if self.client._judge_dead is not None:
             return self._error(nonce, "KernelDied", self.client._judge_death_message())
+        if self.client._judge_comm is not None:
+            future = asyncio.run_coroutine_threadsafe(self.client._judge_ask(request_text), self.loop)
+            reply = future.result()
+            if reply is None:
+                return self._error(nonce, "KernelDied", self.client._judge_death_message())
+            text = reply.get("reply")
+            try:
+                if isinstance(text, str) and json.loads(text).get("nonce") == nonce:
+                    return text
+            except (ValueError, AttributeError):
+                pass
+            return self._error(nonce, "NoReply", "the call did not finish (no answer came back)")
         code = ("__import__('mlcourse.grading.agent', fromlist=['serve']).serve("
                 + repr(request_text) + ")")
         future = asyncio.run_coroutine_threadsafe(self.client._judge_run(code), self.loop)
@@ -107,6 +122,7 @@ class JudgeMixin:
 
     _judge_ready = False
     _judge_dead: str | None = None           # the words of the kernel's death, once it died
+    _judge_comm: str | None = None
     _judge_death: outcomes.Death | None = None
     _judge_findings: integrity.Findings | None = None
     _judge_record_started = False
@@ -133,6 +149,7 @@ class JudgeMixin:
         self._judge_probe: dict | None = None       # the fresh kernel's imports (``_judge_probe_kernel``)
         self._judge_course_error: dict | None = None
         self._judge_started: float | None = None
+        self._judge_comm: str | None = None         # the agent's comm, once opened (``_judge_listen``)
 
     # ---- the kernel's death, the notebook's time, its output
     def _judge_witness(self) -> outcomes.KernelWitness | None:
@@ -355,12 +372,73 @@ class JudgeMixin:
                 "_mlcourse_agent.guard_references(" + repr(references) + ", [get_ipython().compile."
                 "get_code_name(s, s, 0) for s in " + repr(trusted) + "], " + repr(shortcuts) + ")\n"
                 "_mlcourse_agent.freeze(" + repr(self._judge_modules()) + ")\n"
+                "_mlcourse_agent.listen()\n"
                 "del _mlcourse_agent")
         outputs = await self._judge_run(code)
         error = first_error(outputs)
         if error is not None:   # the fresh kernel cannot start the judge's agent
             self._judge_course_fault("the judge's set-up, before the first cell", error,
                                      "the grading kernel cannot import the course's package")
+        elif outputs is not None:
+            await self._judge_listen()
+
+    # ---- the judge's requests on the agent's comm (``agent.listen``)
+    async def _judge_listen(self) -> None:
+        """Open the agent's comm; requests go by code (``agent.serve``) if it does not open."""
+        from uuid import uuid4
+
+        comm_id = uuid4().hex
+        reply = await self._judge_message("comm_open", {"comm_id": comm_id, "target_name": TARGET,
+                                                         "data": {}}, comm_id)
+        if reply is not None and reply.get("opened") is True:
+            self._judge_comm = comm_id
+
+    async def _judge_ask(self, request_text: str) -> dict | None:
+        """One request on the agent's comm: the comm's reply ({} if none came), or None if the
+        kernel died or was stopped for its time."""
+        return await self._judge_message("comm_msg", {"comm_id": self._judge_comm,
+                                                       "data": {"request": request_text}},
+                                         self._judge_comm)
+
+    async def _judge_message(self, msg_type: str, content: dict, comm_id: str) -> dict | None:
+        """Send one comm message and read the kernel's iopub until it is idle again. Whatever
+        the learner's code prints or displays meanwhile is not kept: an errand has no cell.
+        Past the cell's time limit the kernel is interrupted; past a grace after that, or
+        dead, it is stopped, as a cell's would be."""
+        from queue import Empty
+
+        from jupyter_core.utils import ensure_async
+
+        message = self.kc.session.msg(msg_type, content)
+        self.kc.shell_channel.send(message)
+        parent = message["header"]["msg_id"]
+        where = f"while checks ran {self._judge_where}"
+        limit = self._get_timeout(None)
+        deadline = None if limit is None else time.monotonic() + limit
+        interrupted, reply = False, {}
+        while True:
+            if deadline is not None and time.monotonic() >= deadline:
+                if interrupted:
+                    await self._judge_stop_for_time(where, "it ran past its time limit and "
+                                                           "ignored the interrupt")
+                    return None
+                await ensure_async(self.km.interrupt_kernel())
+                interrupted, deadline = True, time.monotonic() + INTERRUPT_GRACE
+            wait = 1.0 if deadline is None else min(1.0, max(0.0, deadline - time.monotonic()))
+            try:
+                msg = await ensure_async(self.kc.iopub_channel.get_msg(timeout=wait))
+            except Empty:
+                if not await ensure_async(self.kc.is_alive()):
+                    self._judge_died(where)
+                    return None
+                continue
+            if msg["parent_header"].get("msg_id") != parent:
+                continue
+            kind, body = msg["msg_type"], msg.get("content", {})
+            if kind == "comm_msg" and body.get("comm_id") == comm_id and isinstance(body.get("data"), dict):
+                reply = body["data"]
+            elif kind == "status" and body.get("execution_state") == "idle":
+                return reply
 
     # ---- the course's own failures, and the notebook's times
     def _judge_course_fault(self, where: str, error: str, why: str) -> bool:
