@@ -177,6 +177,11 @@ def run(calls: list[CheckCall], lookup: Callable[[str], Any],
                 try:
                     return lookup(v)
                 except Exception as exc:
+                    if getattr(exc, "remote_type", "NameError") != "NameError":
+                        # the kernel did not answer (it died, or its code broke the judge's
+                        # channel): say so, not that the name is missing
+                        raise GradingError(f"`{v}` could not be read from your notebook: "
+                                           f"{exc}") from None
                     verdict.missing = v
                     raise GradingError(
                         f"`{v}` is not defined in your notebook ({type(exc).__name__}): run the "

@@ -92,7 +92,8 @@ class KernelLink(Link):
                     return text
             except (ValueError, AttributeError):
                 pass
-            return self._error(nonce, "NoReply", "the call did not finish (no answer came back)")
+            return self._error(nonce, "NoReply", "no answer came back from your kernel: does code "
+                                                 "in your notebook close or replace its comms?")
         code = ("__import__('mlcourse.grading.agent', fromlist=['serve']).serve("
                 + repr(request_text) + ")")
         future = asyncio.run_coroutine_threadsafe(self.client._judge_run(code), self.loop)
