@@ -59,6 +59,28 @@ def initial_loss_prediction(predicted_initial_loss):
                    "softmax of equal logits give the true class, and what does the cross-entropy charge for it?")
 
 
+@check()
+def initial_loss_measured(predicted_initial_loss, *, seed: int, count: int):
+    """The run that settles the prediction: untrained 10-class MLPs of random widths, drawn from ``seed``,
+    on random inputs; the predicted loss must lie within 0.25 of each one's measured first loss."""
+    torch, F = _torch()
+    got = _number(predicted_initial_loss, "predicted_initial_loss")
+    rng = g.seeded(seed)
+    for _ in range(count):
+        d, init = int(rng.integers(1, 6)), int(rng.integers(0, 10_000))
+        X = rng.normal(size=(200, d))
+        y = rng.integers(0, PREDICTION_CLASSES, size=200)
+        model = make(None, FACTORY, "healthy", d, PREDICTION_CLASSES, 32, init)()
+        with torch.no_grad():
+            measured = F.cross_entropy(model(torch.as_tensor(X)), torch.as_tensor(y)).item()
+        g.check_true(abs(got - measured) <= 0.25,
+                     f"`predicted_initial_loss` is {got:.4g}; an untrained 10-class MLP (seed {init}, {d} inputs) "
+                     f"measured {measured:.4f} on 200 random examples, more than 0.25 away. The prediction "
+                     "should be what such a model starts at.\nhint: its logits are all about equal: what does the "
+                     "cross-entropy charge for the probability that gives the true class?")
+    g.passed(f"the prediction agrees with {count} untrained models' measured first losses")
+
+
 def _initial_ok_case(initial_loss_ok, loss: float, n_classes: int, tol: float) -> None:
     got = g.call(initial_loss_ok, loss, n_classes, tol)
     target = math.log(n_classes)
