@@ -37,12 +37,16 @@ WRONG = [
      {"split-sizes-tests"}),
     # labels ignored: a plain split, class proportions left to chance
     ("stratified-answer",
-     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=split_indices):\n"
+     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=None):\n"
+     "    if split_fn is None:\n"
+     "        split_fn = split_indices\n"
      "    return split_fn(len(y), fractions, seed)\n",
      {"stratified-proportion-tests"}),
     # positions within a class returned without translating them back to positions in y
     ("stratified-answer",
-     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=split_indices):\n"
+     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=None):\n"
+     "    if split_fn is None:\n"
+     "        split_fn = split_indices\n"
      "    parts = ([], [], [])\n"
      "    for c in np.unique(y):\n"
      "        members = np.flatnonzero(y == c)\n"
@@ -73,18 +77,24 @@ WRONG = [
      {"apply-standardizer-tests"}),
     # test-set leakage: statistics fitted on all the data
     ("pipeline-answer",
-     "def standardize_splits(X_train, X_val, X_test, fit=fit_standardizer, apply=apply_standardizer):\n"
+     "def standardize_splits(X_train, X_val, X_test, fit=None, apply=None):\n"
+     "    fit = fit_standardizer if fit is None else fit\n"
+     "    apply = apply_standardizer if apply is None else apply\n"
      "    mean, std = fit(np.concatenate([X_train, X_val, X_test]))\n"
      "    return apply(X_train, mean, std), apply(X_val, mean, std), apply(X_test, mean, std)\n",
      {"pipeline-tests"}),
     # each part standardized with its own statistics
     ("pipeline-answer",
-     "def standardize_splits(X_train, X_val, X_test, fit=fit_standardizer, apply=apply_standardizer):\n"
+     "def standardize_splits(X_train, X_val, X_test, fit=None, apply=None):\n"
+     "    fit = fit_standardizer if fit is None else fit\n"
+     "    apply = apply_standardizer if apply is None else apply\n"
      "    return tuple(apply(X, *fit(X)) for X in (X_train, X_val, X_test))\n",
      {"pipeline-tests"}),
     # a generator where a tuple belongs: the three parts cannot be counted or reused
     ("stratified-answer",
-     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=split_indices):\n"
+     "def stratified_split_indices(y, fractions=(0.7, 0.15, 0.15), seed=0, split_fn=None):\n"
+     "    if split_fn is None:\n"
+     "        split_fn = split_indices\n"
      "    parts = ([], [], [])\n"
      "    for k, c in enumerate(np.unique(y)):\n"
      "        members = np.flatnonzero(y == c)\n"
@@ -99,7 +109,9 @@ WRONG = [
      {"apply-standardizer-tests"}),
     # the training set standardized, validation and test returned raw
     ("pipeline-answer",
-     "def standardize_splits(X_train, X_val, X_test, fit=fit_standardizer, apply=apply_standardizer):\n"
+     "def standardize_splits(X_train, X_val, X_test, fit=None, apply=None):\n"
+     "    fit = fit_standardizer if fit is None else fit\n"
+     "    apply = apply_standardizer if apply is None else apply\n"
      "    mean, std = fit(X_train)\n"
      "    return apply(X_train, mean, std), X_val, X_test\n",
      {"pipeline-tests"}),

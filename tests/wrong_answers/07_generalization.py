@@ -233,4 +233,24 @@ WRONG = [
      "        verdict = 'good fit'\n"
      "    return verdict, FIXES[verdict]\n",
      {"diagnose-tests"}),
+    # kfold_indices: each training part keeps its own validation fold (nothing is held out)
+    ("kfold-answer",
+     "def kfold_indices(n, k=5, seed=0):\n"
+     "    order = np.random.default_rng(seed).permutation(n)\n"
+     "    return [(order, part) for part in np.array_split(order, k)]\n",
+     {"kfold-tests"}),
+    # cross_validate: every fold fitted on all the rows, its own validation rows included (leakage)
+    ("cv-answer",
+     "def cross_validate(X, y, degree, folds):\n"
+     "    w = fit_polynomial(X, y, degree)\n"
+     "    return float(np.mean([mse(predict_polynomial(w, X[v]), y[v]) for t, v in folds]))\n",
+     {"cv-tests"}),
+    # cross_validate: only the last fold's score is returned
+    ("cv-answer",
+     "def cross_validate(X, y, degree, folds):\n"
+     "    for train_idx, val_idx in folds:\n"
+     "        w = fit_polynomial(X[train_idx], y[train_idx], degree)\n"
+     "        score = mse(predict_polynomial(w, X[val_idx]), y[val_idx])\n"
+     "    return float(score)\n",
+     {"cv-tests"}),
 ]

@@ -1,4 +1,5 @@
-"""Checks of 07-generalization: ridge regression, early stopping, model selection, the test set once.
+"""Checks of 07-generalization: ridge regression, early stopping, model selection, k-fold cross-validation,
+the test set once.
 
 The learner's answers work on polynomials of ``u = x / 3`` fitted by least squares, with the
 notebook's helpers (``poly_features``, ``fit_polynomial``...). The checks recompute every expected
@@ -15,7 +16,7 @@ from .. import checks as g
 from ..errors import GradingError
 from ..heldout import reading_error
 from ..remote import make
-from . import check
+from . import check, nb01
 
 # The judge's splits (mlcourse.grading.heldout): test part handed over once, or not at all.
 ONCE, SEALED = "mlcourse.grading.heldout.once", "mlcourse.grading.heldout.sealed"
@@ -742,3 +743,90 @@ def diagnose_random(diagnose, *, seed: int, count: int):
     for (train, val, floor, case), got in zip(runs, _diagnosed(diagnose, runs), strict=True):
         _check_diagnose(got, train, val, floor, case)
     g.passed("diagnose agrees on random learning curves")
+
+
+# ---- k-fold cross-validation: kfold_indices (brought from 01) and cross_validate ----------------
+
+
+@check()
+def kfold(kfold_indices):
+    """Notebook 01's visible check of ``kfold_indices``, for the copy brought into this notebook."""
+    nb01.kfold(kfold_indices)
+
+
+@check()
+def kfold_random(kfold_indices, *, seed: int, cases: Sequence[tuple[int, int]]):
+    """Notebook 01's hidden check of ``kfold_indices`` on ``(n, k)`` cases."""
+    nb01.kfold_random(kfold_indices, seed=seed, cases=cases)
+
+
+def _reference_folds(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    order = np.random.default_rng(seed).permutation(n)
+    parts = np.array_split(order, k)
+    return [(np.concatenate(parts[:i] + parts[i + 1:]), part) for i, part in enumerate(parts)]
+
+
+def _cv(X: np.ndarray, y: np.ndarray, degree: int, folds, *, fit_rows: str = "train",
+        score_rows: str = "val", pooled: bool = False) -> float:
+    """The mean over folds of the validation MSE of a fit on the other folds; the keywords give the
+    slips (fitting on every row, scoring the training rows, pooling the squared errors)."""
+    scores, sizes = [], []
+    for train_idx, val_idx in folds:
+        rows = {"train": train_idx, "val": val_idx, "all": np.arange(len(y))}
+        w = _fit(X[rows[fit_rows]], y[rows[fit_rows]], degree)
+        scores.append(_error(w, X[rows[score_rows]], y[rows[score_rows]]))
+        sizes.append(len(rows[score_rows]))
+    return float(np.average(scores, weights=sizes) if pooled else np.mean(scores))
+
+
+def _cv_slips(X: np.ndarray, y: np.ndarray, degree: int, folds) -> list[tuple[float, str]]:
+    last_train, last_val = folds[-1]
+    last = _error(_fit(X[last_train], y[last_train], degree), X[last_val], y[last_val])
+    return [
+        (_cv(X, y, degree, folds, fit_rows="all"),
+         "each fold's fit saw its own validation rows (you fitted on all of X): fit on X[train_idx] only, "
+         "or the validation error is a training error in disguise."),
+        (_cv(X, y, degree, folds, score_rows="train"),
+         "you scored each fit on its own training rows: score it on X[val_idx], y[val_idx]."),
+        (last, "that is the last fold's validation MSE alone: average the k folds' MSEs."),
+        (_cv(X, y, degree, folds, pooled=True),
+         "that is the MSE of all validation rows pooled (folds weighted by their size): return the plain mean "
+         "of the k folds' MSEs, one number per fold."),
+    ]
+
+
+def _check_cv(cross_validate, X: np.ndarray, y: np.ndarray, degree: int, folds, case: str) -> None:
+    plain = [(np.asarray(t, dtype=np.int64), np.asarray(v, dtype=np.int64)) for t, v in folds]
+    got = g.call(cross_validate, X.copy(), y.copy(), degree, plain)
+    g.check_array(f"cross_validate(X, y, degree={degree}, folds)", got, _cv(X, y, degree, plain), rtol=1e-8,
+                  case=case, slips=_cv_slips(X, y, degree, plain),
+                  hint="for each (train_idx, val_idx): w = fit_polynomial(X[train_idx], y[train_idx], degree), "
+                       "then the MSE of predict_polynomial(w, X[val_idx]) against y[val_idx]; return the mean of "
+                       "the k MSEs as a float.")
+
+
+@check()
+def cross_validate(cross_validate):
+    """Four points and two folds by hand, then 10 sine points in folds of 4, 3 and 3."""
+    # A constant (degree 0) on y = 0, 2, 4, 10 with folds {0, 1} and {2, 3}: fitted on rows 2, 3 it predicts
+    # 7, and rows 0, 1 score (49 + 25) / 2 = 37; fitted on rows 0, 1 it predicts 1: (9 + 81) / 2 = 45. Mean: 41.
+    X = np.array([[-3.0], [-1.0], [1.0], [3.0]])
+    y = np.array([0.0, 2.0, 4.0, 10.0])
+    folds = [(np.array([2, 3]), np.array([0, 1])), (np.array([0, 1]), np.array([2, 3]))]
+    _check_cv(cross_validate, X, y, 0, folds, case="y = 0, 2, 4, 10, two folds, degree 0: expected 41")
+    X, y = _data(10, "sine", 7)
+    _check_cv(cross_validate, X, y, 1, _reference_folds(10, 3, seed=0),
+              case="10 sine points, 3 folds of 4, 3 and 3, degree 1")
+    g.passed("cross_validate averages the validation MSE of every fold")
+
+
+@check()
+def cross_validate_random(cross_validate, *, seed: int, count: int):
+    """``count`` data sets of 20 to 90 points, 2 to 10 folds, degrees 0 to 8."""
+    rng = g.seeded(seed)
+    for _ in range(count):
+        n, k, degree = int(rng.integers(20, 91)), int(rng.integers(2, 11)), int(rng.integers(0, 9))
+        X, y = _data(n, str(rng.choice(["sine", "cubic"])), int(rng.integers(1_000_000)))
+        _check_cv(cross_validate, X, y, degree, _reference_folds(n, k, seed=int(rng.integers(1000))),
+                  case=f"{n} random points, {k} folds, degree {degree}")
+    g.passed(f"cross_validate agrees with the reference on {count} random data sets")
