@@ -493,3 +493,43 @@ def test_the_kernel_guard_refuses_the_learners_own_calls_of_a_reference():
     proc = subprocess.run([sys.executable, "-c", GUARD_SCRIPT], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["refused", "served", "refused", "refused", "1", "mse", "False"], proc.stdout
+
+
+RUNNER_SCRIPT = r"""
+import functools, os, numpy as np
+import mlcourse.data, mlcourse.losses
+import mlcourse.grading.kernelside as kernelside
+from mlcourse.grading import agent
+from mlcourse.grading.kernelside import nb01, nb06
+agent.guard_references(["mlcourse.losses.mse", "mlcourse.data.train_val_test_split"], trusted_files=[])
+a, b = np.array([1.0, 2.0]), np.array([1.0, 4.0])
+def errand(fn):
+    request = ('{"op": "call", "nonce": 1, "target": {"handle": %d, "type": "f"}, "args": {"list": []}, '
+               '"kwargs": {"dict": []}}' % agent.keep_value(fn)["handle"])
+    return "refused" if "ReferenceUseError" in agent.answer(request, {}) else "served"
+# A runner in each of kernelside's modules (its code compiled under the module's file name),
+# handed the reference itself, as a learner's answer that IS the reference is handed over.
+folder = os.path.dirname(kernelside.__file__)
+for name in sorted(os.listdir(folder)):
+    if name.endswith(".py"):
+        space = {}
+        exec(compile("def run(fn, *args):\n    return fn(*args)", os.path.join(folder, name), "exec"), space)
+        print(name, errand(functools.partial(space["run"], mlcourse.losses.mse, a, b)))
+# A real one: 06's Stepper reports the step's exception as the stop of its run.
+print("Stepper", errand(functools.partial(nb06.Stepper().run, mlcourse.losses.mse, [[[a, b], {}]])))
+# The course's split handed into a learner's function (01's Exercise 2) still uses its reference.
+space = {}
+exec(compile("def answer(split_fn):\n    return split_fn(10, (0.6, 0.2, 0.2), 0)", "<learner>", "exec"), space)
+print("helper", errand(functools.partial(space["answer"], nb01.reference_helper("split"))))
+"""
+
+
+def test_the_kernel_guard_refuses_a_reference_handed_to_any_kernelside_runner():
+    """An answer that IS the reference is refused when the judge's errand calls it through a
+    runner in any module of ``kernelside`` (not only calls.py and nb05.py); a course version of an
+    earlier exercise that kernelside hands into a learner's function still serves that function."""
+    proc = subprocess.run([sys.executable, "-c", RUNNER_SCRIPT], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = dict(line.split() for line in proc.stdout.splitlines())
+    assert lines.pop("helper") == "served", proc.stdout
+    assert len(lines) >= 9 and set(lines.values()) == {"refused"}, proc.stdout

@@ -160,10 +160,14 @@ def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
     stdlib = os.path.dirname(os.__file__) + os.sep
     here = os.path.abspath(__file__)
-    # The judge's runners of several calls in one errand (``kernelside``): an answer they call
-    # is handed over as surely as one the errand calls itself.
-    runners = {os.path.join(os.path.dirname(here), "kernelside", name) for name in ("calls.py", "nb05.py")}
+    # The judge's code on the learner's side (``kernelside``), every module of it: an answer one
+    # of its runners calls for the errand is handed over as surely as one the errand calls itself.
+    kernelside = os.path.join(os.path.dirname(here), "kernelside")
+    runners = {os.path.join(kernelside, name) for name in os.listdir(kernelside) if name.endswith(".py")}
     trusted = set(trusted_files)
+
+    def library(path: str) -> bool:
+        return path.startswith(stdlib) or "site-packages" in path or "dist-packages" in path
 
     def learner_calls(frame) -> bool:
         """Walk out from the caller: the course package or a locked cell may use the
@@ -178,11 +182,26 @@ def guard_references(paths: list[str], trusted_files: list[str], shortcuts: list
                 return False
             path = name if name.startswith("<") else os.path.abspath(name)
             if path in runners:
-                return True
+                return errand_runs(frame.f_back)
             if path.startswith(package):
                 return False
-            if not (path.startswith(stdlib) or "site-packages" in path or "dist-packages" in path):
+            if not library(path):
                 return True
+            frame = frame.f_back
+        return False
+
+    def errand_runs(frame) -> bool:
+        """Whether the judge's errand called this ``kernelside`` code (through the package and
+        other libraries): then what it calls, it calls for the judge. Called from a learner's
+        function instead (a course version of an earlier exercise the judge handed in, such as
+        ``kernelside.nb01.reference_split``), it is the package using its own reference."""
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if name == here:
+                return True
+            path = name if name.startswith("<") else os.path.abspath(name)
+            if name in trusted or not (path.startswith(package) or library(path)):
+                return False
             frame = frame.f_back
         return False
 

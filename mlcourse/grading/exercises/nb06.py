@@ -10,7 +10,8 @@ trained weights are loaded into a model of our own, which is scored here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from .. import checks as g
 from ..errors import GradingError
 from ..kernelside.nb06 import CourseAverage, make_torch_mlp, parameter_values, reference_average
 from ..kernelside.nb06 import ParkedMLP as ParkedMLP  # noqa: F401 - read by tests as nb06.ParkedMLP
-from ..remote import make, value
+from ..remote import is_remote, make, remote_error, value
 from . import check
 
 # Built on the learner's side (grading.make), from kernelside.nb06.
@@ -30,13 +31,35 @@ TORCH_MLP = "mlcourse.grading.kernelside.nb06.make_torch_mlp"
 PARAMETER_VALUES = "mlcourse.grading.kernelside.nb06.parameter_values"
 PARKED_MLP = "mlcourse.grading.kernelside.nb06.ParkedMLP"
 COURSE_AVERAGE = "mlcourse.grading.kernelside.nb06.CourseAverage"
+GENERATORS = "mlcourse.grading.kernelside.nb06.generators"
+DP_PROBLEMS = "mlcourse.grading.kernelside.nb06.dp_problems"
+STEPPER = "mlcourse.grading.kernelside.nb06.Stepper"
+CALLS = "mlcourse.grading.kernelside.calls.Caller"   # many calls of one function in few requests
 LOOP = ["mlcourse.train.fit"]   # the packaged loop: an answer that calls it writes no loop
+
+# torch.optim's first optimizer imports torch._dynamo (a second or so): in the judge's process,
+# loaded while the notebook's cells run, not when the first reference loop builds its SGD.
+g.preload("torch._dynamo")
 
 
 # ---- built on the learner's side with grading.make ------------------------------------------
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one math thread inside the block, as in the grading kernel (``limits.KERNEL_ENV``):
+    the reference loops here train tiny models, which several threads only slow down, and the
+    judge's process runs beside the kernel (on a loaded 2-core machine a 40-epoch reference fit
+    took 1.1 s on two threads, 0.06 s on one). The number of threads is put back afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _weights(like: Any, model: Any) -> list[np.ndarray]:
@@ -74,9 +97,8 @@ def _moons(n: int, noise: float, seed: int, n_train: int = 400):
 # ---- exercise 1: minibatch_indices -------------------------------------------------------------
 
 
-def _epoch(minibatch_indices, n: int, batch_size: int, rng: Any) -> list:
-    """The batches of one call, as a list (a generator is read to its end)."""
-    got = g.call(minibatch_indices, n, batch_size, rng)
+def _batch_list(got: Any, n: int, batch_size: int) -> list:
+    """The batches one call returned, as a list (a generator is read to its end)."""
     if got is None:
         raise GradingError(f"minibatch_indices({n}, {batch_size}, rng) returned None: "
                            "return the list of batches.")
@@ -87,12 +109,23 @@ def _epoch(minibatch_indices, n: int, batch_size: int, rng: Any) -> list:
                            "1-D index arrays, one per batch.") from None
 
 
-def _one_epoch(minibatch_indices, n: int, batch_size: int, seed: int,
-               reference_sizes: list[int] | None = None) -> None:
+def _epochs(minibatch_indices, cases: Sequence[tuple[int, int, Any]]) -> Iterator[list]:
+    """The batches of ``minibatch_indices(n, batch_size, rng)`` for each ``(n, batch_size, rng)``, in
+    turn: the calls run several to a request (their arguments are fixed in advance; the rng they
+    share changes between calls as it would call by call), each compared before the next is read."""
+    calls = g.calls(CALLS, minibatch_indices, [((n, batch_size, rng), {}) for n, batch_size, rng in cases])
+    for (n, batch_size, _), got in zip(cases, calls, strict=True):
+        yield _batch_list(got, n, batch_size)
+
+
+def _generators(like: Any, seeds: Sequence[int]) -> list:
+    """``numpy.random.default_rng(seed)`` for each of ``seeds``, on the learner's side (one request)."""
+    return list(make(like, GENERATORS, [int(s) for s in seeds]))
+
+
+def _check_epoch(batches: list, n: int, batch_size: int, reference_sizes: list[int] | None = None) -> None:
     """Every index 0..n-1 exactly once, in ceil(n / batch_size) batches, only the last one smaller."""
     case = f"n={n}, batch_size={batch_size}"
-    rng = make(minibatch_indices, "numpy.random.default_rng", seed)
-    batches = _epoch(minibatch_indices, n, batch_size, rng)
     full, rest = divmod(n, batch_size)
     expected = reference_sizes or [batch_size] * full + ([rest] if rest else [])
     hint = ""
@@ -119,9 +152,17 @@ def _one_epoch(minibatch_indices, n: int, batch_size: int, seed: int,
                  f"appears {int(counts[first_bad])} times. Cut one permutation of 0..n-1 into consecutive slices.")
 
 
-def _epoch_order(minibatch_indices, n: int, batch_size: int, rng: Any) -> np.ndarray:
+def _check_epochs(minibatch_indices, cases: Sequence[tuple[int, int, int, list[int] | None]]) -> None:
+    """``_check_epoch`` on one epoch of each ``(n, batch_size, seed, reference_sizes)``, each with a
+    fresh generator seeded ``seed``."""
+    rngs = _generators(minibatch_indices, [seed for _, _, seed, _ in cases])
+    epochs = _epochs(minibatch_indices, [(n, b, rng) for (n, b, _, _), rng in zip(cases, rngs, strict=True)])
+    for (n, batch_size, _, sizes), batches in zip(cases, epochs, strict=True):
+        _check_epoch(batches, n, batch_size, sizes)
+
+
+def _order(batches: list) -> np.ndarray:
     """The indices of one epoch in the order the batches visit them."""
-    batches = _epoch(minibatch_indices, n, batch_size, rng)
     arrays = [g.to_float64(b, "a batch").ravel() for b in batches]
     return np.concatenate(arrays) if arrays else np.zeros(0)
 
@@ -129,9 +170,11 @@ def _epoch_order(minibatch_indices, n: int, batch_size: int, rng: Any) -> np.nda
 @check()
 def batches_cover(minibatch_indices) -> None:
     """An uneven split, an even split and fewer examples than one batch."""
-    _one_epoch(minibatch_indices, 10, 4, seed=0)     # 10 = 4 + 4 + 2: three batches, the last one short
-    _one_epoch(minibatch_indices, 8, 4, seed=0)      # 8 = 4 + 4: exactly two batches, no empty third one
-    _one_epoch(minibatch_indices, 3, 5, seed=0)      # fewer examples than batch_size: a single batch of 3
+    _check_epochs(minibatch_indices, [
+        (10, 4, 0, None),   # 10 = 4 + 4 + 2: three batches, the last one short
+        (8, 4, 0, None),    # 8 = 4 + 4: exactly two batches, no empty third one
+        (3, 5, 0, None),    # fewer examples than batch_size: a single batch of 3
+    ])
     g.passed("one epoch: every index exactly once, the last partial batch kept")
 
 
@@ -144,19 +187,22 @@ def batches_cover_random(minibatch_indices, *, seed: int, cases: Sequence[tuple[
     rng = g.seeded(seed)
     cases = [tuple(c) for c in cases]
     cases += [(int(rng.integers(1, 500)), int(rng.integers(1, 70))) for _ in range(random_cases)]
+    epochs = []
     for n, batch_size in cases:
         rows = np.arange(n)
         sizes = [len(yb) for _, yb in iterate_minibatches(rows, rows, batch_size, seed=0)]
-        _one_epoch(minibatch_indices, n, batch_size, seed=int(rng.integers(10_000)), reference_sizes=sizes)
+        epochs.append((n, batch_size, int(rng.integers(10_000)), sizes))
+    _check_epochs(minibatch_indices, epochs)
     g.passed(f"one epoch: every index exactly once on {len(cases)} more sizes, the last partial batch kept")
 
 
 @check()
 def batches_shuffle(minibatch_indices) -> None:
     """20 examples in batches of 5: shuffled, a new order each epoch, the same order for the same seed."""
-    rng = make(minibatch_indices, "numpy.random.default_rng", 0)
-    first = _epoch_order(minibatch_indices, 20, 5, rng)
-    second = _epoch_order(minibatch_indices, 20, 5, rng)
+    rng, fresh = _generators(minibatch_indices, [0, 0])
+    # Two epochs from the same rng, then one from a fresh generator with the same seed.
+    epochs = _epochs(minibatch_indices, [(20, 5, rng), (20, 5, rng), (20, 5, fresh)])
+    first, second = _order(next(epochs)), _order(next(epochs))
     g.check_true(not (first.size == 20 and bool(np.all(first == np.arange(20)))),
                  "the epoch visits the examples in their stored order 0, 1, 2, ...; expected a shuffled order: "
                  "shuffle them first with rng.permutation(n). Data often arrives sorted (by class, by date), and batches cut from a "
@@ -167,7 +213,7 @@ def batches_shuffle(minibatch_indices) -> None:
                  "Draw the permutation from the rng you are given; creating a new generator inside the function (np.random.default_rng(0)) "
                  "repeats the same order every epoch.")
     # A fresh generator with the same seed must repeat the run exactly.
-    again = _epoch_order(minibatch_indices, 20, 5, make(minibatch_indices, "numpy.random.default_rng", 0))
+    again = _order(next(epochs))
     g.check_true(again.size == first.size and bool(np.all(again == first)),
                  "the same seed gave two different orders: take all randomness from `rng` (rng.permutation(n)), "
                  "not from np.random.permutation or another generator, so a training run can be repeated exactly.")
@@ -180,19 +226,19 @@ def batches_shuffle_random(minibatch_indices, *, seed: int, seeds: Sequence[int]
     # 12 examples in batches of 4 over 200 epochs: examples 0 and 1 should share a batch about
     # (4 - 1) / (12 - 1) = 27% of the time, some 55 epochs; shuffling only the order of fixed
     # batches keeps them together in every epoch.
-    rng = make(minibatch_indices, "numpy.random.default_rng", seed)
+    rng, *fresh = _generators(minibatch_indices, [seed] + [s for s in seeds for _ in range(2)])
+    epochs = _epochs(minibatch_indices, [(12, 4, rng)] * 200 + [(200, 25, r) for r in fresh])
     together = 0
     for _ in range(200):
-        order = _epoch_order(minibatch_indices, 12, 4, rng)
+        order = _order(next(epochs))
         position = {int(v): i // 4 for i, v in enumerate(order)}
         together += position.get(0, -1) == position.get(1, -2)
     g.check_true(together < 120,
                  f"examples 0 and 1 landed in the same batch in {together} of 200 epochs; expected about 55, as a real "
                  "shuffle gives. "
                  "Shuffle the indices themselves (rng.permutation(n)), then cut them into batches.")
-    for s in seeds:
-        orders = [_epoch_order(minibatch_indices, 200, 25, make(minibatch_indices, "numpy.random.default_rng", s))
-                  for _ in range(2)]
+    for _ in seeds:
+        orders = [_order(next(epochs)) for _ in range(2)]
         g.check_true(orders[0].shape == orders[1].shape and bool(np.all(orders[0] == orders[1])),
                      "the same seed gave two different orders; expected the same order: take all randomness from `rng`.")
         g.check_true(not (orders[0].size == 200 and bool(np.all(orders[0] == np.arange(200)))),
@@ -408,8 +454,9 @@ def _torch_gd(train_torch, X: np.ndarray, y: np.ndarray, sizes: list[int], model
     losses = _torch_losses(train_torch, model, X, y, dtype_hint=True, lr=lr, num_epochs=epochs,
                            batch_size=len(X), **extra)
     reference = make_torch_mlp(sizes, model_seed)
-    history = fit(reference, F.cross_entropy, torch.optim.SGD(reference.parameters(), lr=lr), (X, y),
-                  epochs=epochs, batch_size=len(X), device="cpu", progress=False)
+    with _one_thread():
+        history = fit(reference, F.cross_entropy, torch.optim.SGD(reference.parameters(), lr=lr), (X, y),
+                      epochs=epochs, batch_size=len(X), device="cpu", progress=False)
     _check_trajectory("train_torch", losses, history.train_loss, _weights(train_torch, model),
                       parameter_values(reference), "torch.optim.SGD")
 
@@ -448,11 +495,12 @@ def _torch_held_out(train_torch, data, seed: int) -> tuple[float, float]:
     _torch_losses(train_torch, model, X_train, y_train, lr=0.5, num_epochs=40, batch_size=80, seed=seed)
     trained = _load(TorchMLP([2, 32, 2], seed=seed), _weights(train_torch, model))
     reference = TorchMLP([2, 32, 2], seed=seed)
-    fit(reference, F.cross_entropy, torch.optim.SGD(reference.parameters(), lr=0.5), (X_train, y_train),
-        epochs=40, batch_size=80, device="cpu", seed=seed, progress=False)
     X_test, y_test = torch.as_tensor(X_test, dtype=torch.float32), torch.as_tensor(y_test)
-    with torch.no_grad():
-        return tuple(F.cross_entropy(m(X_test), y_test).item() for m in (trained, reference))
+    with _one_thread():
+        fit(reference, F.cross_entropy, torch.optim.SGD(reference.parameters(), lr=0.5), (X_train, y_train),
+            epochs=40, batch_size=80, device="cpu", seed=seed, progress=False)
+        with torch.no_grad():
+            return tuple(F.cross_entropy(m(X_test), y_test).item() for m in (trained, reference))
 
 
 @check(references=LOOP)
@@ -524,8 +572,14 @@ def _reference_cost(batch_sizes: Sequence[float], seconds: Sequence[float]) -> t
     return float(t0), float(c)
 
 
-def _check_cost(fit_step_cost, batch_sizes: list, seconds: list, case: str) -> None:
-    got = g.call(fit_step_cost, list(batch_sizes), list(seconds))
+def _check_costs(fit_step_cost, cases: Sequence[tuple[list, list, str]]) -> None:
+    """fit_step_cost on each ``(batch_sizes, seconds, case)``, the calls several to a request."""
+    calls = g.calls(CALLS, fit_step_cost, [((list(b), list(t)), {}) for b, t, _ in cases])
+    for (batch_sizes, seconds, case), got in zip(cases, calls, strict=True):
+        _check_cost(got, batch_sizes, seconds, case)
+
+
+def _check_cost(got: Any, batch_sizes: list, seconds: list, case: str) -> None:
     t0, c = _reference_cost(batch_sizes, seconds)
     pair = g.to_float64(got, "(t0, c)").ravel()
     g.check_true(pair.size == 2, f"fit_step_cost({case}) should return two numbers (t0, c); got {pair.size}.")
@@ -543,8 +597,8 @@ def _check_cost(fit_step_cost, batch_sizes: list, seconds: list, case: str) -> N
 def step_cost(fit_step_cost) -> None:
     """Three exact points on t = 0.002 + 0.0001 B, then four noisy ones."""
     # 0.0021 s at B = 1, 0.0026 s at B = 6, 0.0042 s at B = 22: exactly t0 = 0.002 s, c = 0.0001 s per example.
-    _check_cost(fit_step_cost, [1, 6, 22], [0.0021, 0.0026, 0.0042], "[1, 6, 22], exact")
-    _check_cost(fit_step_cost, [8, 32, 128, 512], [0.0011, 0.0013, 0.0022, 0.0061], "[8, 32, 128, 512]")
+    _check_costs(fit_step_cost, [([1, 6, 22], [0.0021, 0.0026, 0.0042], "[1, 6, 22], exact"),
+                                 ([8, 32, 128, 512], [0.0011, 0.0013, 0.0022, 0.0061], "[8, 32, 128, 512]")])
     g.passed("fit_step_cost finds the overhead and the cost per example")
 
 
@@ -552,11 +606,13 @@ def step_cost(fit_step_cost) -> None:
 def step_cost_random(fit_step_cost, *, seed: int, count: int) -> None:
     """Random overheads and costs, with 5 % timing noise, on 4 to 8 batch sizes."""
     rng = g.seeded(seed)
+    cases = []
     for _ in range(count):
         B = sorted(int(v) for v in rng.choice(2 ** np.arange(12), size=int(rng.integers(4, 9)), replace=False))
         t0, c = rng.uniform(1e-4, 1e-2), rng.uniform(1e-7, 1e-4)
         seconds = [(t0 + c * b) * rng.uniform(0.95, 1.05) for b in B]
-        _check_cost(fit_step_cost, B, seconds, f"{len(B)} random batch sizes")
+        cases.append((B, seconds, f"{len(B)} random batch sizes"))
+    _check_costs(fit_step_cost, cases)
     g.passed("fit_step_cost agrees on random timings")
 
 
@@ -565,9 +621,15 @@ def _reference_run_time(t0: float, c: float, n_examples: int, batch_size: int, e
     return epochs * (steps * t0 + c * n_examples)
 
 
-def _check_run_time(predict_run_time, t0: float, c: float, n: int, B: int, epochs: int) -> None:
+def _check_run_times(predict_run_time, cases: Sequence[tuple[float, float, int, int, int]]) -> None:
+    """predict_run_time on each ``(t0, c, n_examples, batch_size, epochs)``, the calls several to a request."""
+    for args, got in zip(cases, g.calls(CALLS, predict_run_time, [(tuple(a), {}) for a in cases]), strict=True):
+        _check_run_time(got, *args)
+
+
+def _check_run_time(got: Any, t0: float, c: float, n: int, B: int, epochs: int) -> None:
     case = f"predict_run_time(t0={t0:g}, c={c:g}, n_examples={n}, batch_size={B}, epochs={epochs})"
-    got = g.to_float64(g.call(predict_run_time, t0, c, n, B, epochs), "a time in seconds").ravel()
+    got = g.to_float64(got, "a time in seconds").ravel()
     expected = _reference_run_time(t0, c, n, B, epochs)
     g.check_true(got.size == 1, f"{case} should return one number, the seconds; got {got.size} values.")
     slips = [(epochs * (n / B) * (t0 + c * B),
@@ -583,8 +645,7 @@ def _check_run_time(predict_run_time, t0: float, c: float, n: int, B: int, epoch
 def run_time(predict_run_time) -> None:
     """10 examples in batches of 4 for 3 epochs: 3 steps an epoch, the last of 2 examples."""
     # Per epoch: 3 steps * 0.01 s + 0.001 s * 10 examples = 0.04 s; three epochs: 0.12 s.
-    _check_run_time(predict_run_time, 0.01, 0.001, 10, 4, 3)
-    _check_run_time(predict_run_time, 0.002, 1e-5, 4096, 256, 5)
+    _check_run_times(predict_run_time, [(0.01, 0.001, 10, 4, 3), (0.002, 1e-5, 4096, 256, 5)])
     g.passed("predict_run_time counts every step and every example")
 
 
@@ -592,10 +653,9 @@ def run_time(predict_run_time) -> None:
 def run_time_random(predict_run_time, *, seed: int, count: int) -> None:
     """Random costs, data sizes, batch sizes and epochs."""
     rng = g.seeded(seed)
-    for _ in range(count):
-        _check_run_time(predict_run_time, float(rng.uniform(1e-4, 1e-2)), float(rng.uniform(1e-7, 1e-4)),
-                        int(rng.integers(1, 100_000)), int(rng.choice([1, 7, 32, 100, 256, 1000])),
-                        int(rng.integers(1, 20)))
+    _check_run_times(predict_run_time, [
+        (float(rng.uniform(1e-4, 1e-2)), float(rng.uniform(1e-7, 1e-4)), int(rng.integers(1, 100_000)),
+         int(rng.choice([1, 7, 32, 100, 256, 1000])), int(rng.integers(1, 20))) for _ in range(count)])
     g.passed("predict_run_time agrees on random runs")
 
 
@@ -614,10 +674,17 @@ def _average_hint(got: list[np.ndarray], grads: list[list[np.ndarray]], rows: li
         (summed, f"that is the sum of the {k} gradients: average them (weights n_r / sum(n) add up to 1).")])
 
 
-def _check_average(average_gradients, grads: list[list[np.ndarray]], rows: list[int]) -> None:
+def _check_averages(average_gradients, problems: Sequence[tuple[list[list[np.ndarray]], list[int]]]) -> None:
+    """average_gradients on each ``(worker gradients, rows)`` against the weighted average: the
+    calls run several to a request (their arguments are fixed in advance), each compared in turn."""
+    cases = [(([[w.copy() for w in worker] for worker in grads], list(rows)), {}) for grads, rows in problems]
+    for (grads, rows), got in zip(problems, g.calls(CALLS, average_gradients, cases), strict=True):
+        _check_average(got, grads, rows)
+
+
+def _check_average(got: Any, grads: list[list[np.ndarray]], rows: list[int]) -> None:
     case = f"{len(grads)} workers holding {rows} rows, {len(grads[0])} parameters"
-    copies = [[w.copy() for w in worker] for worker in grads]
-    got = g.items(g.call(average_gradients, copies, list(rows)), len(grads[0]),
+    got = g.items(got, len(grads[0]),
                   "average_gradients should return one averaged gradient per parameter, as a list")
     got = [g.to_float64(a, f"averaged gradient {j}") for j, a in enumerate(got)]
     expected = reference_average(grads, rows)
@@ -636,8 +703,7 @@ def _worker_grads(rng: np.random.Generator, k: int, shapes: Sequence[tuple[int, 
 def dp_average(average_gradients) -> None:
     """Equal chunks: 2 workers of 5 rows, 4 workers of 3 rows; the weights are 1/k."""
     rng = g.seeded(0)
-    for k, n in ((2, 5), (4, 3)):
-        _check_average(average_gradients, _worker_grads(rng, k, [(2, 3), (3,)]), [n] * k)
+    _check_averages(average_gradients, [(_worker_grads(rng, k, [(2, 3), (3,)]), [n] * k) for k, n in ((2, 5), (4, 3))])
     g.passed("average_gradients averages equal workers' gradients")
 
 
@@ -645,10 +711,12 @@ def dp_average(average_gradients) -> None:
 def dp_average_random(average_gradients, *, seed: int, count: int) -> None:
     """Random equal chunks: k workers of n rows each, random parameter shapes."""
     rng = g.seeded(seed)
+    problems = []
     for _ in range(count):
         k, n = int(rng.integers(1, 9)), int(rng.integers(1, 33))
         shapes = [tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(0, 3)))) for _ in range(2)]
-        _check_average(average_gradients, _worker_grads(rng, k, shapes), [n] * k)
+        problems.append((_worker_grads(rng, k, shapes), [n] * k))
+    _check_averages(average_gradients, problems)
     g.passed("average_gradients averages equal workers' gradients of any shape")
 
 
@@ -656,12 +724,13 @@ def dp_average_random(average_gradients, *, seed: int, count: int) -> None:
 def dp_weighted(average_gradients, *, seed: int, count: int) -> None:
     """Unequal chunks (10 rows on 3 workers: 4, 3, 3, and random ones): weighted by share."""
     rng = g.seeded(seed)
-    _check_average(average_gradients, _worker_grads(rng, 3, [(2, 4), (4,), (4, 3), (3,)]), [4, 3, 3])
+    problems = [(_worker_grads(rng, 3, [(2, 4), (4,), (4, 3), (3,)]), [4, 3, 3])]
     for _ in range(count):
         k = int(rng.integers(2, 7))
         rows = [int(r) for r in rng.integers(1, 40, size=k)]
         shapes = [tuple(int(d) for d in rng.integers(1, 6, size=int(rng.integers(1, 3)))) for _ in range(3)]
-        _check_average(average_gradients, _worker_grads(rng, k, shapes), rows)
+        problems.append((_worker_grads(rng, k, shapes), rows))
+    _check_averages(average_gradients, problems)
     g.passed("average_gradients weights each worker by its share of the batch")
 
 
@@ -737,15 +806,28 @@ def _dp_slip(weights: list[np.ndarray], sizes: list[int], model_seed: int, chunk
     return g.slip(weights, [(alternative, why) for applies, alternative, why in candidates if applies])
 
 
-def _run_dp(data_parallel_step, sizes: list[int], model_seed: int, X: np.ndarray, y: np.ndarray, k: int,
-            lr: float, factors: Sequence[float] | None) -> tuple[np.ndarray, list[np.ndarray]]:
-    """data_parallel_step on a fresh model with ``CourseAverage(factors)``, both built on the learner's
-    side: (the loss it returned, the weights after the step)."""
-    model = make(data_parallel_step, "mlcourse.nn.MLP", sizes, seed=model_seed)
-    average = make(data_parallel_step, COURSE_AVERAGE, factors)
-    loss = g.to_float64(g.call(data_parallel_step, model, X.copy(), y.copy(), k, lr, average=average),
-                        "the batch loss")
-    return loss, _weights(data_parallel_step, model)
+def _dp_runs(data_parallel_step, runs: Sequence[tuple]) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    """(the loss it returned, the weights after the step) of data_parallel_step for each run
+    ``(sizes, model_seed, factors, X, y, k, lr)``, in turn: each on a fresh ``MLP(sizes, seed=model_seed)``
+    with ``CourseAverage(factors)``, both built on the learner's side. The steps run several to a
+    request (``kernelside.nb06.Stepper``), each model's weights read there as soon as its step
+    returns; each run is compared before the next one's result is read."""
+    built = list(make(data_parallel_step, DP_PROBLEMS, [[sizes, seed, factors] for sizes, seed, factors, *_ in runs]))
+    cases = [((model, X.copy(), y.copy(), k, lr), {"average": average})
+             for (model, average), (*_, X, y, k, lr) in zip(built, runs, strict=True)]
+    if not is_remote(data_parallel_step):
+        for args, kwargs in cases:
+            loss = g.to_float64(g.call(data_parallel_step, *args, **kwargs), "the batch loss")
+            yield loss, _weights(data_parallel_step, args[0])
+        return
+    for entry in g.calls(STEPPER, data_parallel_step, cases):
+        if type(entry) is not dict or "returned" not in entry or not (
+                type(entry.get("values")) is list or type(entry.get("unread")) is dict):
+            raise remote_error("BadReply", "the helper's record is not a record")
+        loss = g.to_float64(entry["returned"], "the batch loss")
+        if "values" not in entry:   # reading the parameters failed there, as its own request would have
+            raise remote_error(str(entry["unread"].get("type")), str(entry["unread"].get("message")))
+        yield loss, [g.to_float64(v, f"parameter {k} after training") for k, v in enumerate(entry["values"])]
 
 
 STEP_HINT = ("one step with the averaged gradient must equal one full-batch step: zero the gradients before each "
@@ -753,19 +835,35 @@ STEP_HINT = ("one step with the averaged gradient must equal one full-batch step
              "(the course's average_gradients here), then p.data -= lr * average.")
 
 
-def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_seed: int, lr: float,
-                   data_seed: int) -> None:
-    """The step with the course's average equals the full-batch step; then, with an average that
-    scales each worker's share by a factor of the check's choosing, the step taken is the one
-    those k workers' own chunk gradients give, and no other."""
+def _dp_problem(n: int, k: int, sizes: list[int], model_seed: int, lr: float, data_seed: int) -> tuple:
+    """A batch of ``n`` examples of ``sizes[-1]`` blobs, and the factors that mark its workers' shares:
+    ``(n, k, sizes, model_seed, lr, X, y, factors)``."""
     from mlcourse.data import make_classification
 
     X, y = make_classification(n, kind="blobs", n_classes=sizes[-1], seed=data_seed)
+    factors = np.round(g.seeded([n, k, model_seed, data_seed]).uniform(0.5, 1.5, k), 3).tolist()
+    return n, k, sizes, model_seed, lr, X, y, factors
+
+
+def _check_dp_steps(data_parallel_step, problems: Sequence[tuple]) -> None:
+    """``_check_dp_step`` on each problem of ``_dp_problem``; the steps run several to a request."""
+    runs = [(sizes, model_seed, marks, X, y, k, lr)
+            for _, k, sizes, model_seed, lr, X, y, factors in problems for marks in (None, factors)]
+    results = _dp_runs(data_parallel_step, runs)
+    for problem in problems:
+        _check_dp_step(results, *problem)
+
+
+def _check_dp_step(results: Iterator[tuple[np.ndarray, list[np.ndarray]]], n: int, k: int, sizes: list[int],
+                   model_seed: int, lr: float, X: np.ndarray, y: np.ndarray, factors: list[float]) -> None:
+    """The step with the course's average (the next of ``results``) equals the full-batch step; then,
+    with an average that scales each worker's share by a factor of the check's choosing (the one
+    after), the step taken is the one those k workers' own chunk gradients give, and no other."""
     case = f"{n} examples on k={k} workers, MLP({sizes}), lr={lr:g}"
     chunks = _chunk_grads(sizes, model_seed, X, y, k)
     rows = [len(c) for c in np.array_split(np.arange(n), k)]
     full = _chunk_grads(sizes, model_seed, X, y, 1)[0]
-    loss, weights = _run_dp(data_parallel_step, sizes, model_seed, X, y, k, lr, None)
+    loss, weights = next(results)
     expected_loss, expected = _full_batch_step(sizes, model_seed, X, y, lr)
     g.check_true(loss.size == 1, f"data_parallel_step ({case}) should return one number, the batch's loss.")
     g.check_array("data_parallel_step: the loss of the whole batch", loss.ravel()[0], expected_loss, rtol=1e-10,
@@ -777,8 +875,7 @@ def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_s
     for j, (w, e) in enumerate(zip(weights, expected, strict=True)):
         g.check_array(f"data_parallel_step: parameter {j} after the step", w, e, rtol=1e-9, atol=1e-12,
                       case=case, hint=slip or STEP_HINT, explain=slip is None)
-    factors = np.round(g.seeded([n, k, model_seed, data_seed]).uniform(0.5, 1.5, k), 3).tolist()
-    _, marked = _run_dp(data_parallel_step, sizes, model_seed, X, y, k, lr, factors)
+    _, marked = next(results)
     if _same(marked, _step_with(sizes, model_seed, chunks, rows, lr, factors)):
         return
     slip = _dp_slip(marked, sizes, model_seed, chunks, rows, full, lr, factors)
@@ -797,8 +894,7 @@ def _check_dp_step(data_parallel_step, n: int, k: int, sizes: list[int], model_s
 @check()
 def dp_step(data_parallel_step) -> None:
     """A batch of 10 on 1, 2, 3 and 4 workers (chunks 10; 5+5; 4+3+3; 3+3+2+2) equals one full-batch step."""
-    for k in (1, 2, 3, 4):
-        _check_dp_step(data_parallel_step, 10, k, [2, 8, 3], 1, 0.5, 3)
+    _check_dp_steps(data_parallel_step, [_dp_problem(10, k, [2, 8, 3], 1, 0.5, 3) for k in (1, 2, 3, 4)])
     g.passed("k workers with averaged gradients take exactly the full-batch step")
 
 
@@ -806,8 +902,10 @@ def dp_step(data_parallel_step) -> None:
 def dp_step_random(data_parallel_step, *, seed: int, count: int) -> None:
     """Random batches, worker counts, widths and learning rates."""
     rng = g.seeded(seed)
+    problems = []
     for _ in range(count):
         n = int(rng.integers(6, 60))
-        _check_dp_step(data_parallel_step, n, int(rng.integers(1, 7)), [2, int(rng.integers(3, 12)), 3],
-                       int(rng.integers(10_000)), float(rng.uniform(0.05, 1.0)), int(rng.integers(10_000)))
+        problems.append(_dp_problem(n, int(rng.integers(1, 7)), [2, int(rng.integers(3, 12)), 3],
+                                    int(rng.integers(10_000)), float(rng.uniform(0.05, 1.0)), int(rng.integers(10_000))))
+    _check_dp_steps(data_parallel_step, problems)
     g.passed("data_parallel_step equals the full-batch step on random problems")

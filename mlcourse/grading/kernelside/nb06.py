@@ -1,5 +1,6 @@
-"""Built on the learner's side for 06-training-loop's checks: models, a reader of their
-parameters, and the course's gradient average handed to ``data_parallel_step``."""
+"""Built on the learner's side for 06-training-loop's checks: random generators, models, a reader
+of their parameters, the course's gradient average handed to ``data_parallel_step``, and
+``Stepper``, which runs several data-parallel steps in one request of the judge's."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ import numpy as np
 import torch
 
 from mlcourse.models import TorchMLP
+from mlcourse.nn import MLP
+
+from .calls import pending
+
+# Taken when the judge freezes this module, before any learner cell: a learner's
+# ``np.random.default_rng = ...`` changes nothing here.
+_default_rng = np.random.default_rng
+
+
+def generators(seeds: Sequence[int]) -> list[np.random.Generator]:
+    """``numpy.random.default_rng(seed)`` for each of ``seeds``: independent generators, built in
+    one request (a list the judge iterates once, for its handles)."""
+    return [_default_rng(int(seed)) for seed in seeds]
 
 
 def make_torch_mlp(sizes: Sequence[int], seed: int) -> torch.nn.Module:
@@ -92,3 +106,75 @@ class CourseAverage:
                                  f"per worker, k = {len(self.factors)}, each the gradient of its own chunk")
             grads = [[f * w for w in worker] for f, worker in zip(self.factors, grads, strict=True)]
         return reference_average(grads, rows)
+
+
+def dp_problems(specs: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """For each ``[sizes, seed, factors]``: a fresh ``MLP(sizes, seed=seed)`` and
+    ``CourseAverage(factors)``, the model and the average of one run of ``data_parallel_step``."""
+    return [[MLP([int(d) for d in sizes], seed=int(seed)), CourseAverage(factors)] for sizes, seed, factors in specs]
+
+
+class Stepper:
+    """Runs ``data_parallel_step`` on several problems in one request, as ``calls.Caller`` runs a
+    function (``grading.checks.calls`` drives either), and reads each model's parameters as soon
+    as its step returns: built with ``grading.make(fn, "mlcourse.grading.kernelside.nb06.Stepper")``.
+    """
+
+    def __init__(self) -> None:
+        self.record: dict = _record([], None)
+
+    def last(self) -> dict:
+        """What the last ``run`` left (also when its request failed as a whole)."""
+        return self.record
+
+    def run(self, step: Any, cases: Sequence[Sequence[Any]]) -> dict:
+        """``step(*args, **kwargs)`` for each ``[args, kwargs]`` in turn (``args[0]`` the model),
+        until one raises: ``{"results", "stop"}`` as ``calls.Caller.run`` reports them, each result
+        ``{"returned": what the step returned, "values": parameter_values(model)}``, or with
+        ``"unread"`` (the exception's type and message) in place of ``values`` when the
+        parameters could not be read; that ends the run. Nothing here decides anything."""
+        from mlcourse.grading import agent, shortcuts, wire
+
+        results: list = []
+        self.record = _record(results, None)
+        for args, kwargs in cases:
+            before = pending()
+            try:
+                returned = step(*args, **kwargs)
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
+                self.record = _record(results, _failure(exc))
+                return self.record
+            if shortcuts.refused_calls:
+                self.record = _record(results, {"refused": True})
+                return self.record
+            try:
+                entry = {"returned": wire.encode(returned, agent.keep_value)}
+            except BaseException as exc:  # as the errand's own encoding would fail
+                self.record = _record(results, _failure(exc))
+                return self.record
+            try:
+                entry["values"] = wire.encode(parameter_values(args[0]), agent.keep_value)
+            except BaseException as exc:  # what the judge's read of the parameters met
+                entry["unread"] = wire.encode(_failure(exc), _refuse)
+                results.append({"dict": [[key, value] for key, value in entry.items()]})
+                break
+            results.append({"dict": [[key, value] for key, value in entry.items()]})
+            if pending() != before:
+                break
+        return self.record
+
+
+def _failure(exc: BaseException) -> dict:
+    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+def _refuse(obj: Any) -> Any:
+    raise TypeError(f"a {type(obj).__name__} is not plain data")
+
+
+def _record(results: list, stop: dict | None) -> dict:
+    """``{"results": results, "stop": stop}`` as the errand's reply carries it (``agent.answer``
+    passes a ``{"plain": ...}`` through as it is), the results already encoded one by one."""
+    from mlcourse.grading import wire
+
+    return {"plain": {"dict": [["results", {"list": results}], ["stop", wire.encode(stop, _refuse)]]}}
