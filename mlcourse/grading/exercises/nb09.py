@@ -10,8 +10,9 @@ inputs there: the next tokens, and so the loss, stay with the check.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from .. import checks as g
 from ..errors import GradingError
 from ..heldout import reading_error, remote_kind
 from ..kernelside.nb09 import BuiltTwice
-from ..remote import make, value
+from ..remote import is_remote, make, remote_error, value
 from . import check
 
 # What the checks build or run on the learner's side (grading.make), by name: kernelside.nb09's
@@ -39,8 +40,35 @@ LEARNER_SIDE = {path.rpartition(".")[2]: path for path in (
     "mlcourse.grading.kernelside.nb09.LeastSquaresOnVal",
     "mlcourse.grading.kernelside.nb09.ConstantGuessScore",
 )}
+# The splits kernelside.nb09 builds: named here so that the judge freezes their modules.
 ONCE = "mlcourse.grading.heldout.once"   # a split whose test part is handed over once
+SPLIT = "mlcourse.data.Split"
+# Several built, or run, in one request (kernelside.nb09, kernelside.calls).
+MODELS = "mlcourse.grading.kernelside.nb09.models"
+EVALUATIONS = "mlcourse.grading.kernelside.nb09.evaluations"
+CHOICES = "mlcourse.grading.kernelside.nb09.choices"
+FREEZER = "mlcourse.grading.kernelside.nb09.Freezer"
+CALLS = "mlcourse.grading.kernelside.calls.Caller"
 NOTEBOOK_SEED = 9  # the notebook draws its 50 example sentences with seed 9, its held-out text with 10
+
+# torch.optim's first optimizer imports torch._dynamo (a second or so): in the judge's process,
+# loaded while the notebook's cells run, not when the first baseline fine-tune builds its optimizer.
+g.preload("torch._dynamo")
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """torch on one math thread inside the block, as in the grading kernel (``limits.KERNEL_ENV``):
+    the baselines here train a tiny model, which several threads only slow down beside the
+    kernel on a loaded machine. The number of threads is put back afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _ask(like: Any, helper: str, *args: Any, what: str) -> Any:
@@ -64,11 +92,14 @@ def _number(x: Any, name: str) -> float:
 # ---- Exercise 1: fraction_memorised -------------------------------------------------------
 
 
-def _memorised(fraction_memorised, samples: list, train_examples: list) -> float:
-    got = g.to_float64(g.call(fraction_memorised, samples, train_examples), "fraction_memorised's result")
-    g.check_true(got.shape == (), "fraction_memorised should return one number, a fraction between 0 and 1; "
-                 f"got an array of shape {got.shape}.")
-    return float(got)
+def _memorised(fraction_memorised, cases: Sequence[tuple[list, list]]) -> Iterator[float]:
+    """fraction_memorised(samples, train_examples) for each case, in turn: the calls run several to a
+    request (their arguments are fixed in advance), each result checked before the next is read."""
+    for got in g.calls(CALLS, fraction_memorised, [((samples, train), {}) for samples, train in cases]):
+        got = g.to_float64(got, "fraction_memorised's result")
+        g.check_true(got.shape == (), "fraction_memorised should return one number, a fraction between 0 and 1; "
+                     f"got an array of shape {got.shape}.")
+        yield float(got)
 
 
 def _memorised_hint(got: float, samples: list, train_examples: list) -> str:
@@ -91,13 +122,13 @@ def memorised(fraction_memorised):
     """Sentences as strings with a repeated copy, token tuples, and the two extremes."""
     train_demo = ["the cat sleeps .", "some happy cats quietly chase a dog .", "a cat runs ."]
     samples_demo = ["the cat sleeps .", "a cat sleeps .", "the cat sleeps .", "the cat sleeps .", "some happy cats"]
-    got = _memorised(fraction_memorised, samples_demo, train_demo)
+    results = _memorised(fraction_memorised, [(samples_demo, train_demo), ([(1, 28), (2, 28)], [(3, 28)]),
+                                              ([(3, 28)] * 3, [(3, 28)])])
+    got = next(results)
     g.check_array("fraction_memorised(samples_demo, train_demo)", got, 0.6,
                   hint=_memorised_hint(got, samples_demo, train_demo))
-    g.check_array("fraction_memorised([(1, 28), (2, 28)], [(3, 28)])",
-                  _memorised(fraction_memorised, [(1, 28), (2, 28)], [(3, 28)]), 0.0)
-    g.check_array("fraction_memorised([(3, 28)] * 3, [(3, 28)])",
-                  _memorised(fraction_memorised, [(3, 28)] * 3, [(3, 28)]), 1.0)
+    g.check_array("fraction_memorised([(1, 28), (2, 28)], [(3, 28)])", next(results), 0.0)
+    g.check_array("fraction_memorised([(3, 28)] * 3, [(3, 28)])", next(results), 1.0)
     g.passed("fraction_memorised counts every copied sample")
 
 
@@ -107,12 +138,14 @@ def memorised_random(fraction_memorised, *, seed: int, draws: int):
     from mlcourse.pretrained import fraction_memorised as reference
 
     rng = g.seeded(seed)
+    cases = []
     for _ in range(draws):
         pool = sorted({tuple(rng.integers(0, 6, size=int(rng.integers(1, 4))).tolist()) + (28,)
                        for _ in range(40)})
         train = [pool[i] for i in rng.choice(len(pool), size=min(8, len(pool)), replace=False)]
         samples = [pool[i] for i in rng.integers(0, len(pool), size=int(rng.integers(5, 60)))]
-        got = _memorised(fraction_memorised, samples, train)
+        cases.append((samples, train))
+    for (samples, train), got in zip(cases, _memorised(fraction_memorised, cases), strict=True):
         g.check_array(f"fraction_memorised on {len(samples)} random samples", got, reference(samples, train),
                       rtol=1e-12, hint=_memorised_hint(got, samples, train))
     g.passed("fraction_memorised counts every copied sample")
@@ -126,18 +159,46 @@ FREEZE_REST = ("Parameters outside the first {n} layer{s} must become trainable 
                "were frozen before, so that freeze(model, k) always means the same thing.")
 
 
-def _judge_freeze(freeze, factory: str, args: tuple, n_layers: int, label: str, *, rest: bool) -> None:
-    """Freeze a model built by ``factory(*args)`` on the learner's side; compare its flags with a twin's."""
+FLAGS_READ = "reading requires_grad after freeze"
+
+
+def _frozen_flags(freeze, cases: Sequence[tuple[str, tuple, int]]) -> Iterator[np.ndarray]:
+    """The requires_grad flags after ``freeze(model, n_layers)`` for each ``(factory, args, n_layers)``,
+    in turn: each on a fresh ``factory(*args)`` built on the learner's side (all in one request); the
+    freezes run several to a request (``kernelside.nb09.Freezer``), each model's flags read there as
+    soon as its freeze returns; each case is compared before the next one's flags are read."""
+    built = make(freeze, MODELS, [[factory, list(args)] for factory, args, _ in cases])
+    calls = [((model, n_layers), {}) for model, (*_, n_layers) in zip(built, cases, strict=True)]
+    if not is_remote(freeze):
+        for args, kwargs in calls:
+            g.call(freeze, *args, **kwargs)
+            yield g.to_float64(_ask(freeze, "requires_grad_flags", args[0], what=FLAGS_READ), "requires_grad flags")
+        return
+    for entry in g.calls(FREEZER, freeze, calls):
+        if type(entry) is not dict or not (type(entry.get("flags")) is list or type(entry.get("unread")) is dict):
+            raise remote_error("BadReply", "the helper's record is not a record")
+        if "flags" not in entry:   # reading the flags failed there, worded as its own request's failure
+            exc = remote_error(str(entry["unread"].get("type")), str(entry["unread"].get("message")))
+            raise GradingError(f"{FLAGS_READ} raised {exc.remote_type}: {exc}")
+        yield g.to_float64(entry["flags"], "requires_grad flags")
+
+
+def _judge_freezes(freeze, cases: Sequence[tuple[str, tuple, int, str]], *, rest: bool) -> None:
+    """``_judge_freeze`` on each ``(factory, args, n_layers, label)``."""
+    flags = _frozen_flags(freeze, [(factory, args, n_layers) for factory, args, n_layers, _ in cases])
+    for (factory, args, n_layers, label), got in zip(cases, flags, strict=True):
+        _judge_freeze(got, factory, args, n_layers, label, rest=rest)
+
+
+def _judge_freeze(flags: np.ndarray, factory: str, args: tuple, n_layers: int, label: str, *, rest: bool) -> None:
+    """The flags after freezing a model built by ``factory(*args)`` on the learner's side, compared
+    with those of a twin built here."""
     from ..references import resolve
 
     twin = resolve(LEARNER_SIDE[factory])(*args)   # the same architecture here, for names and expected flags
     first = [child for child, _ in list(twin.named_children())[:n_layers]]
     names = [name for name, _ in twin.named_parameters()]
     expected = [not any(name.startswith(f"{child}.") for child in first) for name in names]
-    model = make(freeze, LEARNER_SIDE[factory], *args)
-    g.call(freeze, model, n_layers)
-    flags = g.to_float64(_ask(freeze, "requires_grad_flags", model, what="reading requires_grad after freeze"),
-                         "requires_grad flags")
     if flags.shape == (len(names),) and bool((flags == np.array(expected, dtype=float)).all()):
         return
     got = list(zip(names, [bool(f) for f in flags.reshape(-1)], strict=False))
@@ -164,8 +225,7 @@ def _random_stack(rng: np.random.Generator, *, random_flags: bool) -> tuple[list
 @check(references=["mlcourse.pretrained.freeze"])
 def freeze(freeze):
     """A fresh ContextMLPLM (embed, hidden, out) frozen up to 1, 2 and 3 layers."""
-    for n_layers in (1, 2, 3):
-        _judge_freeze(freeze, "lm", (), n_layers, "a fresh ContextMLPLM", rest=False)
+    _judge_freezes(freeze, [("lm", (), n_layers, "a fresh ContextMLPLM") for n_layers in (1, 2, 3)], rest=False)
     g.passed("freeze freezes the first layers, weights and biases")
 
 
@@ -173,18 +233,19 @@ def freeze(freeze):
 def freeze_random(freeze, *, seed: int, models: int):
     """Random Linear/ReLU stacks, each frozen up to a random number of layers."""
     rng = g.seeded(seed)
+    cases = []
     for _ in range(models):
         sizes, _, n_layers = _random_stack(rng, random_flags=False)
-        _judge_freeze(freeze, "stack", (sizes,), n_layers, "a fresh nn.Sequential", rest=False)
+        cases.append(("stack", (sizes,), n_layers, "a fresh nn.Sequential"))
+    _judge_freezes(freeze, cases, rest=False)
     g.passed("freeze freezes the first layers, weights and biases")
 
 
 @check(references=["mlcourse.pretrained.freeze"])
 def freeze_rest(freeze):
     """A ContextMLPLM frozen entirely beforehand: freeze(model, 1) and freeze(model, 0) thaw the rest."""
-    for n_layers in (1, 0):
-        _judge_freeze(freeze, "lm", (True,), n_layers, "a ContextMLPLM whose parameters were all frozen",
-                      rest=True)
+    _judge_freezes(freeze, [("lm", (True,), n_layers, "a ContextMLPLM whose parameters were all frozen")
+                            for n_layers in (1, 0)], rest=True)
     g.passed("freeze leaves every other parameter trainable")
 
 
@@ -192,10 +253,11 @@ def freeze_rest(freeze):
 def freeze_rest_random(freeze, *, seed: int, models: int):
     """Random Linear/ReLU stacks with random parameters frozen beforehand."""
     rng = g.seeded(seed)
+    cases = []
     for _ in range(models):
         sizes, flags, n_layers = _random_stack(rng, random_flags=True)
-        _judge_freeze(freeze, "stack", (sizes, flags), n_layers,
-                      "an nn.Sequential with random parameters frozen", rest=True)
+        cases.append(("stack", (sizes, flags), n_layers, "an nn.Sequential with random parameters frozen"))
+    _judge_freezes(freeze, cases, rest=True)
     g.passed("freeze leaves every other parameter trainable")
 
 
@@ -228,7 +290,7 @@ def _baselines(seed: int) -> dict[str, float]:
     )
 
     train, val, fresh = _draw(seed)
-    with g.quiet():
+    with g.quiet(), _one_thread():
         return {"reference": held_out_loss(fine_tune_reference(pretrained_lm(), train, val), fresh),
                 "naive": held_out_loss(naive_fine_tune(pretrained_lm(), train)[0], fresh),
                 "scratch": held_out_loss(train_from_scratch(train, val)[0], fresh),
@@ -347,14 +409,17 @@ def _random_split(rng: np.random.Generator, d: int) -> tuple[np.ndarray, np.ndar
     return X, y, {"train": order[: n // 2], "val": order[n // 2: 3 * n // 4], "test": order[3 * n // 4:]}
 
 
-def _score(evaluate_once, system: str, X: np.ndarray, y: np.ndarray, indices: dict) -> float:
-    """evaluate_once(system, Split(X, y, indices), mean absolute error), all built on the learner's side."""
-    split = make(evaluate_once, "mlcourse.data.Split", X, y, indices)
-    build = make(evaluate_once, LEARNER_SIDE[system])
-    metric = make(evaluate_once, LEARNER_SIDE["MeanAbsoluteError"])
-    got = g.to_float64(g.call(evaluate_once, build, split, metric), "evaluate_once's result")
-    g.check_true(got.shape == (), f"evaluate_once should return one number, the test score; got shape {got.shape}.")
-    return float(got)
+def _evaluations(evaluate_once, kind: str, system: str,
+                 problems: Sequence[tuple[np.ndarray, np.ndarray, dict]]) -> Iterator[np.ndarray]:
+    """evaluate_once(system, split, mean absolute error) for each ``(X, y, indices)``, in turn, each
+    with a new system, metric and split (``kind`` "split": ``Split(X, y, indices)``, "once": a
+    split whose test part is handed over once), all built on the learner's side in one request; the
+    calls run several to a request, each result read after the one before was checked."""
+    built = make(evaluate_once, EVALUATIONS, [[kind, system, X, y, indices] for X, y, indices in problems])
+    for got in g.calls(CALLS, evaluate_once, [(tuple(args), {}) for args in built]):
+        got = g.to_float64(got, "evaluate_once's result")
+        g.check_true(got.shape == (), f"evaluate_once should return one number, the test score; got shape {got.shape}.")
+        yield got
 
 
 @check(references=[])
@@ -362,7 +427,7 @@ def evaluate_value(evaluate_once):
     """y = 0..9, split 6 / 2 / 2, and a system predicting the mean validation target."""
     # The system predicts 6.5 everywhere; on the test targets 8 and 9 its mean absolute error is 2.0.
     # Scored on the validation set it would be 0.5; built with the test set as its validation data, also 0.5.
-    got = _score(evaluate_once, "ConstantSystem", X_DEMO, Y_DEMO, INDICES_DEMO)
+    got = float(next(_evaluations(evaluate_once, "split", "ConstantSystem", [(X_DEMO, Y_DEMO, INDICES_DEMO)])))
     g.check_array("evaluate_once(constant_system, split_demo, mean_absolute_error)", got, 2.0,
                   hint="build the system with build_system(split.train, split.val), then score predict(X_test) "
                        "against y_test from split.test." if got != 0.5 else
@@ -375,25 +440,31 @@ def evaluate_value(evaluate_once):
 def evaluate_value_random(evaluate_once, *, seed: int, splits: int):
     """Random splits and a linear system fitted on the validation data, scored by mean absolute error."""
     rng = g.seeded(seed)
-    for _ in range(splits):
-        X, y, indices = _random_split(rng, 3)
+    problems = [_random_split(rng, 3) for _ in range(splits)]
+    scores = _evaluations(evaluate_once, "split", "LeastSquaresOnVal", problems)
+    for (X, y, indices), got in zip(problems, scores, strict=True):
         w = np.linalg.lstsq(X[indices["val"]], y[indices["val"]], rcond=None)[0]
         expected = np.mean(np.abs(X[indices["test"]] @ w - y[indices["test"]]))
-        g.check_array("evaluate_once on a hidden split", _score(evaluate_once, "LeastSquaresOnVal", X, y, indices),
-                      expected, rtol=1e-10,
+        g.check_array("evaluate_once on a hidden split", float(got), expected, rtol=1e-10,
                       hint="build with build_system(split.train, split.val), score predict(X_test) against y_test.")
     g.passed("evaluate_once scores the system on the test set")
 
 
-def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict, where: str) -> None:
+def _judge_disciplines(evaluate_once, problems: Sequence[tuple[np.ndarray, np.ndarray, dict]], where: str) -> None:
+    """``_judge_discipline`` on each ``(X, y, indices)``: the calls run several to a request."""
+    results = _evaluations(evaluate_once, "once", "build_once", problems)
+    for X, y, indices in problems:
+        _judge_discipline(results, X, y, indices, where)
+
+
+def _judge_discipline(results: Iterator[np.ndarray], X: np.ndarray, y: np.ndarray, indices: dict,
+                      where: str) -> None:
     """One build, one read of the test set, by construction: the split hands its test part over once
     and the system can be built once (a second read or build raises on the learner's side); the score
-    must be that of the system built from split.val, on the test targets, which stay here."""
-    split = make(evaluate_once, ONCE, X, y, indices)
-    build = make(evaluate_once, LEARNER_SIDE["build_once"])
+    (the next of ``results``) must be that of the system built from split.val, on the test targets,
+    which stay here."""
     try:
-        got = g.to_float64(g.call(evaluate_once, build, split, make(evaluate_once, LEARNER_SIDE["MeanAbsoluteError"])),
-                           "evaluate_once's result")
+        got = next(results)
     except GradingError as err:
         if reading_error(err) == "twice":
             raise GradingError(f"on {where}, evaluate_once read split.test 2 times (expected: once); read "
@@ -403,7 +474,6 @@ def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict
             raise GradingError(f"on {where}, evaluate_once called build_system more than once (expected: once); "
                                "build the system once, from split.train and split.val.") from None
         raise
-    g.check_true(got.shape == (), f"evaluate_once should return one number, the test score; got shape {got.shape}.")
     val_y, test_y = np.asarray(y[indices["val"]], dtype=float), np.asarray(y[indices["test"]], dtype=float)
     expected = float(np.mean(np.abs(test_y - val_y.mean())))
     if np.isclose(float(got), expected, rtol=1e-9, atol=1e-12):
@@ -422,7 +492,7 @@ def _judge_discipline(evaluate_once, X: np.ndarray, y: np.ndarray, indices: dict
 @check(references=[])
 def evaluate_reads(evaluate_once):
     """The ten-example split of evaluate_value: one build from split.val, one read of split.test."""
-    _judge_discipline(evaluate_once, X_DEMO, Y_DEMO, INDICES_DEMO, "the ten-example split")
+    _judge_disciplines(evaluate_once, [(X_DEMO, Y_DEMO, INDICES_DEMO)], "the ten-example split")
     g.passed("evaluate_once reads the test set exactly once, and builds the system without it")
 
 
@@ -430,9 +500,7 @@ def evaluate_reads(evaluate_once):
 def evaluate_reads_random(evaluate_once, *, seed: int, splits: int):
     """Random splits: one build from split.val, one read of split.test, each time."""
     rng = g.seeded(seed)
-    for _ in range(splits):
-        X, y, indices = _random_split(rng, 2)
-        _judge_discipline(evaluate_once, X, y, indices, "a hidden split")
+    _judge_disciplines(evaluate_once, [_random_split(rng, 2) for _ in range(splits)], "a hidden split")
     g.passed("evaluate_once reads the test set exactly once, and builds the system without it")
 
 
@@ -450,23 +518,41 @@ Y_PROMPT = np.array([5.0, 4.0, 6.0, 5.0, 1.0, 1.2, 3.1, 2.9])
 INDICES_PROMPT = {"train": np.arange(4), "val": np.array([4, 5]), "test": np.array([6, 7])}
 
 
-def _choice(choose_prompt, candidates: list, split: Any, where: str) -> tuple[float, float]:
-    got = g.call(choose_prompt, list(candidates), make(choose_prompt, LEARNER_SIDE["ConstantGuessScore"]), split)
+def _choices(choose_prompt, problems: Sequence[tuple[list, np.ndarray, np.ndarray, dict]]) -> Iterator[Any]:
+    """What choose_prompt(candidates, score, split) returned for each ``(candidates, X, y, indices)``,
+    twice in turn: first on ``Split(X, y, indices)``, then on a split whose test part is handed
+    over once, each with a new ``ConstantGuessScore`` (all built on the learner's side in one
+    request); the calls run several to a request, each result read after the one before was checked."""
+    specs = [[kind, X, y, indices] for _, X, y, indices in problems for kind in ("split", "once")]
+    built = make(choose_prompt, CHOICES, specs)
+    candidates = [list(c) for c, *_ in problems for _ in range(2)]
+    yield from g.calls(CALLS, choose_prompt, [((c, score, split), {})
+                                              for c, (score, split) in zip(candidates, built, strict=True)])
+
+
+def _choice(got: Any, where: str) -> tuple[float, float]:
     pair = list(got) if isinstance(got, (tuple, list)) else []
     g.check_true(len(pair) == 2, f"on {where}, choose_prompt should return (chosen, test_score); got {got!r}.")
     return _number(pair[0], "the chosen candidate"), _number(pair[1], "the test score")
 
 
-def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray, indices: dict,
+def _judge_choices(choose_prompt, problems: Sequence[tuple[list, np.ndarray, np.ndarray, dict]], where: str) -> None:
+    """``_judge_choice`` on each ``(candidates, X, y, indices)``: the calls run several to a request."""
+    results = _choices(choose_prompt, problems)
+    for candidates, X, y, indices in problems:
+        _judge_choice(results, candidates, X, y, indices, where)
+
+
+def _judge_choice(results: Iterator[Any], candidates: list, X: np.ndarray, y: np.ndarray, indices: dict,
                   where: str) -> None:
-    """The choice and its test score on a split; then again on one whose test part is handed over
-    once (a second read raises on the learner's side): the same answer from one read."""
+    """The choice and its test score on a split (the next of ``results``); then again on one whose
+    test part is handed over once (a second read raises on the learner's side; the one after):
+    the same answer from one read."""
     val_scores = _guess_scores(candidates, y[indices["val"]])
     test_scores = _guess_scores(candidates, y[indices["test"]])
     train_scores = _guess_scores(candidates, y[indices["train"]])
     best = int(np.argmin(val_scores))
-    chosen, test_score = _choice(choose_prompt, candidates, make(choose_prompt, "mlcourse.data.Split", X, y, indices),
-                                 where)
+    chosen, test_score = _choice(next(results), where)
     if chosen != candidates[best]:
         if chosen == candidates[int(np.argmin(test_scores))]:
             why = ("likely mistake: you chose on the test set. Its score then flatters the choice: "
@@ -482,12 +568,13 @@ def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray,
     g.check_array(f"the test score of the chosen candidate on {where}", test_score, test_scores[best], rtol=1e-9,
                   hint=score_hint)
     try:
-        again = _choice(choose_prompt, candidates, make(choose_prompt, ONCE, X, y, indices), where)
+        again = next(results)
     except GradingError as err:
         if reading_error(err) != "twice":
             raise
         raise GradingError(f"on {where}, choose_prompt read split.test 2 or more times; expected exactly once, for "
                            "the chosen candidate only, after the choice is made.") from None
+    again = _choice(again, where)
     g.check_true(again == (chosen, test_score),
                  f"on {where}, choose_prompt returned {again} on a split whose test set can be read once, and "
                  f"{(chosen, test_score)} on the same data before; expected the same (chosen, test_score): read "
@@ -498,7 +585,7 @@ def _judge_choice(choose_prompt, candidates: list, X: np.ndarray, y: np.ndarray,
 def choose(choose_prompt):
     """Five constant guesses 0..4; validation targets 1 and 1.2, test targets 3.1 and 2.9."""
     # Validation picks 1 (mean absolute error 0.1); its test score is 2.0. The test set would pick 3 (0.1).
-    _judge_choice(choose_prompt, CANDIDATES_DEMO, X_PROMPT, Y_PROMPT, INDICES_PROMPT, "the eight-example split")
+    _judge_choices(choose_prompt, [(CANDIDATES_DEMO, X_PROMPT, Y_PROMPT, INDICES_PROMPT)], "the eight-example split")
     g.passed("choose_prompt chooses on validation and reads the test set once, for the choice")
 
 
@@ -506,10 +593,12 @@ def choose(choose_prompt):
 def choose_random(choose_prompt, *, seed: int, splits: int):
     """Random splits with validation and test centred apart, and random candidate lists."""
     rng = g.seeded(seed)
+    problems = []
     for _ in range(splits):
         X, y, indices = _random_split(rng, 1)
         y[indices["val"]] += rng.uniform(-3, 3)
         y[indices["test"]] += rng.uniform(-3, 3)
         candidates = sorted({round(float(v), 2) for v in rng.uniform(-4, 4, size=int(rng.integers(3, 12)))})
-        _judge_choice(choose_prompt, candidates, X, y, indices, "a hidden split")
+        problems.append((candidates, X, y, indices))
+    _judge_choices(choose_prompt, problems, "a hidden split")
     g.passed("choose_prompt chooses on validation on hidden splits")

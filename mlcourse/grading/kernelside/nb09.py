@@ -1,14 +1,17 @@
 """Built on the learner's side for 09-fine-tuning's checks: models, the helpers that read them
-there as plain numbers, and the systems and metrics handed to ``evaluate_once`` and ``choose_prompt``."""
+there as plain numbers, the systems and metrics handed to ``evaluate_once`` and ``choose_prompt``,
+the same built several at a time, and ``Freezer``, which runs several freezes in one request."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from ...device import eval_mode
+from .calls import pending
 
 
 def lm(frozen: bool = False):
@@ -125,3 +128,96 @@ class ConstantGuessScore:
 
     def __call__(self, candidate, data) -> float:
         return float(np.mean(np.abs(np.asarray(data[1], dtype=float) - float(candidate))))
+
+
+# ---- several at a time: one request of the judge's builds them all, or runs several freezes -----
+
+
+def models(specs: Sequence[Sequence[Any]]) -> list:
+    """For each ``[factory, args]`` (``"lm"`` or ``"stack"``, and its arguments): a fresh model."""
+    factories = {"lm": lm, "stack": stack}
+    return [factories[str(name)](*args) for name, args in specs]
+
+
+def _split(kind: str, X, y, indices: dict):
+    """``mlcourse.data.Split(X, y, indices)``, or with ``kind == "once"`` ``heldout.once``'s split,
+    whose test part is handed over on the first read only."""
+    from mlcourse.data import Split
+    from mlcourse.grading.heldout import once
+
+    return (once if kind == "once" else Split)(X, y, indices)
+
+
+def evaluations(specs: Sequence[Sequence[Any]]) -> list[list]:
+    """For each ``[split kind, system, X, y, indices]`` (``system`` a name of this module's:
+    ``"ConstantSystem"``, ``"LeastSquaresOnVal"`` or ``"build_once"``): the arguments of one
+    ``evaluate_once(build_system, split, metric)``, each object new."""
+    systems = {"ConstantSystem": ConstantSystem, "LeastSquaresOnVal": LeastSquaresOnVal, "build_once": build_once}
+    return [[systems[str(system)](), _split(kind, X, y, indices), MeanAbsoluteError()]
+            for kind, system, X, y, indices in specs]
+
+
+def choices(specs: Sequence[Sequence[Any]]) -> list[list]:
+    """For each ``[split kind, X, y, indices]``: a new ``ConstantGuessScore`` and split, the
+    score and split of one ``choose_prompt(candidates, score, split)``."""
+    return [[ConstantGuessScore(), _split(kind, X, y, indices)] for kind, X, y, indices in specs]
+
+
+class Freezer:
+    """Runs ``freeze(model, n_layers)`` on several models in one request, as ``calls.Caller`` runs a
+    function (``grading.checks.calls`` drives either), and reads each model's ``requires_grad``
+    flags as soon as its freeze returns: built with
+    ``grading.make(freeze, "mlcourse.grading.kernelside.nb09.Freezer")``."""
+
+    def __init__(self) -> None:
+        self.record: dict = _record([], None)
+
+    def last(self) -> dict:
+        """What the last ``run`` left (also when its request failed as a whole)."""
+        return self.record
+
+    def run(self, freeze: Any, cases: Sequence[Sequence[Any]]) -> dict:
+        """``freeze(*args, **kwargs)`` for each ``[args, kwargs]`` in turn (``args[0]`` the model),
+        until one raises: ``{"results", "stop"}`` as ``calls.Caller.run`` reports them, each result
+        ``{"flags": requires_grad_flags(model)}``, or ``{"unread": the exception's type and
+        message}`` when the flags could not be read; that ends the run. What freeze returns is
+        not read (the check never looked at it). Nothing here decides anything."""
+        from mlcourse.grading import agent, shortcuts, wire
+
+        results: list = []
+        self.record = _record(results, None)
+        for args, kwargs in cases:
+            before = pending()
+            try:
+                freeze(*args, **kwargs)
+            except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
+                self.record = _record(results, _failure(exc))
+                return self.record
+            if shortcuts.refused_calls:
+                self.record = _record(results, {"refused": True})
+                return self.record
+            try:
+                entry = {"flags": wire.encode(requires_grad_flags(args[0]), agent.keep_value)}
+            except BaseException as exc:  # what the judge's read of the flags met
+                results.append({"dict": [["unread", wire.encode(_failure(exc), _refuse)]]})
+                break
+            results.append({"dict": [[key, value] for key, value in entry.items()]})
+            if pending() != before:
+                break
+        return self.record
+
+
+def _failure(exc: BaseException) -> dict:
+    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+def _refuse(obj: Any) -> Any:
+    raise TypeError(f"a {type(obj).__name__} is not plain data")
+
+
+def _record(results: list, stop: dict | None) -> dict:
+    """``{"results": results, "stop": stop}`` as the errand's reply carries it (``agent.answer``
+    passes a ``{"plain": ...}`` through as it is), the results already encoded one by one."""
+    from mlcourse.grading import wire
+
+    return {"plain": {"dict": [["results", {"list": results}], ["stop", wire.encode(stop, _refuse)]]}}
