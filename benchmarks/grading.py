@@ -128,6 +128,26 @@ def ours(course, env, workers: int | None) -> tuple[float, float]:
     return took, float(canary.group(1)) if canary else 0.0
 
 
+def plain_nbgrader(where: Path, env, name: str = "06-training-loop") -> dict:
+    """One solved submission of ``name`` graded by plain ``nbgrader autograde`` inside the
+    course's own folder (its nbgrader_config.py: judge and sandbox, no canary, no Dask), and by
+    ``make grade``, from identical copies. DESIGN's promise: plain nbgrader is no slower."""
+    from grader.course import Course
+
+    base = make_class(where / "base", (name,), 1, "all")
+    sides = {}
+    for side in ("plain", "ours"):
+        shutil.copytree(base.root.parent, where / side)
+        sides[side] = Course(where / side / "grader",
+                             db_url_override=f"sqlite:///{where}/{side}/grader/gradebook.db")
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    plain = run([nbgrader, "generate_assignment", name, "--force"], sides["plain"].root, env)[0]
+    plain += run([nbgrader, "autograde", name, "--force"], sides["plain"].root, env)[0]
+    took, canary = ours(sides["ours"], env, None)
+    return {"assignment": name, "plain_nbgrader_s": plain, "make_grade_s": took, "canary_s": canary,
+            "same_scores": scores(sides["plain"]) == scores(sides["ours"])}
+
+
 def plain_seconds(path: Path) -> float:
     """The notebook's own run: a fresh kernel, every cell, nothing else."""
     import nbformat
@@ -254,7 +274,15 @@ def main(argv=None) -> int:
         results.mkdir(exist_ok=True)
         figures = {"cores": os.cpu_count(), "classes": classes}
         (results / "grading.json").write_text(json.dumps(figures, indent=1))
-        if args.class_only or not copies:
+        if args.class_only:
+            return 0
+        one = plain_nbgrader(Path(tmp) / "plain", env)
+        print(f"\none solved {one['assignment']}: plain `nbgrader autograde` in the course folder "
+              f"{one['plain_nbgrader_s']:.1f} s, make grade {one['make_grade_s']:.1f} s (canary "
+              f"{one['canary_s']:.1f} s of it); same scores: {one['same_scores']}")
+        figures["plain_nbgrader"] = one
+        (results / "grading.json").write_text(json.dumps(figures, indent=1))
+        if not copies:
             return 0
         print("\nper submission, in this process (median of "
               f"{args.repeats}): the notebook alone, graded without and with the sandbox")

@@ -6,7 +6,8 @@ instructor of ``hub/roster.csv``.
 - Servers: each person's Jupyter server runs as their own system user (LocalProcessSpawner),
   in their home (0700: no one reads another's work). Learners get the learner's Lab
   (``hub/learner/``: Assignment List and Validate, no instructor tools); the instructor gets
-  formgrader on the course (``hub/instructor/``).
+  formgrader on the course (``hub/instructor/``), in a Lab rooted at the course's parent
+  folder (formgrader works only on a course inside its server's root).
 - Caps: each learner's server and everything it starts (kernels included) shares one memory
   cgroup and one CPU quota (``MLCOURSE_HUB_MEMORY``, ``MLCOURSE_HUB_CPUS``) where the machine
   lets root make cgroups; where it does not, the hub says so at each spawn and runs uncapped.
@@ -122,6 +123,11 @@ def configure_server(spawner) -> None:
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
         **({"MLCOURSE_COURSE_ROOT": COURSE_ROOT} if role == "instructor" else {}),
     }
+    if role == "instructor":
+        # Formgrader refuses a course outside the server's root folder ("The course directory
+        # root is not a subdirectory of the notebook server root", an error page in its
+        # frame): the instructor's Lab opens on the folder that holds grader/ and solutions/.
+        spawner.notebook_dir = str(Path(COURSE_ROOT).resolve().parent)
     if role == "learner":
         # LocalProcessSpawner only passes these on (as MEM_LIMIT, CPU_LIMIT); the cgroups
         # of CappedSpawner enforce them.

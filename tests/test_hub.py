@@ -29,11 +29,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import browser as B
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
 from nbtools import SOLUTIONS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,13 +138,15 @@ def hub(tmp_path_factory):
         pytest.skip(why)
     SHOTS.mkdir(parents=True, exist_ok=True)
     tag = f"mlc-hub-test-{secrets.token_hex(2)}"
-    people = {"teacher": f"{tag}-t", "full": f"{tag}-a", "half": f"{tag}-b", "none": f"{tag}-c"}
+    # "absent" is on the roster and never logs in, fetches or submits.
+    people = {"teacher": f"{tag}-t", "full": f"{tag}-a", "half": f"{tag}-b", "none": f"{tag}-c",
+              "absent": f"{tag}-d"}
     passwords = {u: secrets.token_urlsafe(12) for u in people.values()}
     # Learners must reach the exchange inside it: /tmp/pytest-of-root is closed to them.
     work = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
     work.chmod(0o755)
     course = work / "course"
-    course.mkdir(mode=0o711)
+    course.mkdir(mode=0o755)  # the instructor's Lab opens here; grader/ and solutions/ are closed
     shutil.copytree(REPO / "grader", course / "grader", ignore=shutil.ignore_patterns(
         "gradebook.db", "submitted", "autograded", "feedback", "release", ".work",
         "grades*.csv", "report.*", "__pycache__"))
@@ -176,6 +181,13 @@ def hub(tmp_path_factory):
             r = subprocess.run(cmd, env=env, cwd=grader if "nbgrader" in cmd[0] else REPO,
                                capture_output=True, text=True, timeout=300)
             assert r.returncode == 0, f"{cmd} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+        # The instructor puts the class on the gradebook's roster (nbgrader db student add),
+        # so the report knows who did not submit.
+        for kind, user in people.items():
+            if kind != "teacher":
+                r = subprocess.run([str(BIN / "nbgrader"), "db", "student", "add", user],
+                                   env=env, cwd=grader, capture_output=True, text=True, timeout=120)
+                assert r.returncode == 0, f"db student add {user}:\n{r.stdout}\n{r.stderr}"
         with open(log, "w") as fh:
             proc = subprocess.Popen([str(BIN / "jupyterhub"), "-f", str(HUB / "jupyterhub_config.py")],
                                     env=env, cwd=work / "state", stdout=fh,
@@ -226,18 +238,45 @@ def _assignment_list(page):
                            ".every(e => e.hidden)", timeout=60_000)
 
 
+def _nbgrader(hub, *args: str) -> str:
+    """An instructor's nbgrader command in the course folder; its output."""
+    r = subprocess.run([str(BIN / "nbgrader"), *args], env=hub["env"],
+                       cwd=hub["course"] / "grader", capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"nbgrader {args} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout + r.stderr
+
+
+def _submit(page, shot: str) -> None:
+    page.click(f"#fetched_assignments_list .list_item:has-text('{ASSIGNMENT}') button:has-text('Submit')")
+    page.wait_for_selector(f"#submitted_assignments_list .list_item:has-text('{ASSIGNMENT}')",
+                           timeout=60_000)
+    page.screenshot(path=str(SHOTS / f"hub-{shot}.png"))
+
+
+def _submissions(exchange: Path, user: str) -> list[Path]:
+    return sorted((exchange / COURSE_ID / "inbound").glob(f"{user}+{ASSIGNMENT}+*"))
+
+
 def test_a_term_on_the_hub(hub):
     people, work, course = hub["people"], hub["work"], hub["course"]
-    learners = {k: u for k, u in people.items() if k != "teacher"}
-    pages = {k: _login(hub, u, k) for k, u in people.items()}
+    absent = people["absent"]
+    learners = {k: u for k, u in people.items() if k not in ("teacher", "absent")}
+    pages = {k: _login(hub, u, k) for k, u in people.items() if k != "absent"}
 
     # The learner's Lab has no instructor tools; the instructor's has formgrader.
     for kind, page in pages.items():
         has = page.evaluate("() => window.jupyterapp.commands.hasCommand('nbgrader:open-formgrader')")
         assert has == (kind == "teacher"), f"{kind}: formgrader command present = {has}"
-    pages["teacher"].evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
-    pages["teacher"].wait_for_timeout(4000)
-    pages["teacher"].screenshot(path=str(SHOTS / "hub-teacher-2-formgrader.png"))
+    # Formgrader opens in a frame of the instructor's Lab (the singleuser server's default
+    # CSP, frame-ancestors 'none', would refuse it) and lists the released assignment.
+    teacher = pages["teacher"]
+    teacher.evaluate("() => window.jupyterapp.commands.execute('nbgrader:open-formgrader')")
+    frame = teacher.frame_locator("iframe[src*='formgrader']")
+    try:
+        frame.locator(f"text={ASSIGNMENT}").first.wait_for(timeout=60_000)
+    finally:
+        teacher.screenshot(path=str(SHOTS / "hub-teacher-2-formgrader.png"))
+    assert "Manage Assignments" in frame.locator("body").inner_text()
 
     # Fetch in the Assignment List.
     for kind, page in pages.items():
@@ -254,19 +293,31 @@ def test_a_term_on_the_hub(hub):
             f"{kind}: the fetched notebook is not in the learner's home, owned by them")
 
     # Work: written into each home as its learner; the untouched one keeps the release.
+    # "full" first hands in the release untouched, on time.
     handed_in = _notebooks(Path(f"/home/{learners['none']}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"))
-    for kind in ("full", "half"):
+
+    def write(kind: str) -> None:
         r = _as(learners[kind], "tee", f"/home/{learners[kind]}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb",
                 stdin=nbformat.writes(handed_in[kind]).encode())
         assert r.returncode == 0, r.stderr.decode()
 
-    # Submit in the Assignment List.
+    write("half")
     for kind in learners:
-        page = pages[kind]
-        page.click(f"#fetched_assignments_list .list_item:has-text('{ASSIGNMENT}') button:has-text('Submit')")
-        page.wait_for_selector(f"#submitted_assignments_list .list_item:has-text('{ASSIGNMENT}')",
-                               timeout=60_000)
-        page.screenshot(path=str(SHOTS / f"hub-{kind}-3-submitted.png"))
+        _submit(pages[kind], f"{kind}-3-submitted")
+
+    # The due date passes: the instructor sets it to now, in the gradebook (nbgrader db).
+    exchange = work / "exchange"
+    due = datetime.now(timezone.utc)
+    _nbgrader(hub, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due.isoformat()}")
+    # "full" then solves it and submits again, late: two submissions, the later one counts.
+    write("full")
+    _submit(pages["full"], "full-3b-resubmitted-late")
+    for _ in range(60):
+        if len(_submissions(exchange, learners["full"])) == 2:
+            break
+        pages["full"].wait_for_timeout(500)
+    assert len(_submissions(exchange, learners["full"])) == 2, _submissions(exchange, learners["full"])
+    assert not _submissions(exchange, absent)
 
     # A learner reads neither a classmate's home, nor others' submissions, nor the answers.
     ex = work / "exchange" / COURSE_ID
@@ -285,8 +336,14 @@ def test_a_term_on_the_hub(hub):
 
     # The instructor: collect, grade (sandboxed, on Dask), feedback, release it.
     env, grader = hub["env"], course / "grader"
+    collected = _nbgrader(hub, "collect", ASSIGNMENT, f"--Exchange.root={exchange}")
+    assert absent not in collected and not (grader / "submitted" / absent).exists(), collected
+    stamps = {k: parse_utc((grader / "submitted" / u / ASSIGNMENT / "timestamp.txt").read_text())
+              for k, u in learners.items()}
+    due_naive = due.replace(tzinfo=None)
+    assert stamps["full"] > due_naive and all(stamps[k] <= due_naive for k in ("half", "none")), (
+        f"collect took the latest submission of each: {stamps}, due {due_naive}")
     for cmd, cwd in (
-        ([str(BIN / "nbgrader"), "collect", ASSIGNMENT, f"--Exchange.root={work / 'exchange'}"], grader),
         ([str(BIN / "python"), "-m", "grader.pipeline", "--course", str(grader), "grade", ASSIGNMENT],
          REPO),
         ([str(BIN / "python"), "-m", "grader.pipeline", "--course", str(grader), "feedback",
@@ -302,7 +359,31 @@ def test_a_term_on_the_hub(hub):
     assert set(grades) == set(learners.values()), grades
     score = {k: float(grades[u]["score"]) for k, u in learners.items()}
     top = float(grades[full]["max_score"])
+    # The latest (late, solved) submission of "full" is the one graded, not its first.
     assert score["full"] == top and score["none"] == 0 and 0 < score["half"] < top, score
+    # nbgrader records lateness; the course's policy (nbgrader's default, penalty_method
+    # "none", hub/README.md) takes nothing for it.
+    with Gradebook(f"sqlite:///{grader / 'gradebook.db'}", COURSE_ID) as gb:
+        late = {k: (gb.find_submission(ASSIGNMENT, u).total_seconds_late,
+                    gb.find_submission(ASSIGNMENT, u).late_submission_penalty)
+                for k, u in learners.items()}
+        assert absent in {s.id for s in gb.students}
+    assert late["full"][0] > 0 and late["full"][1] == 0, late
+    assert all(late[k][0] == 0 for k in ("half", "none")), late
+
+    # The learner who never fetched: no grade row, a blank in Canvas's CSV, named in the
+    # report's "Did not submit".
+    assert absent not in grades
+    with open(grader / "grades-canvas.csv", newline="") as fh:
+        canvas = {row[3]: row for row in csv.reader(fh)}
+    assert canvas[absent][5:] == [""], canvas[absent]
+    assert canvas[learners["full"]][5:] == [f"{top:g}"], canvas[learners["full"]]
+    r = subprocess.run([str(BIN / "python"), "-m", "grader.pipeline", "--course", str(grader),
+                        "report"], env=env, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"report failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    page_text = (grader / "report.html").read_text()
+    missing = page_text.split("id='missing'", 1)[1].split("<h2", 1)[0]
+    assert absent in missing and not any(u in missing for u in learners.values()), missing
 
     # Each learner fetches feedback in the Assignment List and sees their own score only.
     for kind, user in learners.items():
