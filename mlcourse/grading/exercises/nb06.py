@@ -10,7 +10,6 @@ trained weights are loaded into a model of our own, which is scored here.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -46,20 +45,6 @@ g.preload("torch._dynamo")
 
 
 # ---- shared helpers ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """torch on one math thread inside the block, as in the grading kernel (``limits.KERNEL_ENV``):
-    the reference loops here train tiny models, which several threads only slow down, and the
-    judge's process runs beside the kernel (on a loaded 2-core machine a 40-epoch reference fit
-    took 1.1 s on two threads, 0.06 s on one). The number of threads is put back afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _weights(like: Any, model: Any) -> list[np.ndarray]:
@@ -454,7 +439,7 @@ def _torch_gd(train_torch, X: np.ndarray, y: np.ndarray, sizes: list[int], model
     losses = _torch_losses(train_torch, model, X, y, dtype_hint=True, lr=lr, num_epochs=epochs,
                            batch_size=len(X), **extra)
     reference = make_torch_mlp(sizes, model_seed)
-    with _one_thread():
+    with g.one_thread():
         history = fit(reference, F.cross_entropy, torch.optim.SGD(reference.parameters(), lr=lr), (X, y),
                       epochs=epochs, batch_size=len(X), device="cpu", progress=False)
     _check_trajectory("train_torch", losses, history.train_loss, _weights(train_torch, model),
@@ -496,7 +481,7 @@ def _torch_held_out(train_torch, data, seed: int) -> tuple[float, float]:
     trained = _load(TorchMLP([2, 32, 2], seed=seed), _weights(train_torch, model))
     reference = TorchMLP([2, 32, 2], seed=seed)
     X_test, y_test = torch.as_tensor(X_test, dtype=torch.float32), torch.as_tensor(y_test)
-    with _one_thread():
+    with g.one_thread():
         fit(reference, F.cross_entropy, torch.optim.SGD(reference.parameters(), lr=0.5), (X_train, y_train),
             epochs=40, batch_size=80, device="cpu", seed=seed, progress=False)
         with torch.no_grad():

@@ -10,7 +10,6 @@ inputs there: the next tokens, and so the loss, stay with the check.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -54,21 +53,6 @@ NOTEBOOK_SEED = 9  # the notebook draws its 50 example sentences with seed 9, it
 # torch.optim's first optimizer imports torch._dynamo (a second or so): in the judge's process,
 # loaded while the notebook's cells run, not when the first baseline fine-tune builds its optimizer.
 g.preload("torch._dynamo")
-
-
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """torch on one math thread inside the block, as in the grading kernel (``limits.KERNEL_ENV``):
-    the baselines here train a tiny model, which several threads only slow down beside the
-    kernel on a loaded machine. The number of threads is put back afterwards."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _ask(like: Any, helper: str, *args: Any, what: str) -> Any:
@@ -290,7 +274,7 @@ def _baselines(seed: int) -> dict[str, float]:
     )
 
     train, val, fresh = _draw(seed)
-    with g.quiet(), _one_thread():
+    with g.quiet(), g.one_thread():
         return {"reference": held_out_loss(fine_tune_reference(pretrained_lm(), train, val), fresh),
                 "naive": held_out_loss(naive_fine_tune(pretrained_lm(), train)[0], fresh),
                 "scratch": held_out_loss(train_from_scratch(train, val)[0], fresh),

@@ -28,7 +28,7 @@ class Caller:
     ``grading.make(fn, "mlcourse.grading.kernelside.calls.Caller")``."""
 
     def __init__(self) -> None:
-        self.record: dict = _plain([], None)
+        self.record: dict = record([], None)
 
     def last(self) -> dict:
         """What the last ``run`` left (also when its request failed as a whole)."""
@@ -47,33 +47,40 @@ class Caller:
         from mlcourse.grading import agent, shortcuts, wire
 
         results: list = []
-        self.record = _plain(results, None)
+        self.record = record(results, None)
         for args, kwargs in cases:
             before = pending()
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
-                self.record = _plain(results, {"type": type(exc).__name__, "message": str(exc)[:2000]})
+                self.record = record(results, failure(exc))
                 return self.record
             if shortcuts.refused_calls:
-                self.record = _plain(results, {"refused": True})
+                self.record = record(results, {"refused": True})
                 return self.record
             try:
                 results.append(wire.encode(result, agent.keep_value))
             except BaseException as exc:  # as the errand's own encoding would fail
-                self.record = _plain(results, {"type": type(exc).__name__, "message": str(exc)[:2000]})
+                self.record = record(results, failure(exc))
                 return self.record
             if pending() != before:
                 break
         return self.record
 
 
-def _plain(results: list, stop: dict | None) -> dict:
+def record(results: list, stop: dict | None) -> dict:
     """``{"results": results, "stop": stop}`` as the errand's reply carries it (``agent.answer``
-    passes a ``{"plain": ...}`` through as it is), the results already encoded one by one."""
+    passes a ``{"plain": ...}`` through as it is), the results already encoded one by one; the
+    shared reply of every runner here (``Caller``, ``nb06.Stepper``, ``nb09.Freezer``)."""
     from mlcourse.grading import wire
 
-    def refuse(obj: Any) -> Any:
-        raise TypeError(f"a {type(obj).__name__} is not plain data")
+    return {"plain": {"dict": [["results", {"list": results}], ["stop", wire.encode(stop, not_plain)]]}}
 
-    return {"plain": {"dict": [["results", {"list": results}], ["stop", wire.encode(stop, refuse)]]}}
+
+def failure(exc: BaseException) -> dict:
+    """An exception as a runner's ``stop`` names it: its type and (the start of) its message."""
+    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
+
+
+def not_plain(obj: Any) -> Any:
+    raise TypeError(f"a {type(obj).__name__} is not plain data")

@@ -13,7 +13,7 @@ import torch
 from mlcourse.models import TorchMLP
 from mlcourse.nn import MLP
 
-from .calls import pending
+from .calls import failure, not_plain, pending, record
 
 # Taken when the judge freezes this module, before any learner cell: a learner's
 # ``np.random.default_rng = ...`` changes nothing here.
@@ -121,7 +121,7 @@ class Stepper:
     """
 
     def __init__(self) -> None:
-        self.record: dict = _record([], None)
+        self.record: dict = record([], None)
 
     def last(self) -> dict:
         """What the last ``run`` left (also when its request failed as a whole)."""
@@ -136,45 +136,29 @@ class Stepper:
         from mlcourse.grading import agent, shortcuts, wire
 
         results: list = []
-        self.record = _record(results, None)
+        self.record = record(results, None)
         for args, kwargs in cases:
             before = pending()
             try:
                 returned = step(*args, **kwargs)
             except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
-                self.record = _record(results, _failure(exc))
+                self.record = record(results, failure(exc))
                 return self.record
             if shortcuts.refused_calls:
-                self.record = _record(results, {"refused": True})
+                self.record = record(results, {"refused": True})
                 return self.record
             try:
                 entry = {"returned": wire.encode(returned, agent.keep_value)}
             except BaseException as exc:  # as the errand's own encoding would fail
-                self.record = _record(results, _failure(exc))
+                self.record = record(results, failure(exc))
                 return self.record
             try:
                 entry["values"] = wire.encode(parameter_values(args[0]), agent.keep_value)
             except BaseException as exc:  # what the judge's read of the parameters met
-                entry["unread"] = wire.encode(_failure(exc), _refuse)
+                entry["unread"] = wire.encode(failure(exc), not_plain)
                 results.append({"dict": [[key, value] for key, value in entry.items()]})
                 break
             results.append({"dict": [[key, value] for key, value in entry.items()]})
             if pending() != before:
                 break
         return self.record
-
-
-def _failure(exc: BaseException) -> dict:
-    return {"type": type(exc).__name__, "message": str(exc)[:2000]}
-
-
-def _refuse(obj: Any) -> Any:
-    raise TypeError(f"a {type(obj).__name__} is not plain data")
-
-
-def _record(results: list, stop: dict | None) -> dict:
-    """``{"results": results, "stop": stop}`` as the errand's reply carries it (``agent.answer``
-    passes a ``{"plain": ...}`` through as it is), the results already encoded one by one."""
-    from mlcourse.grading import wire
-
-    return {"plain": {"dict": [["results", {"list": results}], ["stop", wire.encode(stop, _refuse)]]}}
