@@ -44,7 +44,7 @@ class Caller:
         reply was: a later call that changes an object an earlier one returned changes nothing
         of it. A call that leaves work to the kernel's event loop or to a new thread ends the
         run: the next call is the next request's. Nothing here decides anything."""
-        from mlcourse.grading import agent, shortcuts, wire
+        from mlcourse.grading import shortcuts
 
         results: list = []
         self.record = record(results, None)
@@ -59,13 +59,22 @@ class Caller:
                 self.record = record(results, {"refused": True})
                 return self.record
             try:
-                results.append(wire.encode(result, agent.keep_value))
+                encoded, complete = self.result(result, args)
             except BaseException as exc:  # as the errand's own encoding would fail
                 self.record = record(results, failure(exc))
                 return self.record
-            if pending() != before:
+            results.append(encoded)
+            if not complete or pending() != before:
                 break
         return self.record
+
+    def result(self, returned: Any, args: Sequence[Any]) -> tuple[Any, bool]:
+        """One call's result as the reply carries it, and whether the run may go on: here what
+        the call returned. A runner that reads more after each call (``nb06.Stepper``,
+        ``nb09.Freezer``) says so here, and ends the run when that read fails."""
+        from mlcourse.grading import agent, wire
+
+        return wire.encode(returned, agent.keep_value), True
 
 
 def record(results: list, stop: dict | None) -> dict:

@@ -13,7 +13,7 @@ import torch
 from mlcourse.models import TorchMLP
 from mlcourse.nn import MLP
 
-from .calls import failure, not_plain, pending, record
+from .calls import Caller, failure, not_plain
 
 # Taken when the judge freezes this module, before any learner cell: a learner's
 # ``np.random.default_rng = ...`` changes nothing here.
@@ -114,51 +114,21 @@ def dp_problems(specs: Sequence[Sequence[Any]]) -> list[list[Any]]:
     return [[MLP([int(d) for d in sizes], seed=int(seed)), CourseAverage(factors)] for sizes, seed, factors in specs]
 
 
-class Stepper:
+class Stepper(Caller):
     """Runs ``data_parallel_step`` on several problems in one request, as ``calls.Caller`` runs a
     function (``grading.checks.calls`` drives either), and reads each model's parameters as soon
     as its step returns: built with ``grading.make(fn, "mlcourse.grading.kernelside.nb06.Stepper")``.
     """
 
-    def __init__(self) -> None:
-        self.record: dict = record([], None)
+    def result(self, returned: Any, args: Sequence[Any]) -> tuple[Any, bool]:
+        """``{"returned": what the step returned, "values": parameter_values(model)}`` (``args[0]``
+        the model), or with ``"unread"`` (the exception's type and message) in place of
+        ``values`` when the parameters could not be read; that ends the run."""
+        from mlcourse.grading import agent, wire
 
-    def last(self) -> dict:
-        """What the last ``run`` left (also when its request failed as a whole)."""
-        return self.record
-
-    def run(self, step: Any, cases: Sequence[Sequence[Any]]) -> dict:
-        """``step(*args, **kwargs)`` for each ``[args, kwargs]`` in turn (``args[0]`` the model),
-        until one raises: ``{"results", "stop"}`` as ``calls.Caller.run`` reports them, each result
-        ``{"returned": what the step returned, "values": parameter_values(model)}``, or with
-        ``"unread"`` (the exception's type and message) in place of ``values`` when the
-        parameters could not be read; that ends the run. Nothing here decides anything."""
-        from mlcourse.grading import agent, shortcuts, wire
-
-        results: list = []
-        self.record = record(results, None)
-        for args, kwargs in cases:
-            before = pending()
-            try:
-                returned = step(*args, **kwargs)
-            except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
-                self.record = record(results, failure(exc))
-                return self.record
-            if shortcuts.refused_calls:
-                self.record = record(results, {"refused": True})
-                return self.record
-            try:
-                entry = {"returned": wire.encode(returned, agent.keep_value)}
-            except BaseException as exc:  # as the errand's own encoding would fail
-                self.record = record(results, failure(exc))
-                return self.record
-            try:
-                entry["values"] = wire.encode(parameter_values(args[0]), agent.keep_value)
-            except BaseException as exc:  # what the judge's read of the parameters met
-                entry["unread"] = wire.encode(failure(exc), not_plain)
-                results.append({"dict": [[key, value] for key, value in entry.items()]})
-                break
-            results.append({"dict": [[key, value] for key, value in entry.items()]})
-            if pending() != before:
-                break
-        return self.record
+        entry = {"returned": wire.encode(returned, agent.keep_value)}
+        try:
+            entry["values"] = wire.encode(parameter_values(args[0]), agent.keep_value)
+        except BaseException as exc:  # what the judge's read of the parameters met
+            entry["unread"] = wire.encode(failure(exc), not_plain)
+        return {"dict": [[key, value] for key, value in entry.items()]}, "unread" not in entry

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ...device import eval_mode
-from .calls import failure, not_plain, pending, record
+from .calls import Caller, failure, not_plain
 
 
 def lm(frozen: bool = False):
@@ -163,45 +163,19 @@ def choices(specs: Sequence[Sequence[Any]]) -> list[list]:
     return [[ConstantGuessScore(), _split(kind, X, y, indices)] for kind, X, y, indices in specs]
 
 
-class Freezer:
+class Freezer(Caller):
     """Runs ``freeze(model, n_layers)`` on several models in one request, as ``calls.Caller`` runs a
     function (``grading.checks.calls`` drives either), and reads each model's ``requires_grad``
     flags as soon as its freeze returns: built with
     ``grading.make(freeze, "mlcourse.grading.kernelside.nb09.Freezer")``."""
 
-    def __init__(self) -> None:
-        self.record: dict = record([], None)
+    def result(self, returned: Any, args: Sequence[Any]) -> tuple[Any, bool]:
+        """``{"flags": requires_grad_flags(model)}`` (``args[0]`` the model), or ``{"unread": the
+        exception's type and message}`` when the flags could not be read; that ends the run.
+        What freeze returns is not read (the check never looked at it)."""
+        from mlcourse.grading import agent, wire
 
-    def last(self) -> dict:
-        """What the last ``run`` left (also when its request failed as a whole)."""
-        return self.record
-
-    def run(self, freeze: Any, cases: Sequence[Sequence[Any]]) -> dict:
-        """``freeze(*args, **kwargs)`` for each ``[args, kwargs]`` in turn (``args[0]`` the model),
-        until one raises: ``{"results", "stop"}`` as ``calls.Caller.run`` reports them, each result
-        ``{"flags": requires_grad_flags(model)}``, or ``{"unread": the exception's type and
-        message}`` when the flags could not be read; that ends the run. What freeze returns is
-        not read (the check never looked at it). Nothing here decides anything."""
-        from mlcourse.grading import agent, shortcuts, wire
-
-        results: list = []
-        self.record = record(results, None)
-        for args, kwargs in cases:
-            before = pending()
-            try:
-                freeze(*args, **kwargs)
-            except BaseException as exc:  # SystemExit and KeyboardInterrupt too, as the errand does
-                self.record = record(results, failure(exc))
-                return self.record
-            if shortcuts.refused_calls:
-                self.record = record(results, {"refused": True})
-                return self.record
-            try:
-                entry = {"flags": wire.encode(requires_grad_flags(args[0]), agent.keep_value)}
-            except BaseException as exc:  # what the judge's read of the flags met
-                results.append({"dict": [["unread", wire.encode(failure(exc), not_plain)]]})
-                break
-            results.append({"dict": [[key, value] for key, value in entry.items()]})
-            if pending() != before:
-                break
-        return self.record
+        try:
+            return {"dict": [["flags", wire.encode(requires_grad_flags(args[0]), agent.keep_value)]]}, True
+        except BaseException as exc:  # what the judge's read of the flags met
+            return {"dict": [["unread", wire.encode(failure(exc), not_plain)]]}, False
