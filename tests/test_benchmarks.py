@@ -221,3 +221,52 @@ def test_device_check_leaves_out_only_the_grade_me_cell_of_each_solution_noteboo
         nb = json.loads(path.read_text())
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]
         assert len(device_check.notebook_cells(path)) == len(code) - 1, path.name
+
+
+def test_seeds_sweep_of_03_passes_every_check_on_other_seeds(tmp_path, capsys):
+    """The reference answers of 03 against each hidden check on seeds 0, 1, 2: all pass."""
+    from benchmarks import seeds
+
+    assert seeds.main(["--seeds", "3", "03", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "0 check(s) below 99 %" in out and "BELOW" not in out
+    [entry] = json.loads((tmp_path / "seeds.json").read_text())["notebooks"]
+    assert entry["notebook"] == "03-losses" and not entry["errors"]
+    labels = [c["label"] for c in entry["checks"]]
+    assert "nb03.mse_random(seed=60_606)" in labels and len(labels) == 6
+    for c in entry["checks"]:
+        assert (c["tried"], c["passed"], c["failures"], c["error"]) == (3, 3, [], ""), c["label"]
+
+
+def test_seeds_sweep_reports_a_check_that_fails_on_some_seeds(tmp_path, capsys):
+    """An mse that is wrong when its first prediction is above 0.5: of seeds 0, 1, 2 (the
+    shipped seed 5 left out) only seed 1 draws such a prediction; the sweep says 2/3 with the
+    check's message. A call without a seed runs once, as shipped."""
+    from benchmarks import seeds
+
+    folder = tmp_path / "solutions" / "99-scratch"
+    folder.mkdir(parents=True)
+    _notebook(folder / "99-scratch.ipynb",
+              "import numpy as np\nfrom mlcourse.grading.exercises import nb03",
+              "def mse(y_hat, y, reduction='mean'):\n"
+              "    y_hat, y = np.asarray(y_hat, float), np.asarray(y, float)\n"
+              "    if y_hat.shape != y.shape:\n        raise ValueError('shapes differ')\n"
+              "    return float(((y_hat - y) ** 2).mean()) + float(y_hat.flat[0] > 0.5)",
+              "nb03.mse_shapes(mse)\n### BEGIN HIDDEN TESTS\n"
+              "nb03.mse_random(mse, seed=5, shapes=[(1,)])\nnb03.mse_shapes(mse)\n"
+              "### END HIDDEN TESTS")
+    assert seeds.seeds_for(5, 3) == [0, 1, 2] and seeds.seeds_for(None, 3) == [None]
+    assert seeds.main(["--seeds", "3", "--solutions", str(tmp_path / "solutions"),
+                       "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    [entry] = json.loads((tmp_path / "seeds.json").read_text())["notebooks"]
+    by_label = {c["label"]: c for c in entry["checks"]}
+    swept = by_label["nb03.mse_random(seed=5)"]
+    assert (swept["tried"], swept["passed"]) == (3, 2)
+    assert [f["seed"] for f in swept["failures"]] == [1]
+    assert "GradingError" in swept["failures"][0]["message"]
+    assert "mse(y_hat, y)" in swept["failures"][0]["message"]
+    once = by_label["nb03.mse_shapes"]
+    assert (once["shipped_seed"], once["tried"], once["passed"]) == (None, 1, 1)
+    assert "1 check(s) below 99 %" in out and "BELOW 99 %" in out
+    assert "nb03.mse_random(seed=5): 2/3" in out and "seed 1: GradingError" in out
