@@ -72,6 +72,7 @@ report: venv
 bench: venv system-deps
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.notebooks
+	$(BIN)/python -m benchmarks.seeds
 	$(BIN)/python -m benchmarks.grading
 	$(BIN)/python -m benchmarks.scale
 
