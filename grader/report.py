@@ -90,9 +90,9 @@ def collect(course) -> ClassData:
                 for nb in s.notebooks:
                     sub.points.update({g.name: (float(g.score or 0.0), float(g.max_score))
                                        for g in nb.grades})
-                    if nb.late_submission_penalty:
-                        sub.flags.append(("late", f"late by {s.total_seconds_late / 3600:.1f} h; "
-                                                  f"penalty {nb.late_submission_penalty:g} points"))
+                late = _late_flag(s)
+                if late:
+                    sub.flags.append(("late", late))
                 subs[s.student.id, a.name] = sub
     for key, reason in load_failures(course).items():
         student, assignment = key.split("/", 1)
@@ -109,6 +109,19 @@ def collect(course) -> ClassData:
             _read_graded(course.root / "autograded" / sub.student / sub.assignment / f"{sub.assignment}.ipynb", sub)
     ordered = [subs[k] for k in sorted(subs)]
     return ClassData(students, max_score, waiting, exercises, ordered, similar_answers(course, ordered))
+
+
+def _late_flag(submission) -> str:
+    """Why a submission is late, or "" when it is not: nbgrader records the lateness
+    (``total_seconds_late``) whatever the penalty, and the default policy (penalty_method
+    "none") charges nothing for it, which the flag says rather than hiding the lateness."""
+    seconds = float(submission.total_seconds_late or 0.0)
+    if seconds <= 0:
+        return ""
+    penalty = sum(float(nb.late_submission_penalty or 0.0) for nb in submission.notebooks)
+    charged = f"penalty {penalty:g} points" if penalty else "no penalty taken"
+    by = f"{seconds / 3600:.1f} h" if seconds >= 360 else f"{seconds:.0f} s"
+    return f"late by {by}; {charged}"
 
 
 def _read_graded(path: Path, sub: Submission) -> None:

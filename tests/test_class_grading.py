@@ -547,14 +547,21 @@ def test_exports_per_question_and_for_canvas(graded):
     assert honest == {"double-visible": "1", "double-hidden": "0"}
 
 
-def test_late_work_scores_zero_with_the_zero_penalty(tmp_path):
-    """A due date in the gradebook and `c.LateSubmissionPlugin.penalty_method = "zero"` in the
-    course config: a submission stamped after the due date scores 0, one before keeps its points."""
+@pytest.mark.parametrize("penalty_method", ["zero", None])
+def test_late_work_is_flagged_in_the_report_and_charged_only_under_a_penalty(tmp_path, penalty_method):
+    """A due date in the gradebook. With `c.LateSubmissionPlugin.penalty_method = "zero"` in
+    the course config a submission stamped after the due date scores 0, one before keeps its
+    points; under nbgrader's default ("none") both keep their points. Either way the report
+    flags the late one as late (nbgrader records the lateness), saying what it cost, and
+    not the one on time."""
     from datetime import datetime
 
+    from grader import report
+
     course = build_course(tmp_path, [FIXTURES / NAME])
-    config = course.root / "nbgrader_config.py"
-    config.write_text(config.read_text() + '\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    if penalty_method:
+        config = course.root / "nbgrader_config.py"
+        config.write_text(config.read_text() + f'\nc.LateSubmissionPlugin.penalty_method = "{penalty_method}"\n')
     release.generate(course, NAME)
     with course.gradebook() as gb:
         gb.update_or_create_assignment(NAME, duedate=datetime(2026, 12, 15, 23, 59))
@@ -565,7 +572,13 @@ def test_late_work_scores_zero_with_the_zero_penalty(tmp_path):
         (folder / f"{NAME}.ipynb").write_text(answered(course), encoding="utf-8")
         (folder / "timestamp.txt").write_text(stamp, encoding="utf-8")
     rows = autograde.grade(course, workers=0, settings=SETTINGS, echo=lambda line: None)
-    assert {r.student: r.score for r in rows} == {"on-time": 3, "late": 0}
+    late_score = 0 if penalty_method == "zero" else 3
+    assert {r.student: r.score for r in rows} == {"on-time": 3, "late": late_score}
+    flags = {s.student: [r for kind, r in s.flags if kind == "late"]
+             for s in report.collect(course).submissions}
+    assert flags["on-time"] == [], flags
+    charged = "penalty 3 points" if penalty_method == "zero" else "no penalty taken"
+    assert flags["late"] == [f"late by 8.0 h; {charged}"], flags
 
 
 def test_class_report_shows_scores_exercises_messages_missing_and_flags(graded, tmp_path):
