@@ -1,6 +1,12 @@
 """Plausible wrong answers for solutions/07-generalization (see README.md)."""
 
 WRONG = [
+    # the prediction: the best model of the sine taken for the lowest training error
+    ("prediction-answer", "lowest_training_degree = 3\nlowest_validation_degree = 3\n", {"prediction-tests"}),
+    # the prediction: the most flexible fit expected to win on new data too
+    ("prediction-answer", "lowest_training_degree = 15\nlowest_validation_degree = 15\n", {"prediction-tests"}),
+    # the prediction: fewer weights taken for a closer fit, and the simplest model for the safest
+    ("prediction-answer", "lowest_training_degree = 1\nlowest_validation_degree = 1\n", {"prediction-tests"}),
     # weight decay ignored: plain least squares whatever lambda is
     ("ridge-answer",
      "def fit_ridge(X, y, degree, weight_decay):\n"

@@ -704,15 +704,34 @@ def _diagnosed(diagnose, cases: Sequence[tuple]):
     return g.calls(CALLS, diagnose, [((list(c[0]), list(c[1]), c[2]), {}) for c in cases])
 
 
+def _verdict_variants(train: Sequence[float], val: Sequence[float], floor: float) -> set[str]:
+    """The verdicts of every faithful reading of the contract: "the last fifth of the run" counted as n // 5,
+    n / 5 rounded or rounded up (at least one epoch), back from the last error or from the one before it; each
+    threshold moved by a little. One verdict: the run is unambiguous, and any careful answer must name it."""
+    train, val = np.asarray(train, dtype=np.float64), np.asarray(val, dtype=np.float64)
+    n, verdicts = len(train), set()
+    for k in {max(1, n // 5), max(1, round(n / 5)), max(1, -(-n // 5))}:
+        for back in (train[max(0, n - 1 - k)], train[max(0, n - k)] if k > 1 else train[max(0, n - 1 - k)]):
+            for wiggle in (0.98, 1.0, 1.02):
+                if val[-1] > (1 + 0.1 * wiggle) * val.min():
+                    verdicts.add("overfitting")
+                elif train[-1] > 1.5 * wiggle * floor:
+                    still = train[-1] < (1 - 0.05 * wiggle) * back
+                    verdicts.add("underfitting, still learning" if still else "underfitting")
+                else:
+                    verdicts.add("good fit")
+    return verdicts
+
+
 def _check_diagnose(got, train: Sequence[float], val: Sequence[float], floor: float, case: str) -> None:
     expected = _reference_diagnose(train, val, floor)
     ok = isinstance(got, (tuple, list)) and len(got) == 2 and tuple(got) == expected
     tail = lambda c: ", ".join(f"{v:.3g}" for v in c[-3:])  # noqa: E731
     g.check_true(ok, f"diagnose({case}; train ends {tail(train)}, validation ends {tail(val)} with its lowest "
-                 f"{min(val):.3g}, floor {floor:g}) returned {got!r}; expected {expected!r}. The rules, in order: "
-                 "validation more than 10 % above its own lowest -> overfitting; else training above 1.5 x floor -> "
-                 "underfitting (still learning when training fell by more than 5 % over the last fifth of the "
-                 "epochs); else a good fit. Return (verdict, FIXES[verdict]).")
+                 f"{min(val):.3g}, floor {floor:g}) returned {got!r}; expected {expected!r}. Ask the questions in "
+                 "order: has validation turned upward (its last error more than 10 % above its own lowest)? If not, "
+                 "does training stay above 1.5 x the floor, and is it still falling (more than 5 % lower than one "
+                 "fifth of the run earlier)? Return (verdict, FIXES[verdict]).")
 
 
 @check()
@@ -739,6 +758,8 @@ def diagnose_random(diagnose, *, seed: int, count: int):
         for kind in ("overfitting", "still learning", "too simple", "good fit"):
             floor, n = float(rng.uniform(0.05, 2.0)), int(rng.integers(20, 400))
             train, val = _curve(kind, rng, n, floor)
+            while len(_verdict_variants(train, val, floor)) > 1:    # a borderline run tests a reading, not a rule
+                train, val = _curve(kind, rng, n, floor)
             runs.append((train, val, floor, f"a random curve of {n} epochs"))
     for (train, val, floor, case), got in zip(runs, _diagnosed(diagnose, runs), strict=True):
         _check_diagnose(got, train, val, floor, case)
@@ -830,3 +851,74 @@ def cross_validate_random(cross_validate, *, seed: int, count: int):
         _check_cv(cross_validate, X, y, degree, _reference_folds(n, k, seed=int(rng.integers(1000))),
                   case=f"{n} random points, {k} folds, degree {degree}")
     g.passed(f"cross_validate agrees with the reference on {count} random data sets")
+
+
+# ---- the prediction before the capacity sweep -----------------------------------------------------
+
+PREDICTION_DEGREES = (1, 3, 15)    # the three fits the learner reasons about, on 30 noisy points of a sine
+
+
+def _predicted_degree(value, name: str) -> int:
+    if value is None:
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to one of the degrees "
+                           f"{list(PREDICTION_DEGREES)} (in place of None and `raise NotImplementedError()`), run "
+                           "that cell, then run this one again.")
+    got = g.to_float64(value, name)
+    g.check_true(got.shape == () and float(got) in PREDICTION_DEGREES,
+                 f"`{name}` should be one of the degrees {list(PREDICTION_DEGREES)}, got {value!r}.")
+    return int(got)
+
+
+def _prediction_words(name: str, got: int, expected: int) -> str:
+    slips = {
+        ("lowest_training_degree", 3): "degree 3 is the best *model* of the sine, but the training error does not "
+                                       "ask for the best model: it rewards following the 30 points, noise included.",
+        ("lowest_training_degree", 1): "a line is the fit with the fewest weights; fewer weights can only fit the "
+                                       "training points worse, never better.",
+        ("lowest_validation_degree", 15): "that is the lowest *training* error. On points it never saw, a fit that "
+                                          "followed the noise of its 30 points pays for every wiggle.",
+        ("lowest_validation_degree", 1): "a line cannot bend, and sin(x) on [-3, 3] bends twice: its error stays "
+                                         "far above the noise floor however the points fall.",
+    }
+    why = {"lowest_training_degree": "a degree-15 polynomial can reproduce any degree-3 or degree-1 fit by setting "
+                                     "its extra weights to 0, so least squares never does worse on its own points "
+                                     "with more weights",
+           "lowest_validation_degree": "the sine needs a curve that bends twice (a cubic can), but 16 weights for 30 "
+                                       "noisy points follow the noise too"}[name]
+    words = slips.get((name, got))
+    return (f"`{name}` is {got}; expected {expected}." + (f"\nlikely mistake: {words}" if words else "")
+            + f"\nhint: {why}.")
+
+
+@check()
+def capacity_prediction(lowest_training_degree, lowest_validation_degree):
+    """The learner's two predictions for degrees 1, 3 and 15 against the reasoning of section 2."""
+    for name, value, expected in [("lowest_training_degree", lowest_training_degree, 15),
+                                  ("lowest_validation_degree", lowest_validation_degree, 3)]:
+        got = _predicted_degree(value, name)
+        g.check_true(got == expected, _prediction_words(name, got, expected))
+    g.passed("the most flexible fit has the lowest training error; the one in between, the lowest error on new data")
+
+
+@check()
+def capacity_prediction_measured(lowest_training_degree, lowest_validation_degree, *, seed: int, count: int):
+    """The experiment on ``count`` fresh data sets drawn from ``seed``: 30 training points of the notebook's noisy
+    sine, each degree fitted by least squares and scored on them and on 2000 fresh points; the predictions must
+    name the measured lowest of each."""
+    train_pred = _predicted_degree(lowest_training_degree, "lowest_training_degree")
+    val_pred = _predicted_degree(lowest_validation_degree, "lowest_validation_degree")
+    rng = g.seeded(seed)
+    for _ in range(count):
+        data_seed = int(rng.integers(0, 2**31))
+        X, y = _data(2030, "sine", data_seed)
+        X_t, y_t, X_new, y_new = X[:30], y[:30], X[30:], y[30:]
+        fits = {d: _fit(X_t, y_t, d) for d in PREDICTION_DEGREES}
+        train_err = {d: _error(w, X_t, y_t) for d, w in fits.items()}
+        new_err = {d: _error(w, X_new, y_new) for d, w in fits.items()}
+        shown = lambda errs: ", ".join(f"degree {d}: {e:.3g}" for d, e in errs.items())  # noqa: E731
+        for name, got, errs, where in [("lowest_training_degree", train_pred, train_err, "on its 30 training points"),
+                                       ("lowest_validation_degree", val_pred, new_err, "on 2000 fresh points")]:
+            measured = min(errs, key=errs.get)
+            g.check_true(got == measured, f"on a fresh data set (seed {data_seed}) the MSE {where} is {shown(errs)}: "
+                         f"the lowest is degree {measured}.\n" + _prediction_words(name, got, measured))
+    g.passed(f"both predictions agree with the sweep measured on {count} fresh data sets")
