@@ -8,7 +8,10 @@ _TORCH_HEAD = "def train_torch(model, X, y, *, device, lr, num_epochs, batch_siz
 
 _AVERAGE_HEAD = "def average_gradients(worker_grads, worker_rows):\n"
 
-_DP_HEAD = "def data_parallel_step(model, X, y, k, lr, average=average_gradients):\n"
+# As in the notebook: the default is None, and average_gradients is looked up when the step runs.
+_DP_HEAD = ("def data_parallel_step(model, X, y, k, lr, average=None):\n"
+            "    if average is None:\n"
+            "        average = average_gradients\n")
 
 
 # Shortcuts of data_parallel_step that skip the workers: one full-batch gradient, then a step
@@ -339,4 +342,44 @@ WRONG = [
               "        worker_grads.append([p.grad.copy() / len(X) * k for p in model.parameters()])\n"
               "        worker_rows.append(len(rows))\n"),
      {"dp-step-tests"}),
+
+    # -- count_parameters -------------------------------------------------------------------
+    # the weight matrices only, the biases forgotten
+    ("params-answer",
+     "def count_parameters(sizes):\n"
+     "    return sum(d_in * d_out for d_in, d_out in zip(sizes[:-1], sizes[1:]))\n",
+     {"params-tests"}),
+    # one bias per input of each layer instead of one per output
+    ("params-answer",
+     "def count_parameters(sizes):\n"
+     "    return sum(d_in * d_out + d_in for d_in, d_out in zip(sizes[:-1], sizes[1:]))\n",
+     {"params-tests"}),
+    # the units counted instead of the connections between them
+    ("params-answer",
+     "def count_parameters(sizes):\n"
+     "    return sum(sizes)\n",
+     {"params-tests"}),
+
+    # -- train_flops ------------------------------------------------------------------------
+    # the forward pass alone: 2 N D
+    ("flops-answer",
+     "def train_flops(n_params, n_tokens):\n"
+     "    return 2.0 * n_params * n_tokens\n",
+     {"flops-tests"}),
+    # one FLOP per parameter per token: N D
+    ("flops-answer",
+     "def train_flops(n_params, n_tokens):\n"
+     "    return float(n_params * n_tokens)\n",
+     {"flops-tests"}),
+    # forward and backward, but a multiply-add counted as one FLOP: 3 N D
+    ("flops-answer",
+     "def train_flops(n_params, n_tokens):\n"
+     "    return (1.0 + 2.0) * n_params * n_tokens\n",
+     {"flops-tests"}),
+
+    # -- the predicted FLOP ratio -----------------------------------------------------------
+    # every layer taken to grow with the square of the width
+    ("predict-answer", "predicted_flops_ratio = 4.0\n", {"predict-tests"}),
+    # every layer taken to grow with the width
+    ("predict-answer", "predicted_flops_ratio = 2.0\n", {"predict-tests"}),
 ]

@@ -1,4 +1,5 @@
-"""Checks of 06-training-loop: shuffled mini-batches, the loop in numpy, the loop in PyTorch.
+"""Checks of 06-training-loop: shuffled mini-batches, the loop in numpy, the loop in PyTorch, the
+cost of a run, data-parallel workers, and scale (parameters, training FLOPs, a predicted ratio).
 
 The learner's functions take a random generator, a numpy model or a torch model.
 Those are built on the learner's side with ``grading.make`` from the factories of
@@ -575,7 +576,8 @@ def _check_cost(got: Any, batch_sizes: list, seconds: list, case: str) -> None:
     elif np.allclose(pair[::-1], [t0, c], rtol=1e-6, atol=1e-15):
         hint = "return (t0, c) in that order: the overhead first, then the cost per example."
     g.check_array(f"fit_step_cost({case})", pair, [t0, c], rtol=1e-6, atol=1e-12,
-                  hint=hint or "least squares of t = t0 + c * B: np.linalg.lstsq on the columns [1, B].")
+                  hint=hint or "least squares of t = t0 + c * B: one equation t0 * 1 + c * B_i = t_i per "
+                  "measurement, solved for the two unknowns with the smallest sum of squared misses.")
 
 
 @check()
@@ -623,7 +625,8 @@ def _check_run_time(got: Any, t0: float, c: float, n: int, B: int, epochs: int) 
              (epochs * (-(-n // B)) * (t0 + c * B),
               "the last batch holds only n % batch_size examples: it pays t0 but only c per example it holds.")]
     g.check_array(case, got[0], expected, rtol=1e-9, slips=slips if n % B else (),
-                  hint="epochs * (steps per epoch * t0 + c * n_examples), with steps per epoch = ceil(n / batch_size).")
+                  hint="every step of every epoch pays t0 once (count the steps as in section 1, the short last one "
+                       "included), and every example pays c once per epoch.")
 
 
 @check()
@@ -894,3 +897,170 @@ def dp_step_random(data_parallel_step, *, seed: int, count: int) -> None:
                                     int(rng.integers(10_000)), float(rng.uniform(0.05, 1.0)), int(rng.integers(10_000))))
     _check_dp_steps(data_parallel_step, problems)
     g.passed("data_parallel_step equals the full-batch step on random problems")
+
+
+# ---- scale: parameters, training FLOPs, and a predicted ratio ----------------------------------
+
+
+def _torch_count(sizes: Sequence[int]) -> int:
+    """torch's own count of the parameters of ``TorchMLP(sizes)``: every element of every tensor."""
+    return int(sum(p.numel() for p in TorchMLP(list(sizes), seed=0).parameters()))
+
+
+def _check_counts(count_parameters, cases: Sequence[tuple[list[int], str]]) -> None:
+    """count_parameters on each ``(sizes, case)`` against torch's count, the calls several to a request."""
+    calls = g.calls(CALLS, count_parameters, [((list(sizes),), {}) for sizes, _ in cases])
+    for (sizes, case), got in zip(cases, calls, strict=True):
+        pairs = list(zip(sizes[:-1], sizes[1:], strict=False))
+        got = g.to_float64(got, f"count_parameters({sizes})")
+        g.check_true(got.size == 1, f"count_parameters({sizes}) should return one number; got {got.size} values.")
+        g.check_array(f"count_parameters({sizes})", got.ravel()[0], _torch_count(sizes), rtol=0.0, atol=0.0,
+                      case=case, explain=False, slips=[
+                          (sum(a * b for a, b in pairs), "that counts the weight matrices only: every layer also "
+                                                         "has a bias, one number per output."),
+                          (sum(a * b + a for a, b in pairs), "each layer's bias has one number per OUTPUT, not per "
+                                                             "input."),
+                          (sum(sizes), "that is the number of units (neurons); a parameter is a weight between two "
+                                       "units, or a unit's bias."),
+                          (sum((a + 1) * b for a, b in pairs[:-1]), "the last layer is missing: count every pair of "
+                                                                    "consecutive sizes."),
+                          (sum((a + 1) * b for a, b in pairs[1:]), "the first layer is missing: count every pair of "
+                                                                   "consecutive sizes.")],
+                      hint="a layer from a units to b units holds an (a, b) weight matrix and b biases; add up "
+                           "every layer's.")
+
+
+@check()
+def params_count(count_parameters) -> None:
+    """The moons MLP, the wide MLP of section 5, and the smallest model there is."""
+    _check_counts(count_parameters, [
+        ([2, 32, 2], "the moons MLP: (2*32 + 32) + (32*2 + 2) = 162"),
+        ([64, 256, 256, 10], "the wide MLP: 16,640 + 65,792 + 2,570 = 85,002"),
+        ([3, 1], "one layer: 3 weights and 1 bias"),
+    ])
+    g.passed("count_parameters agrees with torch's count on three architectures")
+
+
+@check()
+def params_count_random(count_parameters, *, seed: int, count: int) -> None:
+    """Random depths (one to five layers) and widths (1 to 300), against torch's count."""
+    rng = g.seeded(seed)
+    cases = []
+    for _ in range(count):
+        sizes = [int(s) for s in rng.integers(1, 301, size=int(rng.integers(2, 7)))]
+        cases.append((sizes, f"a random MLP of {len(sizes) - 1} layers"))
+    _check_counts(count_parameters, cases)
+    g.passed(f"count_parameters agrees with torch's count on {count} random architectures")
+
+
+def _check_flops(train_flops, cases: Sequence[tuple[float, float, str]]) -> None:
+    """train_flops on each ``(n_params, n_tokens, case)`` against 6 N D, the calls several to a request."""
+    calls = g.calls(CALLS, train_flops, [((n, d), {}) for n, d, _ in cases])
+    for (n, d, case), got in zip(cases, calls, strict=True):
+        got = g.to_float64(got, f"train_flops({n:g}, {d:g})")
+        g.check_true(got.size == 1, f"train_flops({n:g}, {d:g}) should return one number; got {got.size} values.")
+        g.check_array(f"train_flops({n:g}, {d:g})", got.ravel()[0], 6.0 * n * d, rtol=1e-9, atol=0.0, case=case,
+                      explain=False, slips=[
+                          (2.0 * n * d, "that is the forward pass alone: training also runs the backward pass, "
+                                        "which costs about twice the forward."),
+                          (1.0 * n * d, "that counts one FLOP per parameter per token: a multiply-add is two "
+                                        "FLOPs, and training runs backward as well as forward."),
+                          (4.0 * n * d, "that is the backward pass alone: each training token also goes forward."),
+                          (3.0 * n * d, "forward and backward, but a multiply-add counted as ONE FLOP: it is two, "
+                                        "a multiplication and an addition."),
+                          (6.0 * n, "that is the cost of ONE token: multiply by the number of training tokens."),
+                          (12.0 * n * d, "the backward pass counted twice over, or the forward twice: forward about "
+                                         "2 FLOPs per parameter per token, backward about 4.")],
+                      hint="per parameter and per token: the forward pass does one multiply-add (2 FLOPs); the "
+                           "backward pass two (the gradient for the input and the gradient for the weight).")
+
+
+@check()
+def flops(train_flops) -> None:
+    """The moons MLP's run of section 2 and GPT-3's published size."""
+    _check_flops(train_flops, [
+        (162, 16_000, "the moons MLP: 162 parameters, 400 examples x 40 epochs"),
+        (175e9, 300e9, "GPT-3: 175 billion parameters, 300 billion tokens"),
+    ])
+    g.passed("train_flops counts forward and backward, per parameter and per token")
+
+
+@check()
+def flops_random(train_flops, *, seed: int, count: int) -> None:
+    """Random sizes from a hundred parameters to a trillion, and from one token to ten trillion."""
+    rng = g.seeded(seed)
+    _check_flops(train_flops, [(float(np.round(10 ** rng.uniform(2, 12))), float(np.round(10 ** rng.uniform(0, 13))),
+                                "random sizes") for _ in range(count)])
+    g.passed(f"train_flops agrees on {count} random sizes")
+
+
+# The prediction: widening the wide MLP's two hidden layers from 256 to 512 units.
+NARROW, WIDE = [64, 256, 256, 10], [64, 512, 512, 10]
+RATIO_TOLERANCE = 0.15
+
+
+def _step_flops(sizes: Sequence[int], batch_size: int, seed: int = 0) -> int:
+    """The FLOPs torch counts (``torch.utils.flop_counter``) in one training step of ``TorchMLP(sizes)``
+    on a random batch: the forward pass, the loss and the backward pass."""
+    import torch.nn.functional as F
+    from torch.utils.flop_counter import FlopCounterMode
+
+    gen = torch.Generator().manual_seed(int(seed))
+    model = TorchMLP(list(sizes), seed=int(seed))
+    X = torch.randn(batch_size, sizes[0], generator=gen)
+    y = torch.randint(0, sizes[-1], (batch_size,), generator=gen)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(X), y).backward()
+    return int(counter.get_total_flops())
+
+
+def _written(prediction: Any, name: str) -> float:
+    if prediction is None:
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place of None "
+                           "and `raise NotImplementedError()`), run that cell, then run this one again.")
+    got = g.to_float64(prediction, name)
+    g.check_true(got.shape == (), f"`{name}` should be one number, got an array of shape {got.shape}.")
+    return float(got)
+
+
+RATIO_HINT = ("count each layer's parameters before and after (inputs x outputs, plus a bias per output): the FLOPs of "
+              "a step grow like the parameters, and only a layer with BOTH sides widened grows fourfold.")
+
+
+@check()
+def flops_ratio_prediction(predicted_flops_ratio) -> None:
+    """The learner's predicted growth of a step's FLOPs, against the ratio of the two parameter counts."""
+    got = _written(predicted_flops_ratio, "predicted_flops_ratio")
+    expected = _torch_count(WIDE) / _torch_count(NARROW)
+    if abs(got - expected) <= RATIO_TOLERANCE:
+        g.passed(f"widening 256 -> 512 multiplies a step's FLOPs by about {expected:.2f}")
+        return
+    slips = [(2.0, "that is true of a layer with ONE side widened (the first: 64 inputs; the last: 10 outputs); the "
+                   "256 x 256 layer in the middle has both sides widened."),
+             (4.0, "that is true of the middle layer, whose inputs and outputs both double; the first layer keeps its "
+                   "64 inputs and the last its 10 outputs, so they only double."),
+             (8.0, "a layer's cost is inputs x outputs: doubling both sides makes it 4 times, not 8."),
+             (1 / expected, "that is the ratio upside down: the wider model costs more."),
+             (1.0, "the batch is the same, but every example now goes through larger weight matrices.")]
+    mistake = next((words for value, words in slips if abs(got - value) <= RATIO_TOLERANCE), None)
+    g.check_true(False, f"`predicted_flops_ratio` is {got:.4g}; expected the factor by which one training step's "
+                        f"FLOPs grow from TorchMLP({NARROW}) to TorchMLP({WIDE}), to within {RATIO_TOLERANCE}."
+                 + (f"\nlikely mistake: {mistake}" if mistake else "") + f"\nhint: {RATIO_HINT}")
+
+
+@check()
+def flops_ratio_measured(predicted_flops_ratio, *, seed: int, count: int) -> None:
+    """The run that settles the prediction: torch's FLOP counter on one training step of each model, on
+    ``count`` fresh random batches of random sizes drawn from ``seed``; the prediction must lie within
+    the tolerance of each measured ratio."""
+    got = _written(predicted_flops_ratio, "predicted_flops_ratio")
+    rng = g.seeded(seed)
+    with g.one_thread():
+        for _ in range(count):
+            batch, init = int(rng.integers(1, 65)), int(rng.integers(10_000))
+            measured = _step_flops(WIDE, batch, init) / _step_flops(NARROW, batch, init)
+            g.check_true(abs(got - measured) <= RATIO_TOLERANCE,
+                         f"`predicted_flops_ratio` is {got:.4g}; torch's FLOP counter measured a ratio of "
+                         f"{measured:.4f} between one training step of TorchMLP({WIDE}) and of TorchMLP({NARROW}) "
+                         f"on a batch of {batch}, more than {RATIO_TOLERANCE} away.\nhint: {RATIO_HINT}")
+    g.passed(f"the prediction agrees with torch's FLOP counter on {count} fresh batches")
