@@ -59,4 +59,8 @@ WRONG = [
     ("step-answer",
      "def gradient_descent_step(w, b, dw, db, lr):\n    return w - lr * dw\n",
      {"step-tests"}),
+    # the loss floor predicted as the noise's standard deviation, not its variance
+    ("floor-answer", "predicted_loss_floor = 0.3\n", {"floor-tests"}),
+    # the loss floor predicted as zero: a line that fits noisy points perfectly
+    ("floor-answer", "predicted_loss_floor = 0.0\n", {"floor-tests"}),
 ]

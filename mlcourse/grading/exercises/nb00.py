@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import checks as g
+from ..errors import GradingError
 from . import check
 
 g.preload("torch")   # the random gradients are compared with torch autograd: loaded while the cells run
@@ -169,3 +171,64 @@ def step_random(gradient_descent_step: Callable, *, seed: int, count: int) -> No
         g.check_array("gradient_descent_step on random values", got, [w - lr * dw, b - lr * db],
                       case=f"lr={lr:.4f}", hint="new = old - lr * gradient, for w and for b.")
     g.passed("gradient_descent_step moves w and b downhill from random values")
+
+
+# ---- Exercise 5: predict the loss the loop stops at ----------------------------------------------
+
+NOISE = 0.3        # the standard deviation of the data's noise (section 1 of the notebook)
+FLOOR_TOL = 0.015  # the prediction is a number worked out by hand: 0.09 to within this
+
+
+def _prediction(predicted_loss_floor: Any) -> float:
+    if predicted_loss_floor is None:
+        raise GradingError("`predicted_loss_floor` is not written yet: in its answer cell, set it to your number "
+                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this "
+                           "one again.")
+    got = g.to_float64(predicted_loss_floor, "predicted_loss_floor")
+    g.check_true(got.shape == (), f"`predicted_loss_floor` should be one number, got an array of shape {got.shape}.")
+    return float(got)
+
+
+def _near(got: float, tol: float, slips: Sequence[tuple[float, str]]) -> str | None:
+    """The words of the first slip within ``tol`` of ``got``: a number worked out by hand is rounded."""
+    return next((words for value, words in slips if abs(got - value) <= tol), None)
+
+
+@check()
+def loss_floor_prediction(predicted_loss_floor: Any) -> None:
+    """The learner's predicted lowest loss of a line on data with noise of std 0.3, against 0.3 ** 2."""
+    got = _prediction(predicted_loss_floor)
+    expected = NOISE ** 2
+    if abs(got - expected) <= FLOOR_TOL:
+        g.passed(f"the best line's loss is the noise's variance, {expected:.2f}")
+        return
+    mistake = _near(got, 0.004, [
+        (NOISE, "that is the noise's standard deviation; the loss averages SQUARED errors."),
+        (0.0, "a line cannot follow the noise: even the true line misses every point by its noise."),
+        (NOISE ** 4, "you squared twice: the mean of the squared noise is 0.3 ** 2, once."),
+        (2 * NOISE ** 2, "the 2 belongs to the gradient of a square, not to the loss itself.")])
+    g.check_true(False, f"`predicted_loss_floor` is {got:.4g}; expected the mean squared error of the true line "
+                        f"y = 0.8x - 0.5 on data whose noise has standard deviation {NOISE}, to within {FLOOR_TOL}."
+                 + (f"\nlikely mistake: {mistake}" if mistake else "")
+                 + "\nhint: the true line's error on each point is exactly that point's noise. What is the mean of "
+                   "the square of a noise with mean 0 and standard deviation 0.3?")
+
+
+@check()
+def loss_floor_measured(predicted_loss_floor: Any, *, seed: int, count: int) -> None:
+    """The run that settles it: the best line (least squares) on ``count`` fresh data sets of 2,000
+    points from the notebook's recipe; the prediction must lie within 0.02 of each one's loss."""
+    from mlcourse.data import make_regression
+
+    got = _prediction(predicted_loss_floor)
+    rng = g.seeded(seed)
+    for _ in range(count):
+        data_seed = int(rng.integers(1_000_000))
+        X, y = make_regression(2000, kind="linear", noise=NOISE, seed=data_seed)
+        w, b = np.polyfit(X[:, 0], y, 1)
+        measured = float(np.mean((w * X[:, 0] + b - y) ** 2))
+        g.check_true(abs(got - measured) <= 0.02,
+                     f"`predicted_loss_floor` is {got:.4g}; the best line on 2,000 fresh points (seed {data_seed}) "
+                     f"reached a loss of {measured:.4f}, more than 0.02 away.\nhint: the loss of the best line is "
+                     "what the noise leaves: the mean of its square.")
+    g.passed(f"the prediction agrees with the best line's loss on {count} fresh data sets")
