@@ -9,7 +9,10 @@ untouched (the notebook is written into the learner's home as the learner) and e
 in the Assignment List. The instructor collects and grades from the command line (nbgrader's
 collect, then the project's pipeline: sandboxed, on Dask) and releases feedback; each learner
 fetches it in the Assignment List and sees their own score, and nobody else's. A learner can
-read neither another learner's home, nor the exchange's inbound submissions, nor solutions/.
+read neither another learner's home, nor the exchange's inbound submissions, nor solutions/,
+grader/, the gradebook, the roster, the hub's state, nor the checkout's .git (no `git show`
+of a solution), tests/ or .ci/: of the checkout's top level only what hub/setup.sh leaves open
+(LEARNERS_READ below), which includes what they run (the venv, the mlcourse package).
 
 Needs root (it makes system users), Chromium and npm's configurable-http-proxy (hub/setup.sh
 installs it). Screenshots go to ``.ci/artifacts/screenshots/hub-*.png``.
@@ -47,6 +50,10 @@ ASSIGNMENT = "03-losses"
 COURSE_ID = "mlcourse"
 
 pytestmark = [pytest.mark.slow]
+
+# The checkout's top-level entries a learner may read (hub/setup.sh's LEARNERS_READ).
+LEARNERS_READ = {".venv", "mlcourse", "mlcourse.egg-info", "hub", "lab", "notebooks", "README.md",
+                 "pyproject.toml", "environment.yml", "Makefile", ".gitignore"}
 
 
 def _why_unavailable() -> str:
@@ -246,10 +253,14 @@ def _nbgrader(hub, *args: str) -> str:
     return r.stdout + r.stderr
 
 
-def _submit(page, shot: str) -> None:
+def _submit(page, shot: str, submissions: int = 1) -> None:
+    """Submit in the Assignment List; the screenshot once the list shows ``submissions``
+    timestamps under the assignment and the Submit button is back (not "submitting...")."""
     page.click(f"#fetched_assignments_list .list_item:has-text('{ASSIGNMENT}') button:has-text('Submit')")
-    page.wait_for_selector(f"#submitted_assignments_list .list_item:has-text('{ASSIGNMENT}')",
-                           timeout=60_000)
+    page.wait_for_function(
+        """n => document.querySelectorAll('#submitted_assignments_list .nested_list_item').length >= n
+               && [...document.querySelectorAll('#fetched_assignments_list button')]
+                  .some(b => b.innerText.trim() === 'Submit')""", arg=submissions, timeout=60_000)
     page.screenshot(path=str(SHOTS / f"hub-{shot}.png"))
 
 
@@ -311,7 +322,7 @@ def test_a_term_on_the_hub(hub):
     _nbgrader(hub, "db", "assignment", "add", ASSIGNMENT, f"--duedate={due.isoformat()}")
     # "full" then solves it and submits again, late: two submissions, the later one counts.
     write("full")
-    _submit(pages["full"], "full-3b-resubmitted-late")
+    _submit(pages["full"], "full-3b-resubmitted-late", submissions=2)
     for _ in range(60):
         if len(_submissions(exchange, learners["full"])) == 2:
             break
@@ -322,17 +333,47 @@ def test_a_term_on_the_hub(hub):
     # A learner reads neither a classmate's home, nor others' submissions, nor the answers.
     ex = work / "exchange" / COURSE_ID
     full, half = learners["full"], learners["half"]
+    solution = f"solutions/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    git_show = ["git", "-c", "safe.directory=*", "-C", str(REPO), "show", f"HEAD:{solution}"]
+    shown = subprocess.run(git_show, capture_output=True, timeout=60)
+    assert shown.returncode == 0 and b"nbgrader" in shown.stdout, (
+        f"root cannot git show {solution}, so the learner's check below proves nothing: "
+        f"{shown.stderr[-500:]!r}")
     for what, cmd in {
         "a classmate's notebook": ["cat", f"/home/{half}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"],
         "a classmate's home": ["ls", f"/home/{half}"],
         "the exchange's inbound": ["ls", str(ex / "inbound")],
         "the course's solutions/": ["ls", str(course / "solutions")],
+        "the course's solution": ["cat", str(course / solution)],
         "the course's gradebook folder": ["ls", str(course / "grader")],
+        "the gradebook": ["cat", str(course / "grader" / "gradebook.db")],
+        "the roster (passwords)": ["cat", str(work / "roster.csv")],
+        "the hub's state": ["ls", str(work / "state")],
         "the repository's solutions/": ["ls", str(REPO / "solutions")],
+        "the repository's grader/": ["ls", str(REPO / "grader")],
+        "the repository's tests/": ["ls", str(REPO / "tests")],
+        "the repository's .ci/artifacts": ["ls", str(REPO / ".ci" / "artifacts")],
+        "the repository's .git": ["ls", str(REPO / ".git")],
+        "the repository's .git/HEAD": ["cat", str(REPO / ".git" / "HEAD")],
+        "a solution from git's objects": git_show,
     }.items():
         r = _as(full, *cmd)
         assert r.returncode != 0, f"a learner could read {what}: {r.stdout[:200]!r}"
-    assert _as(full, "cat", f"/home/{full}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb").returncode == 0
+    # Of the checkout's top level, only what setup.sh leaves open is readable or passable.
+    top = _as(full, "find", str(REPO), "-mindepth", "1", "-maxdepth", "1",
+              "(", "-readable", "-o", "-executable", ")", "-printf", "%f\\n")
+    assert top.returncode == 0, top.stderr
+    reachable = set(top.stdout.decode().split())
+    assert reachable <= LEARNERS_READ and {".venv", "mlcourse", "hub"} <= reachable, reachable
+    # What a learner needs stays readable: their own work, the notebooks, the venv, the package.
+    for what, cmd in {
+        "their own notebook": ["cat", f"/home/{full}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"],
+        "the repository's notebooks/": ["ls", str(REPO / "notebooks")],
+        "their Lab's settings": ["cat", str(HUB / "learner" / "jupyter_server_config.json")],
+        "the venv and the package": [str(BIN / "python"), "-c", "import mlcourse.losses, nbgrader"],
+    }.items():
+        r = _as(full, *cmd)
+        assert r.returncode == 0, f"a learner cannot read {what}: {r.stderr[-500:]!r}"
 
     # The instructor: collect, grade (sandboxed, on Dask), feedback, release it.
     env, grader = hub["env"], course / "grader"
@@ -384,6 +425,12 @@ def test_a_term_on_the_hub(hub):
     page_text = (grader / "report.html").read_text()
     missing = page_text.split("id='missing'", 1)[1].split("<h2", 1)[0]
     assert absent in missing and not any(u in missing for u in learners.values()), missing
+    # The late resubmission is flagged late in the report, though nothing was taken for it.
+    flagged = page_text.split("id='flagged'", 1)[1].split("<h2", 1)[0]
+    late_rows = {u for u in learners.values()
+                 if f"<td class='name'>{u}</td><td class='name'>{ASSIGNMENT}</td>"
+                    f"<td class='flag'>late</td>" in flagged}
+    assert late_rows == {learners["full"]} and "no penalty taken" in flagged, flagged
 
     # Each learner fetches feedback in the Assignment List and sees their own score only.
     for kind, user in learners.items():
