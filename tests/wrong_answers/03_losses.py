@@ -118,3 +118,12 @@ WRONG = [
      "    return -picked.mean(axis=1)\n",
      {"next-token-tests"}),
 ]
+
+WRONG += [
+    # the best constants swapped: the median taken for the squared error, the mean for the absolute error
+    ("constant-answer", "best_constant_mse = 3.0\nbest_constant_mae = 5.0\n", {"constant-tests"}),
+    # the mean for both: the penthouse is thought to pull the absolute error's constant too
+    ("constant-answer", "best_constant_mse = 5.0\nbest_constant_mae = 5.0\n", {"constant-tests"}),
+    # the smallest loss (the variance, 26) written where the constant that reaches it belongs
+    ("constant-answer", "best_constant_mse = 26.0\nbest_constant_mae = 3.0\n", {"constant-tests"}),
+]

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .. import checks as g
+from ..errors import GradingError
 from . import check, refused, twins
 
 # torch's losses (F.mse_loss, F.cross_entropy, nn.MSELoss...), log_softmax and logsumexp: refused
@@ -241,3 +242,78 @@ def next_token_random(next_token_cross_entropy, *, seed: int, shapes: Sequence[t
         expected = F.cross_entropy(torch.from_numpy(logits).permute(0, 2, 1), torch.from_numpy(targets))
         g.check_array("next_token_cross_entropy(logits, targets) vs torch", got, expected, case=case)
     g.passed("next_token_cross_entropy agrees with mlcourse.losses and torch on random shapes")
+
+
+# ---- The best constant: predicted, then measured -------------------------------------------------
+
+# Five targets with one far from the rest: the mean (5) and the median (3) part ways.
+CONSTANT_TARGETS = (1.0, 2.0, 3.0, 4.0, 15.0)
+
+
+def _prediction(value, name: str) -> float:
+    """One number the learner worked out; None (the release's placeholder) is 'not written yet'."""
+    if value is None:
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place of "
+                           "None and `raise NotImplementedError()`), run that cell, then run this one again.")
+    v = g.to_float64(value, name)
+    g.check_true(v.shape == (), f"`{name}` should be one number, got an array of shape {v.shape}.")
+    return float(v)
+
+
+def _constant_slips(y: np.ndarray) -> dict[str, list[tuple[float, str]]]:
+    mean, median = float(np.mean(y)), float(np.median(y))
+    middle = (float(y.min()) + float(y.max())) / 2
+    return {
+        "mse": [(median, "that is the median, the best constant under the absolute error. A squared error's slope "
+                         "2(c - y_i) grows with the distance, so the far target pulls c towards it."),
+                (middle, "that is halfway between the smallest and the largest target: the targets in between "
+                         "count too."),
+                (float(np.mean((y - mean) ** 2)), "that is the loss at the best constant, not the constant.")],
+        "mae": [(mean, "that is the mean, the best constant under the squared error. The absolute error's slope "
+                       "is +1 or -1 per target, however far it is: only how many targets lie on each side counts."),
+                (middle, "that is halfway between the smallest and the largest target: only how many targets lie on "
+                         "each side of c counts."),
+                (float(np.mean(np.abs(y - median))), "that is the loss at the best constant, not the constant.")],
+    }
+
+
+@check()
+def best_constant_prediction(best_constant_mse, best_constant_mae):
+    """The learner's best constants for the targets [1, 2, 3, 4, 15], against the mean and the median."""
+    y = np.array(CONSTANT_TARGETS)
+    slips = _constant_slips(y)
+    # The MSE's slope in c is (2/N) sum (c - y_i): zero at the mean, 25 / 5 = 5.
+    # The absolute error's slope is (#targets below c - #targets above c) / N: zero at the median, 3.
+    for name, value, expected, kind in (("best_constant_mse", best_constant_mse, float(np.mean(y)), "mse"),
+                                        ("best_constant_mae", best_constant_mae, float(np.median(y)), "mae")):
+        got = _prediction(value, name)
+        if abs(got - expected) <= 0.05:
+            continue
+        mistake = next((words for v, words in slips[kind] if abs(got - v) <= 0.05), None)
+        loss = "mean squared error" if kind == "mse" else "mean absolute error"
+        g.check_true(False, f"`{name}` is {got:.4g}; the constant c with the smallest {loss} on the targets "
+                            f"{list(CONSTANT_TARGETS)} is another number (to within 0.05)."
+                     + (f"\nlikely mistake: {mistake}" if mistake else "")
+                     + "\nhint: at the best c, a small move in either direction does not lower the loss: write the "
+                       "loss's slope in c as a sum over the targets and find where it is zero.")
+    g.passed("the squared error is minimised by the mean (5), the absolute error by the median (3)")
+
+
+@check()
+def best_constant_measured(best_constant_mse, best_constant_mae, *, seed: int, count: int):
+    """The experiment that settles it: ``count`` searches over random candidate constants (drawn from
+    ``seed``); each one's best candidate under each loss must lie within 0.05 of the prediction."""
+    y = np.array(CONSTANT_TARGETS)
+    predicted = {"mse": _prediction(best_constant_mse, "best_constant_mse"),
+                 "mae": _prediction(best_constant_mae, "best_constant_mae")}
+    rng = g.seeded(seed)
+    for _ in range(count):
+        c = rng.uniform(y.min() - 5.0, y.max() + 5.0, size=20_001)
+        residuals = c[:, None] - y
+        for kind, per_target in (("mse", residuals ** 2), ("mae", np.abs(residuals))):
+            measured = float(c[per_target.mean(axis=1).argmin()])
+            g.check_true(abs(predicted[kind] - measured) <= 0.05,
+                         f"`best_constant_{kind}` is {predicted[kind]:.4g}; a search over 20 001 random constants "
+                         f"found the smallest {'mean squared' if kind == 'mse' else 'mean absolute'} error at "
+                         f"c = {measured:.4f}, more than 0.05 away.")
+    g.passed(f"the predictions agree with {count} searches for the best constant under each loss")
