@@ -206,3 +206,12 @@ WRONG += [
     ("ce-answer", _CE_WRONG_INDEX, {"ce-grad-tests"}),
     ("mlp-answer", _MLP_TUPLE, {"mlp-output-tests", "mlp-hidden-tests"}),
 ]
+
+WRONG += [
+    # the prediction: the ratio of the two gradients taken for their relative error
+    ("bug-prediction-answer", "predicted_rel_error = 16\n", {"bug-prediction-tests"}),
+    # the prediction: the difference divided by the buggy gradient alone, |16t - t| / |16t|
+    ("bug-prediction-answer", "predicted_rel_error = 15 / 16\n", {"bug-prediction-tests"}),
+    # the prediction: the factor-of-2 value of section 2 copied, not worked out for 16
+    ("bug-prediction-answer", "predicted_rel_error = 1 / 3\n", {"bug-prediction-tests"}),
+]

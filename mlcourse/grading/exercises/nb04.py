@@ -393,3 +393,81 @@ def mlp_hidden_random(mlp_backward, *, seed: int, shapes: Sequence[tuple[int, in
     """dW1 and db1 of random networks of each (n, d, h, C) shape."""
     _mlp_layer_random(mlp_backward, HIDDEN, seed, shapes)
     g.passed("dW1 and db1 agree with torch autograd and central differences on random networks")
+
+
+# ---- 6. predicted: the relative error of a gradient that forgot its 1/n ---------------------------
+
+BUG_ROWS = 16   # the batch of the notebook's gradient check: the planted bug makes every gradient 16 times too large
+
+
+def _prediction(value: Any, name: str) -> float:
+    """One number the learner worked out; None (the release's placeholder) is 'not written yet'."""
+    if value is None:
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place of "
+                           "None and `raise NotImplementedError()`), run that cell, then run this one again.")
+    v = g.to_float64(value, name)
+    g.check_true(v.shape == (), f"`{name}` should be one number, got an array of shape {v.shape}.")
+    return float(v)
+
+
+@check()
+def bug_rel_error_prediction(predicted_rel_error):
+    """The learner's relative error of a gradient n = 16 times too large, against (n - 1) / (n + 1)."""
+    got = _prediction(predicted_rel_error, "predicted_rel_error")
+    n = BUG_ROWS
+    # Every analytic element is a = n * t for the true t: |a - t| / (|a| + |t|) = (n - 1) |t| / ((n + 1) |t|).
+    expected = (n - 1) / (n + 1)
+    if abs(got - expected) <= 0.01:
+        g.passed(f"a gradient {n} times too large has relative error {n - 1}/{n + 1} = {expected:.3f} in every "
+                 "element, whatever the values: far above 1e-2")
+        return
+    slips = [(float(n), "that is the ratio of the two gradients; the relative error divides their difference by "
+                        "the sum of their sizes."),
+             (float(n - 1), "that divides the difference by the true gradient only; the relative error of this "
+                            "notebook divides by the sum of both sizes, |a_i| + |n_i|."),
+             ((n - 1) / n, "that divides the difference by the wrong gradient only; the relative error of this "
+                           "notebook divides by the sum of both sizes, |a_i| + |n_i|."),
+             (1 / 3, "1/3 is the relative error of a gradient off by a factor of 2; here the factor is 16."),
+             (1.0, "a relative error of 1 means opposite signs; here both gradients point the same way."),
+             (0.0, "the two gradients differ: the relative error cannot be 0.")]
+    mistake = next((words for value, words in slips if abs(got - value) <= 0.01), None)
+    g.check_true(False, f"`predicted_rel_error` is {got:.4g}; every element of the buggy gradient is {n} times the "
+                        "right one, and the relative error of section 2 then has one value (to within 0.01), "
+                        "which this is not." + (f"\nlikely mistake: {mistake}" if mistake else "")
+                 + "\nhint: write each analytic element in terms of the true one, put both into the relative "
+                   "error of section 2, and simplify: what is left does not depend on the values.")
+
+
+@check()
+def bug_rel_error_measured(predicted_rel_error, *, seed: int, count: int):
+    """The run that settles it: ``count`` random MLPs (drawn from ``seed``) on 16 rows, their gradients made
+    16 times too large, against central differences; the prediction must lie within 0.01 of every
+    parameter's measured relative error."""
+    import torch
+    import torch.nn.functional as F
+
+    from mlcourse.gradcheck import numerical_gradient, rel_error
+    from mlcourse.losses import cross_entropy
+
+    got = _prediction(predicted_rel_error, "predicted_rel_error")
+    rng = g.seeded(seed)
+    n = BUG_ROWS
+    for _ in range(count):
+        d, h, C = (int(v) for v in rng.integers(2, 7, size=3))
+        X, y = rng.normal(size=(n, d)), rng.integers(0, C, size=n)
+        params = {"W1": rng.normal(size=(d, h)), "b1": rng.normal(size=h),
+                  "W2": rng.normal(size=(h, C)), "b2": rng.normal(size=C)}
+        weights = {key: torch.tensor(v, requires_grad=True) for key, v in params.items()}
+        H = torch.relu(torch.from_numpy(X) @ weights["W1"] + weights["b1"])
+        F.cross_entropy(H @ weights["W2"] + weights["b2"], torch.from_numpy(y)).backward()
+        for name in params:
+            def loss(value, name=name, X=X, y=y, params=params):
+                return cross_entropy(_forward(X, {**params, name: value})[0], y)
+            numeric = numerical_gradient(loss, params[name].copy())
+            # elements that are both below 1e-7 (a hidden unit off for every row) are round-off, not signal
+            measured = rel_error(n * weights[name].grad.numpy(), numeric, floor=1e-7)
+            g.check_true(abs(got - measured) <= 0.01,
+                         f"`predicted_rel_error` is {got:.4g}; on a random network (d={d}, h={h}, C={C}, n={n}) "
+                         f"the gradient of {name} made {n} times too large measured a relative error of "
+                         f"{measured:.4f} against central differences, more than 0.01 away.")
+    g.passed(f"the prediction agrees with the relative errors measured on {count} random networks")
