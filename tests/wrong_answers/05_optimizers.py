@@ -201,3 +201,12 @@ WRONG = [
     ("stable-lr-answer", _LR_SMALLEST, {"stable-lr-tests"}),
     ("stable-lr-answer", _LR_DIAGONAL, {"stable-lr-tests"}),
 ]
+
+WRONG += [
+    # the prediction: the edge put at 1/lambda_max = 1/3, where the zigzag starts, so 0.5 is taken to diverge
+    ("diverge-answer", "first_diverging_lr = 0.5\n", {"diverge-tests"}),
+    # the prediction: the curvature read off the diagonal (2), so the edge taken at 2/2 = 1
+    ("diverge-answer", "first_diverging_lr = 1.1\n", {"diverge-tests"}),
+    # the prediction: the fastest learning rate 2/(3 + 1) = 0.5 taken for the edge, so 0.6 is taken to diverge
+    ("diverge-answer", "first_diverging_lr = 0.6\n", {"diverge-tests"}),
+]

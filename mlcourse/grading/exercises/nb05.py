@@ -356,7 +356,7 @@ def adam_vs_torch(Adam: Any, *, seed: int, lr: float, betas: tuple[float, float]
     g.passed(f"{name} matches torch.optim.Adam for {steps}, gradients of scale {grad_scale:g}")
 
 
-# ---- exercise 4: the largest stable learning rate ------------------------------------------
+# ---- exercise 5: the largest stable learning rate ------------------------------------------
 
 
 @check(references=[])
@@ -365,11 +365,11 @@ def largest_stable_lr(largest_stable_lr: Any) -> None:
     # The bowl of the explorer: curvatures 1 and 10, so gradient descent is stable for lr < 2 / 10 = 0.2.
     got = g.call(largest_stable_lr, np.diag([1.0, 10.0]))
     g.check_array("largest_stable_lr(diag([1, 10]))", got, 0.2,
-                  hint="the steepest direction sets the limit: 2 divided by the LARGEST eigenvalue.")
+                  hint="every direction must shrink: along which eigenvector does |1 - lr * lambda| reach 1 first?")
     # A rotated bowl has the same eigenvalues as its matrix (3 and 1), so the limit is 2 / 3.
     got = g.call(largest_stable_lr, np.array([[2.0, 1.0], [1.0, 2.0]]))
     g.check_array("largest_stable_lr([[2, 1], [1, 2]])", got, 2 / 3,
-                  hint="use the eigenvalues (np.linalg.eigvalsh), not the diagonal.")
+                  hint="a rotated bowl's curvatures are the eigenvalues of H, not its diagonal entries.")
     g.passed("largest_stable_lr = 2 / lambda_max: the steepest direction sets the limit")
 
 
@@ -383,7 +383,7 @@ def largest_stable_lr_random(largest_stable_lr: Any, *, seed: int, dims: Sequenc
         H = A @ A.T + 0.1 * np.eye(d)
         lr = g.to_float64(g.call(largest_stable_lr, H.copy()), "largest_stable_lr(H)")
         g.check_array(f"largest_stable_lr on a random {d}x{d} H", lr, 2.0 / np.linalg.eigvalsh(H).max(),
-                      hint="2 divided by the largest eigenvalue of H (np.linalg.eigvalsh).")
+                      hint="the edge is set by the steepest direction of H, its largest eigenvalue.")
         # and it really is the edge: 300 steps just below it shrink w, just above it blow w up
         for factor, shrinks in ((0.98, True), (1.02, False)):
             w = rng.normal(size=d)
@@ -395,3 +395,76 @@ def largest_stable_lr_random(largest_stable_lr: Any, *, seed: int, dims: Sequenc
                          f"gradient descent with {factor} x your largest_stable_lr should "
                          f"{'converge' if shrinks else 'diverge'} on a random {d}x{d} H.")
     g.passed("largest_stable_lr is the edge of stability on random bowls")
+
+
+# ---- exercise 4, predicted: which learning rate diverges first ------------------------------------
+
+# The rotated bowl of Exercise 5's visible check: eigenvalues 3 (along (1, 1)) and 1 (along (1, -1)).
+PREDICTION_H = ((2.0, 1.0), (1.0, 2.0))
+PREDICTION_LRS = (0.3, 0.5, 0.6, 0.7, 0.9, 1.1)
+
+
+def _diverges(H: np.ndarray, lr: float, w: np.ndarray, num_steps: int = 100) -> bool:
+    """Whether gradient descent on 0.5 * w @ H @ w at ``lr`` moves away from the minimum."""
+    start = float(np.linalg.norm(w))
+    with np.errstate(all="ignore"):
+        for _ in range(num_steps):
+            w = w - lr * (H @ w)
+    return not bool(np.linalg.norm(w) < start)
+
+
+def _chosen_lr(first_diverging_lr: Any) -> float:
+    if first_diverging_lr is None:
+        raise GradingError("`first_diverging_lr` is not written yet: in its answer cell, set it to one of the "
+                           f"learning rates {list(PREDICTION_LRS)} (in place of None and "
+                           "`raise NotImplementedError()`), run that cell, then run this one again.")
+    v = g.to_float64(first_diverging_lr, "first_diverging_lr")
+    g.check_true(v.shape == (), f"`first_diverging_lr` should be one number, got an array of shape {v.shape}.")
+    got = float(v)
+    g.check_true(any(abs(got - lr) < 1e-9 for lr in PREDICTION_LRS),
+                 f"`first_diverging_lr` is {got:g}; choose one of the learning rates {list(PREDICTION_LRS)}.")
+    return got
+
+
+@check()
+def first_diverging_lr(first_diverging_lr: Any) -> None:
+    """The learner's smallest diverging learning rate on H = [[2, 1], [1, 2]], worked out by hand."""
+    got = _chosen_lr(first_diverging_lr)
+    # H (1, 1) = 3 (1, 1) and H (1, -1) = (1, -1): along (1, 1) a step multiplies the distance by
+    # 1 - 3 lr, whose size passes 1 at lr = 2 / 3; along (1, -1) only at lr = 2. First above 2 / 3: 0.7.
+    expected = min(lr for lr in PREDICTION_LRS if lr * 3.0 > 2.0)
+    if abs(got - expected) < 1e-9:
+        g.passed(f"gradient descent on [[2, 1], [1, 2]] first diverges at lr = {expected}: along (1, 1) the "
+                 "curvature is 3, and |1 - 3 lr| > 1 once lr > 2/3")
+        return
+    words = {0.5: "you put the edge at 1/3, where 1 - 3 lr turns negative: past it the steps zigzag, but the "
+                  "distance still shrinks while |1 - 3 lr| < 1.",
+             0.6: "0.6 zigzags but converges: |1 - 3 x 0.6| = 0.8 < 1. (0.5 = 2 / (3 + 1) is the fastest "
+                  "learning rate, not the edge.)",
+             1.1: "you read the curvature off the diagonal (2, edge at 1); the curvatures of a rotated bowl are "
+                  "the eigenvalues of H: what does H do to (1, 1)?",
+             0.3: "0.3 converges in both directions: |1 - 3 x 0.3| = 0.1.",
+             0.9: "0.9 does diverge, but a smaller learning rate in the list diverges too."}
+    mistake = next((w for lr, w in words.items() if abs(got - lr) < 1e-9), None)
+    g.check_true(False, f"`first_diverging_lr` is {got:g}; on H = [[2, 1], [1, 2]] another learning rate of the "
+                        "list is the smallest at which gradient descent diverges."
+                 + (f"\nlikely mistake: {mistake}" if mistake else "")
+                 + "\nhint: find what H does to (1, 1) and to (1, -1); along each, a step multiplies the distance "
+                   "to the minimum by 1 - lr * (that curvature).")
+
+
+@check()
+def first_diverging_lr_measured(first_diverging_lr: Any, *, seed: int, count: int) -> None:
+    """The run that settles it: gradient descent at every learning rate of the list from ``count`` random
+    starts (drawn from ``seed``); the first one that moves away from the minimum must be the prediction."""
+    got = _chosen_lr(first_diverging_lr)
+    H = np.array(PREDICTION_H)
+    rng = g.seeded(seed)
+    for _ in range(count):
+        start = rng.normal(size=2)
+        diverged = [lr for lr in PREDICTION_LRS if _diverges(H, lr, start.copy())]
+        measured = diverged[0] if diverged else None
+        g.check_true(measured is not None and abs(got - measured) < 1e-9,
+                     f"`first_diverging_lr` is {got:g}; from the start {np.round(start, 3).tolist()}, 100 steps of "
+                     f"gradient descent on [[2, 1], [1, 2]] first diverged at lr = {measured}.")
+    g.passed(f"the prediction agrees with gradient descent run from {count} random starts")
