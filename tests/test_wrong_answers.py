@@ -85,7 +85,7 @@ SKIP = {
     "05-optimizers": {"paths-run", "paths-figure", "explorer"},
     "06-training-loop": {"batches-figure", "numpy-run", "torch-run", "curves", "fit", "fit-figure",
                          "throughput-def", "throughput-run", "throughput-figure", "gpu", "cost-demo",
-                         "dp-check", "ddp-real"},
+                         "dp-check", "ddp-real", "predict-run", "scale-table"},
     "07-generalization": {"capacity-sweep", "fits-figure", "learning-curves", "learning-curves-figure",
                           "weight-decay-figure", "weight-decay-fits", "early-stopping-run",
                           "early-stopping-figure", "early-stopping-builtin", "selection-run", "final-run",
