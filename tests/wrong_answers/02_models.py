@@ -122,4 +122,8 @@ WRONG = [
      "def init_linear(d_in, d_out, rng):\n"
      "    return rng.standard_normal((d_in, d_out)) * np.sqrt(2.0 / d_in)\n",
      {"init-tests", "init-deep-tests"}),
+    # the growth predicted over ten layers, though only nine steps lie between layer 1 and layer 10
+    ("growth-answer", "predicted_growth = 2 ** 10\n", {"growth-tests"}),
+    # the growth of the mean square (4 per layer) taken for the growth of the standard deviation
+    ("growth-answer", "predicted_growth = 4 ** 9\n", {"growth-tests"}),
 ]

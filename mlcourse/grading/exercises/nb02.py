@@ -326,3 +326,70 @@ def init_deep_stacks(init_linear: Callable, *, stacks: Sequence[tuple[Sequence[i
     for widths, seed in stacks:
         _check_deep(init_linear, widths, seed)
     g.passed("activations keep their size through other deep stacks too")
+
+
+# ---- Exercise 5: predict how twice He's scale grows the signal --------------------------------------
+
+GROWTH_LAYERS = 10           # the stack of the notebook's experiment: ten ReLU layers
+GROWTH = 2.0 ** (GROWTH_LAYERS - 1)   # std doubles at each of the 9 steps from layer 1 to layer 10
+
+
+def _growth(predicted_growth: Any) -> float:
+    if predicted_growth is None:
+        raise GradingError("`predicted_growth` is not written yet: in its answer cell, set it to your number "
+                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this "
+                           "one again.")
+    got = g.to_float64(predicted_growth, "predicted_growth")
+    g.check_true(got.shape == (), f"`predicted_growth` should be one number, got an array of shape {got.shape}.")
+    return float(got)
+
+
+@check()
+def growth_prediction(predicted_growth: Any) -> None:
+    """The learner's predicted std ratio of layer 10's pre-activations to layer 1's at twice He's
+    scale, against 2 ** 9 (within 10 %)."""
+    got = _growth(predicted_growth)
+    if abs(got - GROWTH) <= 0.1 * GROWTH:
+        g.passed(f"at twice He's scale the signal's std doubles per layer: {GROWTH:.0f} times from layer 1 to 10")
+        return
+    slips = [(2.0 ** GROWTH_LAYERS, "ten layers, but only nine steps lie between layer 1 and layer 10."),
+             (4.0 ** (GROWTH_LAYERS - 1), "4 is what each layer does to the MEAN SQUARE; the standard deviation "
+                                          "grows by its square root."),
+             (4.0 ** GROWTH_LAYERS, "4 per layer is the mean square's factor (take its square root for the std), "
+                                    "and nine steps lie between layer 1 and layer 10."),
+             (2.0 ** (GROWTH_LAYERS - 2), "count again: from layer 1 to layer 10 the signal passes nine layers."),
+             (2.0, "that is one layer's factor; the factors of successive layers multiply."),
+             (2.0 * (GROWTH_LAYERS - 1), "the factors multiply, layer after layer: they do not add."),
+             (2.0 * GROWTH_LAYERS, "the factors multiply, layer after layer: they do not add.")]
+    mistake = next((words for value, words in slips if abs(got - value) <= 0.05 * value), None)
+    g.check_true(False, f"`predicted_growth` is {got:.6g}; expected the ratio std(layer 10) / std(layer 1) of the "
+                        "pre-activations when every weight has twice He's standard deviation, within 10 %."
+                 + (f"\nlikely mistake: {mistake}" if mistake else "")
+                 + "\nhint: He's scale makes the factor d_in * std**2 / 2 equal to 1. What does doubling the std do "
+                   "to that factor of the mean square, what does that do to the std, and how many layers does "
+                   "the signal cross between layer 1 and layer 10?")
+
+
+@check()
+def growth_measured(predicted_growth: Any, *, seed: int, stacks: int) -> None:
+    """The run that settles it: ``stacks`` fresh ten-layer ReLU stacks of width 128 at twice He's
+    scale on 200 random inputs; the prediction must lie within 40 % of the geometric mean of the
+    measured ratios std(Z_10) / std(Z_1) (2 ** 8 and 2 ** 10 lie a factor of 2 away)."""
+    got = _growth(predicted_growth)
+    rng = g.seeded(seed)
+    width = 128
+    logs = []
+    for _ in range(stacks):
+        H = rng.standard_normal((200, width))
+        stds = []
+        for _ in range(GROWTH_LAYERS):
+            Z = H @ (2.0 * np.sqrt(2.0 / width) * rng.standard_normal((width, width)))
+            stds.append(Z.std())
+            H = np.maximum(Z, 0.0)
+        logs.append(np.log(stds[-1] / stds[0]))
+    measured = float(np.exp(np.mean(logs)))
+    g.check_true(got > 0 and abs(np.log(got / measured)) <= np.log(1.4),
+                 f"`predicted_growth` is {got:.6g}; {stacks} fresh ten-layer stacks at twice He's scale measured "
+                 f"std(layer 10) / std(layer 1) = {measured:.1f} (geometric mean), and the prediction is not "
+                 "within 40 % of it.\nhint: each layer multiplies the mean square by d_in * std**2 / 2.")
+    g.passed(f"the prediction agrees with {stacks} fresh stacks (measured ratio {measured:.0f})")
