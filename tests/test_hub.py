@@ -285,6 +285,7 @@ def test_a_term_on_the_hub(hub):
     frame = teacher.frame_locator("iframe[src*='formgrader']")
     try:
         frame.locator(f"text={ASSIGNMENT}").first.wait_for(timeout=60_000)
+        frame.locator(f"text={ASSIGNMENT}").first.scroll_into_view_if_needed()
     finally:
         teacher.screenshot(path=str(SHOTS / "hub-teacher-2-formgrader.png"))
     assert "Manage Assignments" in frame.locator("body").inner_text()
@@ -297,6 +298,10 @@ def test_a_term_on_the_hub(hub):
         page.click(f"#released_assignments_list .list_item:has-text('{ASSIGNMENT}') button:has-text('Fetch')")
         page.wait_for_selector(f"#fetched_assignments_list .list_item:has-text('{ASSIGNMENT}')",
                                timeout=60_000)
+        # The file browser shows the fetched folder in the learner's home (it polls; ask now).
+        page.evaluate("() => { const c = window.jupyterapp.commands;"
+                      " if (c.hasCommand('filebrowser:refresh')) return c.execute('filebrowser:refresh'); }")
+        page.wait_for_selector(f".jp-DirListing-item:has-text('{ASSIGNMENT}')", timeout=60_000)
         page.screenshot(path=str(SHOTS / f"hub-{kind}-2-fetched.png"))
         mine = Path(f"/home/{learners[kind]}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
         assert mine.exists() and mine.stat().st_uid == int(
