@@ -188,6 +188,12 @@ SAMPLE_RESEEDED = _sample("A fresh generator for every token: each draw reuses t
                           draw="int(np.random.default_rng(seed).choice(len(p), p=p))")
 
 WRONG = [
+    # the prediction: 1/V, the probability of each token, taken for the loss
+    ("prediction-answer", "predicted_uniform_loss = 1 / 29\n", {"prediction-tests"}),
+    # the prediction: log2(29), bits where the loss is in nats
+    ("prediction-answer", "predicted_uniform_loss = 4.86\n", {"prediction-tests"}),
+    # the prediction: the perplexity V taken for the loss
+    ("prediction-answer", "predicted_uniform_loss = 29\n", {"prediction-tests"}),
     ("loss-answer", LOSS_SUM, {"loss-tests", "loss-grad-tests"}),
     ("loss-answer", LOSS_RESHAPE_BVT, {"loss-tests", "loss-grad-tests"}),
     ("loss-answer", LOSS_TARGETS_TRANSPOSED, {"loss-tests", "loss-grad-tests"}),

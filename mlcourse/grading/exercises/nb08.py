@@ -35,11 +35,68 @@ def _tensor(like: Any, a: np.ndarray) -> Any:
     return make(like, "torch.tensor", a)
 
 
+# ---- the prediction: the loss of a model that has learned nothing ---------------------------------
+
+def _uniform_prediction(predicted_uniform_loss: Any) -> float:
+    from ..errors import GradingError
+
+    if predicted_uniform_loss is None:
+        raise GradingError("`predicted_uniform_loss` is not written yet: in its answer cell, set it to your number "
+                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this one "
+                           "again.")
+    got = g.to_float64(predicted_uniform_loss, "predicted_uniform_loss")
+    g.check_true(got.shape == (), f"`predicted_uniform_loss` should be one number, got an array of shape {got.shape}.")
+    return float(got)
+
+
+def _uniform_message(got: float, expected: float, where: str) -> str:
+    slips = [(1 / V, "that is the probability the model gives every token; the loss charges -log of it."),
+             (np.log2(V), "that is a logarithm in base 2 (bits); the loss here is in nats, the natural logarithm."),
+             (np.log10(V), "that is a logarithm in base 10; the loss here is in nats, the natural logarithm."),
+             (float(V), "that is the perplexity e^loss of this model, not its loss."),
+             (-np.log(V), "a loss is never negative: -log p of a probability below 1 is positive."),
+             (0.0, "a model that has learned nothing cannot be certain of every next token.")]
+    mistake = next((words for value, words in slips if abs(got - value) <= 0.01), None)
+    return (f"`predicted_uniform_loss` is {got:.4g}; {where} is {expected:.4f} nats per token."
+            + (f"\nlikely mistake: {mistake}" if mistake else "")
+            + f"\nhint: each of the {V} tokens gets the same probability, at every position; the loss is the mean of "
+              "-log p(the token that came).")
+
+
+@check()
+def uniform_prediction(predicted_uniform_loss: Any) -> None:
+    """The learner's predicted loss of the uniform model over the V = 29 tokens, against log V, within 0.01."""
+    got = _uniform_prediction(predicted_uniform_loss)
+    g.check_true(abs(got - np.log(V)) <= 0.01, _uniform_message(got, float(np.log(V)), "the loss expected"))
+    g.passed(f"a model that gives each of {V} tokens the same probability pays log {V} = {np.log(V):.4f} nats per token")
+
+
+@check()
+def uniform_measured(predicted_uniform_loss: Any, *, seed: int, count: int) -> None:
+    """The run that settles it, on ``count`` fresh corpora of the grammar drawn from ``seed``: the mean next-token
+    cross-entropy of models that have learned nothing (the same logits for every token, whatever the context:
+    all zeros, or one random constant per position)."""
+    from mlcourse.data import make_corpus
+    from mlcourse.losses import next_token_cross_entropy
+
+    got = _uniform_prediction(predicted_uniform_loss)
+    rng = g.seeded(seed)
+    for _ in range(count):
+        corpus_seed, n = int(rng.integers(0, 2**31)), int(rng.integers(2_000, 20_000))
+        tokens, _ = make_corpus(n, seed=corpus_seed)
+        targets = tokens[None, 1:]
+        logits = np.zeros((1, targets.shape[1], V)) + rng.normal(scale=5.0, size=(1, targets.shape[1], 1))
+        measured = float(next_token_cross_entropy(logits, targets))
+        g.check_true(abs(got - measured) <= 0.01, _uniform_message(
+            got, measured, f"measured on a fresh corpus of {n} tokens (seed {corpus_seed}), the loss of equal logits"))
+    g.passed(f"the prediction agrees with the loss of equal logits measured on {count} fresh corpora")
+
+
 # ---- Exercise 1: next_token_loss ------------------------------------------------------------
 
-LOSS_HINT = ("flatten both in the same order, logits.reshape(B * T, V) and targets.reshape(B * T), and take "
-             "the mean cross-entropy (F.cross_entropy). reshape(B, V, T) is not a transpose, and a sum is "
-             "not a mean.")
+LOSS_HINT = ("each of the B * T positions is one classification example: its row of V logits against its own "
+             "target, the pairs kept in the same order on both sides; then the mean over all of them. "
+             "reshape(B, V, T) is not a transpose, and a sum is not a mean.")
 
 
 def _loss_value(fn: Callable, logits: np.ndarray, targets: np.ndarray, name: str, case: str | None = None):
