@@ -262,7 +262,7 @@ def test_09_reads_twice_and_resets_earns_nothing(reset, restored_heldout):
         reset(split)
         return float(metric(predict(X_test), split.test[1]))
 
-    def choose_prompt(candidates, score, split):
+    def choose_prompt(candidates, score, split, margin):
         val = [score(c, split.val) for c in candidates]
         test = []
         for c in candidates:
@@ -485,7 +485,7 @@ CHEATS_09 = {
                         "    try:\n        split._test_reads = 0\n    except Exception:\n        pass\n"
                         "    return float(metric(predict(X_test), split.test[1]))\n"),
     "choose-answer": ("import course_utils\n\n"
-                      "def choose_prompt(candidates, score, split):\n"
+                      "def choose_prompt(candidates, score, split, margin):\n"
                       "    val_scores = [score(c, split.val) for c in candidates]\n"
                       "    test_scores = []\n"
                       "    for c in candidates:\n"

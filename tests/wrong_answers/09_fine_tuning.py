@@ -9,6 +9,10 @@ _FINETUNE_HEAD = "def fine_tune(pretrained, train, val, *, seed=0):\n"
 _EVALUATE_HEAD = "def evaluate_once(build_system, split, metric):\n"
 
 WRONG = [
+    # the prediction: the floor taken for a bound on the training loss too
+    ("prediction-answer", "naive_training_loss_vs_floor = 'above'\n", {"prediction-tests"}),
+    # the prediction: the training loss expected to settle on the floor
+    ("prediction-answer", "naive_training_loss_vs_floor = 'at'\n", {"prediction-tests"}),
     # -- fraction_memorised -----------------------------------------------------------------
     # repeats counted once: the set of samples instead of every sample
     ("memorised-answer",
@@ -139,24 +143,42 @@ WRONG = [
      {"evaluate-value-tests", "evaluate-reads-tests"}),
     # choose_prompt: the prompt chosen on the test set, each candidate scored there
     ("choose-answer",
-     "def choose_prompt(candidates, score, split):\n"
+     "def choose_prompt(candidates, score, split, margin):\n"
      "    test_scores = [score(candidate, split.test) for candidate in candidates]\n"
      "    best = int(np.argmin(test_scores))\n"
-     "    return candidates[best], test_scores[best]\n",
+     "    chosen = best if test_scores[0] - test_scores[best] > margin else 0\n"
+     "    return candidates[chosen], test_scores[chosen]\n",
      {"choose-tests"}),
     # choose_prompt: chosen on validation, but every candidate also scored on the test set "to have a look"
     ("choose-answer",
-     "def choose_prompt(candidates, score, split):\n"
+     "def choose_prompt(candidates, score, split, margin):\n"
      "    val_scores = [score(c, split.val) for c in candidates]\n"
      "    test_scores = [score(c, split.test) for c in candidates]\n"
      "    best = int(np.argmin(val_scores))\n"
-     "    return candidates[best], test_scores[best]\n",
+     "    chosen = best if val_scores[0] - val_scores[best] > margin else 0\n"
+     "    return candidates[chosen], test_scores[chosen]\n",
      {"choose-tests"}),
     # choose_prompt: reports the validation score instead of the test score
     ("choose-answer",
-     "def choose_prompt(candidates, score, split):\n"
+     "def choose_prompt(candidates, score, split, margin):\n"
      "    val_scores = [score(c, split.val) for c in candidates]\n"
      "    best = int(np.argmin(val_scores))\n"
-     "    return candidates[best], val_scores[best]\n",
+     "    chosen = best if val_scores[0] - val_scores[best] > margin else 0\n"
+     "    return candidates[chosen], val_scores[chosen]\n",
+     {"choose-tests"}),
+    # choose_prompt: the margin ignored, the lowest validation score always wins (a switch made on noise)
+    ("choose-answer",
+     "def choose_prompt(candidates, score, split, margin):\n"
+     "    val_scores = [score(c, split.val) for c in candidates]\n"
+     "    chosen = candidates[int(np.argmin(val_scores))]\n"
+     "    return chosen, score(chosen, split.test)\n",
+     {"choose-tests"}),
+    # choose_prompt: the margin read backwards, a challenger switched to only when it wins by less than it
+    ("choose-answer",
+     "def choose_prompt(candidates, score, split, margin):\n"
+     "    val_scores = [score(c, split.val) for c in candidates]\n"
+     "    best = int(np.argmin(val_scores))\n"
+     "    chosen = candidates[best] if 0 < val_scores[0] - val_scores[best] < margin else candidates[0]\n"
+     "    return chosen, score(chosen, split.test)\n",
      {"choose-tests"}),
 ]

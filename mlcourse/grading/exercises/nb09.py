@@ -73,6 +73,65 @@ def _number(x: Any, name: str) -> float:
     return float(v)
 
 
+# ---- the prediction before the naive fine-tune --------------------------------------------------
+
+NAIVE_CHOICES = ("above", "at", "below")
+NAIVE_WHY = ("hint: the floor is the lowest loss any model can reach *on average over the dialect's text*, where the "
+             "next word is truly uncertain. The training loss is measured on 40 fixed sentences, which a model with "
+             "thousands of weights, trained for 25 epochs, can learn by heart.")
+
+
+def _naive_choice(naive_training_loss_vs_floor: Any) -> str:
+    name = "naive_training_loss_vs_floor"
+    if naive_training_loss_vs_floor is None:
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to one of "
+                           f"{', '.join(repr(c) for c in NAIVE_CHOICES)} (in place of None and "
+                           "`raise NotImplementedError()`), run that cell, then run this one again.")
+    got = naive_training_loss_vs_floor
+    g.check_true(type(got) is str and got.strip().lower() in NAIVE_CHOICES,
+                 f"`{name}` should be one of {', '.join(repr(c) for c in NAIVE_CHOICES)}, got {got!r}.")
+    return got.strip().lower()
+
+
+def _naive_message(got: str, expected: str, where: str) -> str:
+    slips = {"above": "a loss above the floor is what every model pays on *fresh* text; on the 40 sentences it "
+                      "trains on, nothing stops the model from doing better than the floor.",
+             "at": "the floor binds a model on text it has not seen; on its own 40 sentences a model can pass it."}
+    mistake = slips.get(got) if got != expected else None
+    return (f"`naive_training_loss_vs_floor` is {got!r}; {where}: {expected!r}."
+            + (f"\nlikely mistake: {mistake}" if mistake else "") + "\n" + NAIVE_WHY)
+
+
+@check()
+def naive_prediction(naive_training_loss_vs_floor):
+    """The learner's choice against the reasoning: a model that learns 40 sentences by heart beats the floor there."""
+    got = _naive_choice(naive_training_loss_vs_floor)
+    g.check_true(got == "below", _naive_message(got, "below", "expected"))
+    g.passed("on its own 40 sentences a memorising model ends below the floor that binds it on fresh text")
+
+
+@check()
+def naive_prediction_measured(naive_training_loss_vs_floor, *, seed: int, count: int):
+    """The run that settles it on ``count`` fresh draws of 40 dialect sentences: the notebook's naive fine-tune
+    (lr 1e-2, 25 epochs, every layer), its final loss on its own 40 sentences against the dialect's floor (a side
+    within 2 % of the floor counts as "at")."""
+    from mlcourse.pretrained import dialect_source, held_out_loss, naive_fine_tune, pretrained_lm
+
+    got = _naive_choice(naive_training_loss_vs_floor)
+    floor = dialect_source().entropy_rate()
+    rng = g.seeded(seed)
+    for _ in range(count):
+        draw = int(rng.integers(0, 2**31 - 2))
+        train, _, _ = _draw(draw)
+        with g.quiet(), g.one_thread():
+            loss = held_out_loss(naive_fine_tune(pretrained_lm(), train, seed=draw % 1000)[0], train)
+        measured = "at" if abs(loss - floor) <= 0.02 * floor else ("below" if loss < floor else "above")
+        g.check_true(got == measured, _naive_message(
+            got, measured, f"on a fresh draw of 40 sentences (seed {draw}) the naive fine-tune ends at {loss:.3f} "
+                           f"nats on them, against the floor {floor:.3f}, so the measured answer is"))
+    g.passed(f"the prediction agrees with {count} naive fine-tunes on fresh draws of 40 sentences")
+
+
 # ---- Exercise 1: fraction_memorised -------------------------------------------------------
 
 
@@ -502,16 +561,16 @@ Y_PROMPT = np.array([5.0, 4.0, 6.0, 5.0, 1.0, 1.2, 3.1, 2.9])
 INDICES_PROMPT = {"train": np.arange(4), "val": np.array([4, 5]), "test": np.array([6, 7])}
 
 
-def _choices(choose_prompt, problems: Sequence[tuple[list, np.ndarray, np.ndarray, dict]]) -> Iterator[Any]:
-    """What choose_prompt(candidates, score, split) returned for each ``(candidates, X, y, indices)``,
+def _choices(choose_prompt, problems: Sequence[tuple[list, np.ndarray, np.ndarray, dict, float]]) -> Iterator[Any]:
+    """What choose_prompt(candidates, score, split, margin) returned for each ``(candidates, X, y, indices, margin)``,
     twice in turn: first on ``Split(X, y, indices)``, then on a split whose test part is handed
     over once, each with a new ``ConstantGuessScore`` (all built on the learner's side in one
     request); the calls run several to a request, each result read after the one before was checked."""
-    specs = [[kind, X, y, indices] for _, X, y, indices in problems for kind in ("split", "once")]
+    specs = [[kind, X, y, indices] for _, X, y, indices, _ in problems for kind in ("split", "once")]
     built = make(choose_prompt, CHOICES, specs)
-    candidates = [list(c) for c, *_ in problems for _ in range(2)]
-    yield from g.calls(CALLS, choose_prompt, [((c, score, split), {})
-                                              for c, (score, split) in zip(candidates, built, strict=True)])
+    arguments = [(list(c), float(margin)) for c, *_, margin in problems for _ in range(2)]
+    yield from g.calls(CALLS, choose_prompt, [((c, score, split, margin), {}) for (c, margin), (score, split)
+                                              in zip(arguments, built, strict=True)])
 
 
 def _choice(got: Any, where: str) -> tuple[float, float]:
@@ -520,34 +579,51 @@ def _choice(got: Any, where: str) -> tuple[float, float]:
     return _number(pair[0], "the chosen candidate"), _number(pair[1], "the test score")
 
 
-def _judge_choices(choose_prompt, problems: Sequence[tuple[list, np.ndarray, np.ndarray, dict]], where: str) -> None:
-    """``_judge_choice`` on each ``(candidates, X, y, indices)``: the calls run several to a request."""
+def _judge_choices(choose_prompt, problems: Sequence[tuple[list, np.ndarray, np.ndarray, dict, float]],
+                   where: str) -> None:
+    """``_judge_choice`` on each ``(candidates, X, y, indices, margin)``: the calls run several to a request."""
     results = _choices(choose_prompt, problems)
-    for candidates, X, y, indices in problems:
-        _judge_choice(results, candidates, X, y, indices, where)
+    for candidates, X, y, indices, margin in problems:
+        _judge_choice(results, candidates, X, y, indices, margin, f"{where}, margin {margin:g}")
+
+
+def _decided(val_scores: np.ndarray, margin: float) -> int:
+    """The contract's decision: the lowest validation score (the first on a tie) replaces the incumbent,
+    candidate 0, only if it is lower than the incumbent's by more than ``margin``."""
+    best = int(np.argmin(val_scores))
+    return best if val_scores[0] - val_scores[best] > margin else 0
 
 
 def _judge_choice(results: Iterator[Any], candidates: list, X: np.ndarray, y: np.ndarray, indices: dict,
-                  where: str) -> None:
+                  margin: float, where: str) -> None:
     """The choice and its test score on a split (the next of ``results``); then again on one whose
     test part is handed over once (a second read raises on the learner's side; the one after):
     the same answer from one read."""
     val_scores = _guess_scores(candidates, y[indices["val"]])
     test_scores = _guess_scores(candidates, y[indices["test"]])
     train_scores = _guess_scores(candidates, y[indices["train"]])
-    best = int(np.argmin(val_scores))
+    best, lowest = _decided(val_scores, margin), int(np.argmin(val_scores))
     chosen, test_score = _choice(next(results), where)
     if chosen != candidates[best]:
-        if chosen == candidates[int(np.argmin(test_scores))]:
+        gain = val_scores[0] - val_scores[lowest]
+        if best == 0 and chosen == candidates[lowest]:
+            why = (f"likely mistake: you switched to the lowest validation score, but it beats the incumbent "
+                   f"candidates[0] by {gain:.3g}, not by more than the margin {margin:g}: keep the incumbent.")
+        elif best != 0 and chosen == candidates[0]:
+            why = (f"likely mistake: you kept the incumbent, but candidate {candidates[best]:g} beats it on "
+                   f"validation by {gain:.3g}, more than the margin {margin:g}: switch.")
+        elif chosen == candidates[int(np.argmin(test_scores))]:
             why = ("likely mistake: you chose on the test set. Its score then flatters the choice: "
                    f"{test_scores.min():.3g} on test, where the validation choice scores {test_scores[best]:.3g}. "
                    "Compare candidates on split.val only.")
         elif chosen == candidates[int(np.argmin(train_scores))]:
             why = "likely mistake: you chose on the training data; choose on split.val."
         else:
-            why = "choose the candidate with the lowest score on split.val (the first one, on a tie)."
-        g.check_true(False, f"on {where}, choose_prompt chose {chosen:g}; expected {candidates[best]:g}, the "
-                     f"candidate with the lowest validation score ({val_scores[best]:.3g}). {why}")
+            why = ("compare every candidate on split.val; the lowest (the first on a tie) replaces candidates[0] "
+                   "only if it beats candidates[0] there by more than the margin.")
+        g.check_true(False, f"on {where}, choose_prompt chose {chosen:g}; expected {candidates[best]:g} (validation "
+                     f"scores: incumbent {candidates[0]:g} {val_scores[0]:.3g}, lowest {candidates[lowest]:g} "
+                     f"{val_scores[lowest]:.3g}). {why}")
     score_hint = "score(chosen, split.test), read once; not the validation score."
     g.check_array(f"the test score of the chosen candidate on {where}", test_score, test_scores[best], rtol=1e-9,
                   hint=score_hint)
@@ -567,10 +643,13 @@ def _judge_choice(results: Iterator[Any], candidates: list, X: np.ndarray, y: np
 
 @check(references=[])
 def choose(choose_prompt):
-    """Five constant guesses 0..4; validation targets 1 and 1.2, test targets 3.1 and 2.9."""
-    # Validation picks 1 (mean absolute error 0.1); its test score is 2.0. The test set would pick 3 (0.1).
-    _judge_choices(choose_prompt, [(CANDIDATES_DEMO, X_PROMPT, Y_PROMPT, INDICES_PROMPT)], "the eight-example split")
-    g.passed("choose_prompt chooses on validation and reads the test set once, for the choice")
+    """Five constant guesses 0..4, the incumbent 0; validation targets 1 and 1.2, test targets 3.1 and 2.9."""
+    # On validation, 1 scores 0.1 against the incumbent's 1.1: a gain of 1.0. With margin 0.5 it switches to 1
+    # (test score 2.0; the test set would pick 3); with margin 1.5 it keeps 0 (test score 3.0).
+    _judge_choices(choose_prompt, [(CANDIDATES_DEMO, X_PROMPT, Y_PROMPT, INDICES_PROMPT, 0.5),
+                                   (CANDIDATES_DEMO, X_PROMPT, Y_PROMPT, INDICES_PROMPT, 1.5)],
+                   "the eight-example split")
+    g.passed("choose_prompt decides on validation, against the margin, and reads the test set once, for the choice")
 
 
 @check(references=[])
@@ -583,6 +662,12 @@ def choose_random(choose_prompt, *, seed: int, splits: int):
         y[indices["val"]] += rng.uniform(-3, 3)
         y[indices["test"]] += rng.uniform(-3, 3)
         candidates = sorted({round(float(v), 2) for v in rng.uniform(-4, 4, size=int(rng.integers(3, 12)))})
-        problems.append((candidates, X, y, indices))
+        candidates = [candidates[i] for i in rng.permutation(len(candidates))]   # any one may be the incumbent
+        val_scores = _guess_scores(candidates, y[indices["val"]])
+        gain = val_scores[0] - val_scores.min()
+        # A margin well below the gain (switch) or well above it (keep), never on its edge.
+        margin = round(float(gain * rng.choice([rng.uniform(0.1, 0.7), rng.uniform(1.4, 3.0)])), 3) if gain > 0 \
+            else round(float(rng.uniform(0, 0.5)), 3)
+        problems.append((candidates, X, y, indices, margin))
     _judge_choices(choose_prompt, problems, "a hidden split")
-    g.passed("choose_prompt chooses on validation on hidden splits")
+    g.passed("choose_prompt decides on validation, against the margin, on hidden splits")
