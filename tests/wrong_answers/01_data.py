@@ -169,4 +169,8 @@ WRONG = [
      "    folds = np.array_split(np.arange(n), k)\n"
      "    return [(np.setdiff1d(np.arange(n), fold), fold) for fold in folds]\n",
      {"kfold-tests"}),
+    # the spread predicted with the 48 validation visits counted as independent outcomes (a patient's visits are not)
+    ("spread-answer", "predicted_spread = 0.072\n", {"spread-tests"}),
+    # the spread predicted as the variance of the average, 0.25 / 6, not its standard deviation
+    ("spread-answer", "predicted_spread = 0.042\n", {"spread-tests"}),
 ]

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import checks as g
+from ..errors import GradingError
 from ..kernelside.nb01 import reference_fit
 from ..remote import make
 from . import check, twins
@@ -500,3 +501,78 @@ def kfold_random(kfold_indices: Callable, *, seed: int, cases: Sequence[tuple[in
     for n, k in cases:
         _check_kfold(kfold_indices, n, k, seed=int(rng.integers(1000)))
     g.passed("kfold_indices covers every example once, for random n and k")
+
+
+# ---- Prediction: how much one group-split validation score wobbles ----------------------------------
+
+PATIENTS, VISITS = 40, 8                       # the notebook's patients: 40 of them, 8 visits each
+VAL_PATIENTS = round(PATIENTS * 0.85) - round(PATIENTS * 0.7)     # 6 validate in a (0.7, 0.15, 0.15) group split
+SPREAD = float(np.sqrt(0.5 * 0.5 / VAL_PATIENTS))                 # 6 coin flips: standard error 0.204
+
+
+def _spread(predicted_spread: Any) -> float:
+    if predicted_spread is None:
+        raise GradingError("`predicted_spread` is not written yet: in its answer cell, set it to your number "
+                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this "
+                           "one again.")
+    got = g.to_float64(predicted_spread, "predicted_spread")
+    g.check_true(got.shape == (), f"`predicted_spread` should be one number, got an array of shape {got.shape}.")
+    return float(got)
+
+
+@check()
+def spread_prediction(predicted_spread: Any) -> None:
+    """The learner's predicted standard deviation of the memoriser's group-split validation accuracy,
+    against sqrt(0.5 * 0.5 / 6), to within 0.02."""
+    got = _spread(predicted_spread)
+    if abs(got - SPREAD) <= 0.02:
+        g.passed(f"one accuracy over {VAL_PATIENTS} independent coin flips spreads by about {SPREAD:.2f}")
+        return
+    slips = [(np.sqrt(0.25 / (VAL_PATIENTS * VISITS)),
+              f"you counted the {VAL_PATIENTS * VISITS} validation visits as independent; the visits of one patient "
+              "share its label and, nearly always, its nearest neighbour, so they are right or wrong together."),
+             (np.sqrt(0.25 / PATIENTS), f"that counts all {PATIENTS} patients; only the validation part's are scored."),
+             (np.sqrt(0.25 / round(PATIENTS * 0.7)), "that counts the training patients; the score is measured on "
+                                                     "the validation patients."),
+             (0.25 / VAL_PATIENTS, "that is the variance of the average; its standard deviation is the square root."),
+             (0.5, "that is the standard deviation of ONE coin flip; averaging m independent flips divides it by "
+                   "sqrt(m)."),
+             (0.25, "that is the variance of one coin flip; averaging m independent flips divides the standard "
+                    "deviation, sqrt(0.25), by sqrt(m).")]
+    mistake = next((words for value, words in slips if abs(got - value) <= 0.004), None)
+    g.check_true(False, f"`predicted_spread` is {got:.4g}; expected the standard deviation of the memoriser's "
+                        f"validation accuracy under a (0.7, 0.15, 0.15) group split of {PATIENTS} patients, "
+                        "from one fresh draw of patients to the next, to within 0.02."
+                 + (f"\nlikely mistake: {mistake}" if mistake else "")
+                 + "\nhint: how many patients does the group split validate on, how many independent right-or-wrong "
+                   "outcomes do they give, and how likely is each to be right?")
+
+
+def _patient_draw(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """40 fresh patients by the notebook's recipe: a point each, a coin-flip label, 8 visits near the point."""
+    patients = np.repeat(np.arange(PATIENTS), VISITS)
+    point, label = 3.0 * rng.normal(size=(PATIENTS, 2)), rng.integers(0, 2, size=PATIENTS)
+    return patients, point[patients] + 0.3 * rng.normal(size=(patients.size, 2)), label[patients]
+
+
+@check()
+def spread_measured(predicted_spread: Any, *, seed: int, draws: int) -> None:
+    """The run that settles it: ``draws`` fresh draws of 40 patients, each split by group (0.7, 0.15,
+    0.15) and scored with the nearest-neighbour memoriser on its validation visits; the prediction must
+    lie within 0.07 of the measured standard deviation of those accuracies."""
+    got = _spread(predicted_spread)
+    rng = g.seeded(seed)
+    scores = []
+    for _ in range(draws):
+        patients, X, y = _patient_draw(rng)
+        order = rng.permutation(PATIENTS)
+        train = np.isin(patients, order[:round(PATIENTS * 0.7)])
+        val = np.isin(patients, order[round(PATIENTS * 0.7):round(PATIENTS * 0.85)])
+        distances = ((X[val][:, None, :] - X[train][None, :, :]) ** 2).sum(axis=-1)
+        scores.append(np.mean(y[train][distances.argmin(axis=1)] == y[val]))
+    measured = float(np.std(scores))
+    g.check_true(abs(got - measured) <= 0.07,
+                 f"`predicted_spread` is {got:.4g}; over {draws} fresh draws of {PATIENTS} patients, the memoriser's "
+                 f"group-split validation accuracy had a standard deviation of {measured:.3f}, more than 0.07 away."
+                 "\nhint: count the independent right-or-wrong outcomes behind one validation score.")
+    g.passed(f"the prediction agrees with {draws} fresh draws of patients (measured spread {measured:.3f})")
