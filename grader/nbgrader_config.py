@@ -22,11 +22,10 @@ from feedback_filter import (  # noqa: E402
     FeedbackSummary,
     HideHiddenTestsInFeedback,
 )
-from judged_execute import CleanCellIds, JudgedExecute  # noqa: E402
+from judged_execute import CheckCellMetadataOnce, CleanCellIds, JudgedExecute  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
-    CheckCellMetadata,
     ClearOutput,
     GetGrades,
     IgnorePattern,
@@ -77,7 +76,7 @@ c.Autograde.sanitize_preprocessors = [
     CleanCellIds,
     OverwriteKernelspec,
     OverwriteCells,
-    CheckCellMetadata,
+    CheckCellMetadataOnce,
 ]
 c.Autograde.autograde_preprocessors = [
     JudgedExecute,
@@ -86,7 +85,7 @@ c.Autograde.autograde_preprocessors = [
     LimitOutput,
     SaveAutoGrades,
     AssignLatePenalties,
-    CheckCellMetadata,
+    CheckCellMetadataOnce,
 ]
 # Every cap is declared once, in mlcourse/grading/limits.py.
 c.Execute.timeout = CELL_SECONDS

@@ -803,4 +803,6 @@ def judged_client(nb, **kwargs: Any):
     class JudgedClient(JudgeMixin, NotebookClient):
         pass
 
+    # A graded kernel has nothing to save at exit: killed, not waited for (about a second).
+    kwargs.setdefault("shutdown_kernel", "immediate")
     return JudgedClient(nb, **kwargs)
