@@ -95,8 +95,8 @@ SKIP = {
                               "sweep-figure", "samples", "samples-figure"},
 }
 # 09 and 10 need only their setup and answer cells: every other ungraded cell is skipped.
-NEEDED = {"09-fine-tuning": {"setup", "memorised-answer", "freeze-answer", "finetune-answer", "evaluate-answer",
-                              "choose-answer"},
+NEEDED = {"09-fine-tuning": {"setup", "prediction-answer", "memorised-answer", "freeze-answer", "finetune-answer",
+                              "evaluate-answer", "choose-answer"},
           "10-debugging": {"setup", "prediction-answer", "initial-answer", "overfit-answer", "range-answer",
                            "suggest-answer", "overlap-answer", "permutation-answer"}}
 # Slow test cells that only their own answer can change: judged only when that answer is replaced.
