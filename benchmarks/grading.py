@@ -101,6 +101,22 @@ def run(cmd: list[str], cwd: Path, env: dict, ok=(0, 1)) -> tuple[float, str]:
     return took, proc.stdout
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(all, idle) jiffies of the machine since boot, from /proc/stat ((0, 0) elsewhere)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return sum(fields), fields[3] + fields[4]   # idle + iowait
+
+
+def busy_share(before: tuple[int, int], after: tuple[int, int]) -> float | None:
+    """The share of the machine's cores that were busy between two ``cpu_ticks``: the side
+    whose share is short of 100 % leaves cores idle (waits), not only work undone."""
+    total, idle = after[0] - before[0], after[1] - before[1]
+    return None if total <= 0 else 1 - idle / total
+
+
 def scores(course) -> dict:
     from grader import gradebook
 
@@ -243,6 +259,10 @@ def main(argv=None) -> int:
         classes, copies = [], {}
         print(f"{os.cpu_count()} cores; stock = serial nbgrader, its default preprocessors, "
               "no sandbox; make grade = canary + Dask + sandbox + judge")
+        load = os.getloadavg()[0]
+        if load > 0.5:
+            print(f"WARNING: load average {load:.1f} before the run: other work shares the cores, "
+                  "and these figures measure it too")
         print(f"{'class':38}{'stock s':>9}{'make grade s':>14}{'of it canary s':>16}"
               f"{'speed-up':>10}{'same scores':>13}")
         for label in args.classes:
@@ -255,16 +275,22 @@ def main(argv=None) -> int:
                 sides[side] = Course(where / side / "grader",
                                      db_url_override=f"sqlite:///{where}/{side}/grader/gradebook.db")
             n = learners * args.scale * len(assignments)
+            start = cpu_ticks()
             t_stock = stock(sides["stock"], assignments, env)
+            middle = cpu_ticks()
             t_ours, t_canary = ours(sides["ours"], env, args.workers)
+            busy_stock, busy_ours = busy_share(start, middle), busy_share(middle, cpu_ticks())
             same = scores(sides["stock"]) == scores(sides["ours"])
             speedup = t_stock / t_ours
             name = f"{label}: {n} of {assignments[0][:2]}-{assignments[-1][:2]} ({solved} solved)"
             print(f"{name:38}{t_stock:9.1f}{t_ours:14.1f}{t_canary:16.1f}{speedup:9.2f}x"
                   f"{str(same):>13}")
+            if busy_stock is not None and busy_ours is not None:
+                print(f"{'':38}cores busy: stock {busy_stock:.0%}, make grade {busy_ours:.0%}")
             classes.append({"class": label, "assignments": assignments, "submissions": n,
                             "stock_s": t_stock, "make_grade_s": t_ours, "canary_s": t_canary,
-                            "speedup": speedup, "same_scores": same})
+                            "speedup": speedup, "same_scores": same,
+                            "busy_stock": busy_stock, "busy_make_grade": busy_ours})
             if label == "light":
                 copies = sides
         worst = min(c["speedup"] for c in classes)

@@ -429,3 +429,41 @@ def test_minibatch_size_must_be_a_positive_int(bad):
 def test_minibatch_length_mismatch_is_raised_at_the_call():
     with pytest.raises(ValueError, match="X has 5 rows but y has 4"):
         iterate_minibatches(np.zeros((5, 1)), np.zeros(4), 2)
+
+
+# ---- the real data set: Mauna Loa CO2 ------------------------------------------------------
+
+
+def test_mauna_loa_is_the_weekly_record_in_order():
+    from mlcourse.data import mauna_loa_co2
+
+    t, co2 = mauna_loa_co2()
+    assert t.shape == co2.shape == (2225,), (t.shape, co2.shape)
+    assert t.dtype == co2.dtype == np.float64
+    assert np.all(np.diff(t) > 0), "weeks should be in time order, each once"
+    assert 1958.2 < t[0] < 1958.3 and 2001.9 < t[-1] < 2002.0, (t[0], t[-1])
+    # Most steps are one week; the longest gap (weeks without steady air) is about 19 weeks.
+    steps = np.diff(t) * 365.25
+    assert np.median(steps) == pytest.approx(7, abs=0.1) and steps.max() < 200, steps.max()
+
+
+def test_mauna_loa_has_its_trend_and_its_season():
+    """What the notebooks rely on: CO2 rose by about 55 ppm over the record, and swings by about
+    6 ppm within each year, highest in May."""
+    from mlcourse.data import mauna_loa_co2
+
+    t, co2 = mauna_loa_co2()
+    first, last = co2[t < 1959].mean(), co2[t >= 2001].mean()
+    assert 50 < last - first < 60, (first, last)
+    trend = np.polyval(np.polyfit(t, co2, 2), t)
+    phase = t % 1.0
+    by_month = [np.mean((co2 - trend)[(phase >= m / 12) & (phase < (m + 1) / 12)]) for m in range(12)]
+    assert 4 < max(by_month) - min(by_month) < 9, by_month
+    assert int(np.argmax(by_month)) in (3, 4), by_month   # April-May
+
+
+def test_the_shipped_file_states_its_source_and_licence():
+    from importlib import resources
+
+    header = resources.files("mlcourse.data").joinpath("mauna_loa_co2.csv").read_text().split("week,")[0]
+    assert "Keeling" in header and "public domain" in header and "Scripps" in header, header

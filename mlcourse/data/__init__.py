@@ -1,7 +1,7 @@
-"""Offline synthetic data sets, splits, standardisation and mini-batches.
+"""Offline data sets (synthetic, and one real), splits, standardisation and mini-batches.
 
-Everything here is seeded and generated on the spot, so a notebook never
-downloads anything and two runs with the same seed see the same numbers.
+Everything here is seeded and generated on the spot, or read from the package itself, so a
+notebook never downloads anything and two runs with the same seed see the same numbers.
 Import everything from ``mlcourse.data``; the parts live in:
 
 - ``synthetic``: ``make_regression`` / ``make_classification``, small 1-D and 2-D
@@ -16,6 +16,8 @@ Import everything from ``mlcourse.data``; the parts live in:
   training set only.
 - ``batching``: ``iterate_minibatches``, shuffled mini-batches of numpy arrays or
   torch tensors.
+- ``real``: ``mauna_loa_co2``, weekly CO2 measured at Mauna Loa 1958-2001 (public domain,
+  shipped in the package): real data, with a trend and a season.
 - ``common``: the helpers they share (lengths, taking rows of arrays or tensors).
 
 numpy only: torch is never imported here at module level.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from .batching import iterate_minibatches
 from .grammar import GrammarSource, make_corpus, make_lm_dataset, make_sequences
+from .real import mauna_loa_co2
 from .splits import SPLIT_NAMES as SPLIT_NAMES  # the part names, ("train", "val", "test")
 from .splits import Split, train_val_test_split
 from .standardize import Standardizer
@@ -33,6 +36,7 @@ from .synthetic import make_classification, make_regression
 __all__ = [
     "make_regression",
     "make_classification",
+    "mauna_loa_co2",
     "GrammarSource",
     "make_corpus",
     "make_lm_dataset",
