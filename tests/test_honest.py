@@ -138,7 +138,7 @@ def _solved_03():
 @pytest.mark.slow
 def test_metadata_that_is_not_a_mapping_and_a_duplicated_test_cell(tmp_path):
     """A markdown cell whose nbgrader metadata is a string is an ordinary cell; a test cell the
-    learner duplicated counts once (9 / 9, as in nbgrader), not twice."""
+    learner duplicated counts once (10 / 10, as in nbgrader), not twice."""
     nb = _solved_03()
     note = nbformat.v4.new_markdown_cell("my notes")
     note.metadata["nbgrader"] = "reviewed"
@@ -148,7 +148,7 @@ def test_metadata_that_is_not_a_mapping_and_a_duplicated_test_cell(tmp_path):
     nbformat.write(nb, tmp_path / "sub.ipynb")
     result = notebook.grade(tmp_path / "sub.ipynb", NB03)
     ids = [c.grade_id for c in result.cells]
-    assert len(ids) == len(set(ids)) and result.points == result.max_points == 9, result.report()
+    assert len(ids) == len(set(ids)) and result.points == result.max_points == 10, result.report()
 
 
 def test_a_huge_notebook_file_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
@@ -251,7 +251,7 @@ def test_comparing_with_the_reference_in_a_scratch_cell_costs_nothing():
         "print(reference_mse(np.ones(3), np.zeros(3)), L.cross_entropy)"))
     result = notebook.score(notebook.execute(notebook.merge_submission(nbformat.read(NB03, 4), nb),
                                              NB03.parent))
-    assert result.points == result.max_points == 9, result.report()
+    assert result.points == result.max_points == 10, result.report()
 
 
 @pytest.mark.slow
