@@ -216,19 +216,20 @@ def loss_floor_prediction(predicted_loss_floor: Any) -> None:
 
 @check()
 def loss_floor_measured(predicted_loss_floor: Any, *, seed: int, count: int) -> None:
-    """The run that settles it: the best line (least squares) on ``count`` fresh data sets of 2,000
-    points from the notebook's recipe; the prediction must lie within 0.02 of each one's loss."""
+    """The run that settles it: the best line (least squares) on ``count`` fresh data sets of 4,000
+    points from the notebook's recipe; the prediction must lie within 0.025 of each one's loss (the
+    visible check's 0.015, plus room for the measurement's own noise, about 0.002)."""
     from mlcourse.data import make_regression
 
     got = _prediction(predicted_loss_floor)
     rng = g.seeded(seed)
     for _ in range(count):
         data_seed = int(rng.integers(1_000_000))
-        X, y = make_regression(2000, kind="linear", noise=NOISE, seed=data_seed)
+        X, y = make_regression(4000, kind="linear", noise=NOISE, seed=data_seed)
         w, b = np.polyfit(X[:, 0], y, 1)
         measured = float(np.mean((w * X[:, 0] + b - y) ** 2))
-        g.check_true(abs(got - measured) <= 0.02,
-                     f"`predicted_loss_floor` is {got:.4g}; the best line on 2,000 fresh points (seed {data_seed}) "
-                     f"reached a loss of {measured:.4f}, more than 0.02 away.\nhint: the loss of the best line is "
+        g.check_true(abs(got - measured) <= 0.025,
+                     f"`predicted_loss_floor` is {got:.4g}; the best line on 4,000 fresh points (seed {data_seed}) "
+                     f"reached a loss of {measured:.4f}, more than 0.025 away.\nhint: the loss of the best line is "
                      "what the noise leaves: the mean of its square.")
     g.passed(f"the prediction agrees with the best line's loss on {count} fresh data sets")

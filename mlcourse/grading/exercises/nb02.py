@@ -373,8 +373,8 @@ def growth_prediction(predicted_growth: Any) -> None:
 @check()
 def growth_measured(predicted_growth: Any, *, seed: int, stacks: int) -> None:
     """The run that settles it: ``stacks`` fresh ten-layer ReLU stacks of width 128 at twice He's
-    scale on 200 random inputs; the prediction must lie within 40 % of the geometric mean of the
-    measured ratios std(Z_10) / std(Z_1) (2 ** 8 and 2 ** 10 lie a factor of 2 away)."""
+    scale on 200 random inputs; the prediction must lie within a factor of 1.5 of the geometric mean
+    of the measured ratios std(Z_10) / std(Z_1) (2 ** 8 and 2 ** 10 lie a factor of 2 away)."""
     got = _growth(predicted_growth)
     rng = g.seeded(seed)
     width = 128
@@ -388,8 +388,8 @@ def growth_measured(predicted_growth: Any, *, seed: int, stacks: int) -> None:
             H = np.maximum(Z, 0.0)
         logs.append(np.log(stds[-1] / stds[0]))
     measured = float(np.exp(np.mean(logs)))
-    g.check_true(got > 0 and abs(np.log(got / measured)) <= np.log(1.4),
+    g.check_true(got > 0 and abs(np.log(got / measured)) <= np.log(1.5),
                  f"`predicted_growth` is {got:.6g}; {stacks} fresh ten-layer stacks at twice He's scale measured "
                  f"std(layer 10) / std(layer 1) = {measured:.1f} (geometric mean), and the prediction is not "
-                 "within 40 % of it.\nhint: each layer multiplies the mean square by d_in * std**2 / 2.")
+                 "within a factor of 1.5 of it.\nhint: each layer multiplies the mean square by d_in * std**2 / 2.")
     g.passed(f"the prediction agrees with {stacks} fresh stacks (measured ratio {measured:.0f})")
