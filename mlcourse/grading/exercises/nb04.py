@@ -328,7 +328,7 @@ def _backward(mlp_backward, X: np.ndarray, y: np.ndarray, params: dict) -> dict:
 
 
 def _check_layer(grads: dict, names: tuple[str, str], X: np.ndarray, y: np.ndarray, params: dict,
-                 case: str) -> None:
+                 case: str, tol: float = 1e-6) -> None:
     """Each gradient of ``names`` against central differences of the loss in that parameter."""
     from mlcourse.losses import cross_entropy
 
@@ -336,7 +336,7 @@ def _check_layer(grads: dict, names: tuple[str, str], X: np.ndarray, y: np.ndarr
         def loss(value, name=name):
             return cross_entropy(_forward(X, {**params, name: value})[0], y)
         g.check_gradient(f"grads[{name!r}]", grads[name], loss, params[name], sizes=[len(X)],
-                         case=case + ", vs central differences", hint=HINTS[names])
+                         case=case + ", vs central differences", hint=HINTS[names], tol=tol)
 
 
 def _mlp_layer(mlp_backward, names: tuple[str, str]) -> None:
@@ -364,7 +364,10 @@ def _mlp_layer_random(mlp_backward, names: tuple[str, str], seed: int,
         for name in names:
             g.check_array(f"grads[{name!r}] vs torch autograd", grads[name], weights[name].grad.numpy(),
                           rtol=1e-7, atol=1e-12, sizes=[n], case=case, hint=HINTS[names])
-        _check_layer(grads, names, X, y, params, case)
+        # Central differences a second time, looser: on a one-row network whose softmax saturates their
+        # round-off reaches 1e-5 (3 seeds in 100 failed at 1e-6, 1 in 300 at 1e-5). torch autograd above
+        # is the strict judge, and every real mistake gives 1e-2 or more.
+        _check_layer(grads, names, X, y, params, case, tol=1e-4)
 
 
 @check(references=[], shortcuts=GRADIENT_SHORTCUTS)
