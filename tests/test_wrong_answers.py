@@ -76,7 +76,7 @@ TIMEOUT = 120
 SKIP = {
     "00-loop-at-a-glance": {"setup-check", "data", "loop-run", "figure"},
     "01-data": {"datasets", "split-figure", "stratify-figure", "leak-figure", "once-split", "once-exp",
-                "once-figure", "once-repeat", "leaks-figure", "kfold-demo"},
+                "once-figure", "once-repeat", "leaks-figure", "kfold-demo", "co2-figure"},
     "02-models": {"params-plot", "softmax-fig", "init-fig", "init-hist", "module-demo", "module-check",
                   "random-fns", "init-overflow"},
     "03-losses": {"rewards-fig", "outlier-fit", "outlier-fig"},
