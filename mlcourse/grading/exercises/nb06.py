@@ -997,6 +997,9 @@ def flops_random(train_flops, *, seed: int, count: int) -> None:
 # The prediction: widening the wide MLP's two hidden layers from 256 to 512 units.
 NARROW, WIDE = [64, 256, 256, 10], [64, 512, 512, 10]
 RATIO_TOLERANCE = 0.15
+# Against torch's counter, which reads about 0.12 above the parameter ratio (it skips the first layer's input
+# gradient and the biases): 0.3 takes in every prediction the visible check accepts, and neither 4 nor 2.
+MEASURED_TOLERANCE = 0.3
 
 
 def _step_flops(sizes: Sequence[int], batch_size: int, seed: int = 0) -> int:
@@ -1052,15 +1055,15 @@ def flops_ratio_prediction(predicted_flops_ratio) -> None:
 def flops_ratio_measured(predicted_flops_ratio, *, seed: int, count: int) -> None:
     """The run that settles the prediction: torch's FLOP counter on one training step of each model, on
     ``count`` fresh random batches of random sizes drawn from ``seed``; the prediction must lie within
-    the tolerance of each measured ratio."""
+    ``MEASURED_TOLERANCE`` of each measured ratio."""
     got = _written(predicted_flops_ratio, "predicted_flops_ratio")
     rng = g.seeded(seed)
     with g.one_thread():
         for _ in range(count):
             batch, init = int(rng.integers(1, 65)), int(rng.integers(10_000))
             measured = _step_flops(WIDE, batch, init) / _step_flops(NARROW, batch, init)
-            g.check_true(abs(got - measured) <= RATIO_TOLERANCE,
+            g.check_true(abs(got - measured) <= MEASURED_TOLERANCE,
                          f"`predicted_flops_ratio` is {got:.4g}; torch's FLOP counter measured a ratio of "
                          f"{measured:.4f} between one training step of TorchMLP({WIDE}) and of TorchMLP({NARROW}) "
-                         f"on a batch of {batch}, more than {RATIO_TOLERANCE} away.\nhint: {RATIO_HINT}")
+                         f"on a batch of {batch}, more than {MEASURED_TOLERANCE} away.\nhint: {RATIO_HINT}")
     g.passed(f"the prediction agrees with torch's FLOP counter on {count} fresh batches")
