@@ -273,6 +273,17 @@ def items(got: Any, count: int, message: str) -> list:
     return list(got)
 
 
+def predicted(value: Any, name: str) -> float:
+    """A graded prediction: one number the learner worked out by hand, as a float. ``None``, the
+    release's placeholder, is "not written yet"; anything but one number says what it is."""
+    if value is None:
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place "
+                           "of None and `raise NotImplementedError()`), run that cell, then run this one again.")
+    got = to_float64(value, name)
+    check_true(got.shape == (), f"`{name}` should be one number, got an array of shape {got.shape}.")
+    return float(got)
+
+
 def check_true(condition: Any, message: str) -> None:
     """Raise ``GradingError(message)`` unless ``condition`` is a real ``True``.
 

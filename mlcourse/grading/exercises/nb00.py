@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from .. import checks as g
-from ..errors import GradingError
 from . import check
 
 g.preload("torch")   # the random gradients are compared with torch autograd: loaded while the cells run
@@ -179,16 +178,6 @@ NOISE = 0.3        # the standard deviation of the data's noise (section 1 of th
 FLOOR_TOL = 0.015  # the prediction is a number worked out by hand: 0.09 to within this
 
 
-def _prediction(predicted_loss_floor: Any) -> float:
-    if predicted_loss_floor is None:
-        raise GradingError("`predicted_loss_floor` is not written yet: in its answer cell, set it to your number "
-                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this "
-                           "one again.")
-    got = g.to_float64(predicted_loss_floor, "predicted_loss_floor")
-    g.check_true(got.shape == (), f"`predicted_loss_floor` should be one number, got an array of shape {got.shape}.")
-    return float(got)
-
-
 def _near(got: float, tol: float, slips: Sequence[tuple[float, str]]) -> str | None:
     """The words of the first slip within ``tol`` of ``got``: a number worked out by hand is rounded."""
     return next((words for value, words in slips if abs(got - value) <= tol), None)
@@ -197,7 +186,7 @@ def _near(got: float, tol: float, slips: Sequence[tuple[float, str]]) -> str | N
 @check()
 def loss_floor_prediction(predicted_loss_floor: Any) -> None:
     """The learner's predicted lowest loss of a line on data with noise of std 0.3, against 0.3 ** 2."""
-    got = _prediction(predicted_loss_floor)
+    got = g.predicted(predicted_loss_floor, "predicted_loss_floor")
     expected = NOISE ** 2
     if abs(got - expected) <= FLOOR_TOL:
         g.passed(f"the best line's loss is the noise's variance, {expected:.2f}")
@@ -221,7 +210,7 @@ def loss_floor_measured(predicted_loss_floor: Any, *, seed: int, count: int) -> 
     visible check's 0.015, plus room for the measurement's own noise, about 0.002)."""
     from mlcourse.data import make_regression
 
-    got = _prediction(predicted_loss_floor)
+    got = g.predicted(predicted_loss_floor, "predicted_loss_floor")
     rng = g.seeded(seed)
     for _ in range(count):
         data_seed = int(rng.integers(1_000_000))

@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from .. import checks as g
-from ..errors import GradingError
 from ..kernelside.nb01 import reference_fit
 from ..remote import make
 from . import check, twins
@@ -510,21 +509,11 @@ VAL_PATIENTS = round(PATIENTS * 0.85) - round(PATIENTS * 0.7)     # 6 validate i
 SPREAD = float(np.sqrt(0.5 * 0.5 / VAL_PATIENTS))                 # 6 coin flips: standard error 0.204
 
 
-def _spread(predicted_spread: Any) -> float:
-    if predicted_spread is None:
-        raise GradingError("`predicted_spread` is not written yet: in its answer cell, set it to your number "
-                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this "
-                           "one again.")
-    got = g.to_float64(predicted_spread, "predicted_spread")
-    g.check_true(got.shape == (), f"`predicted_spread` should be one number, got an array of shape {got.shape}.")
-    return float(got)
-
-
 @check()
 def spread_prediction(predicted_spread: Any) -> None:
     """The learner's predicted standard deviation of the memoriser's group-split validation accuracy,
     against sqrt(0.5 * 0.5 / 6), to within 0.02."""
-    got = _spread(predicted_spread)
+    got = g.predicted(predicted_spread, "predicted_spread")
     if abs(got - SPREAD) <= 0.02:
         g.passed(f"one accuracy over {VAL_PATIENTS} independent coin flips spreads by about {SPREAD:.2f}")
         return
@@ -560,7 +549,7 @@ def spread_measured(predicted_spread: Any, *, seed: int, draws: int) -> None:
     """The run that settles it: ``draws`` fresh draws of 40 patients, each split by group (0.7, 0.15,
     0.15) and scored with the nearest-neighbour memoriser on its validation visits; the prediction must
     lie within 0.07 of the measured standard deviation of those accuracies."""
-    got = _spread(predicted_spread)
+    got = g.predicted(predicted_spread, "predicted_spread")
     rng = g.seeded(seed)
     scores = []
     for _ in range(draws):

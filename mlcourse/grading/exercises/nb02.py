@@ -334,21 +334,11 @@ GROWTH_LAYERS = 10           # the stack of the notebook's experiment: ten ReLU 
 GROWTH = 2.0 ** (GROWTH_LAYERS - 1)   # std doubles at each of the 9 steps from layer 1 to layer 10
 
 
-def _growth(predicted_growth: Any) -> float:
-    if predicted_growth is None:
-        raise GradingError("`predicted_growth` is not written yet: in its answer cell, set it to your number "
-                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this "
-                           "one again.")
-    got = g.to_float64(predicted_growth, "predicted_growth")
-    g.check_true(got.shape == (), f"`predicted_growth` should be one number, got an array of shape {got.shape}.")
-    return float(got)
-
-
 @check()
 def growth_prediction(predicted_growth: Any) -> None:
     """The learner's predicted std ratio of layer 10's pre-activations to layer 1's at twice He's
     scale, against 2 ** 9 (within 10 %)."""
-    got = _growth(predicted_growth)
+    got = g.predicted(predicted_growth, "predicted_growth")
     if abs(got - GROWTH) <= 0.1 * GROWTH:
         g.passed(f"at twice He's scale the signal's std doubles per layer: {GROWTH:.0f} times from layer 1 to 10")
         return
@@ -375,7 +365,7 @@ def growth_measured(predicted_growth: Any, *, seed: int, stacks: int) -> None:
     """The run that settles it: ``stacks`` fresh ten-layer ReLU stacks of width 128 at twice He's
     scale on 200 random inputs; the prediction must lie within a factor of 1.5 of the geometric mean
     of the measured ratios std(Z_10) / std(Z_1) (2 ** 8 and 2 ** 10 lie a factor of 2 away)."""
-    got = _growth(predicted_growth)
+    got = g.predicted(predicted_growth, "predicted_growth")
     rng = g.seeded(seed)
     width = 128
     logs = []

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from .. import checks as g
-from ..errors import GradingError
 from . import check, refused, twins
 
 # torch's losses (F.mse_loss, F.cross_entropy, nn.MSELoss...), log_softmax and logsumexp: refused
@@ -250,16 +249,6 @@ def next_token_random(next_token_cross_entropy, *, seed: int, shapes: Sequence[t
 CONSTANT_TARGETS = (1.0, 2.0, 3.0, 4.0, 15.0)
 
 
-def _prediction(value, name: str) -> float:
-    """One number the learner worked out; None (the release's placeholder) is 'not written yet'."""
-    if value is None:
-        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place of "
-                           "None and `raise NotImplementedError()`), run that cell, then run this one again.")
-    v = g.to_float64(value, name)
-    g.check_true(v.shape == (), f"`{name}` should be one number, got an array of shape {v.shape}.")
-    return float(v)
-
-
 def _constant_slips(y: np.ndarray) -> dict[str, list[tuple[float, str]]]:
     mean, median = float(np.mean(y)), float(np.median(y))
     middle = (float(y.min()) + float(y.max())) / 2
@@ -286,7 +275,7 @@ def best_constant_prediction(best_constant_mse, best_constant_mae):
     # The absolute error's slope is (#targets below c - #targets above c) / N: zero at the median, 3.
     for name, value, expected, kind in (("best_constant_mse", best_constant_mse, float(np.mean(y)), "mse"),
                                         ("best_constant_mae", best_constant_mae, float(np.median(y)), "mae")):
-        got = _prediction(value, name)
+        got = g.predicted(value, name)
         if abs(got - expected) <= 0.05:
             continue
         mistake = next((words for v, words in slips[kind] if abs(got - v) <= 0.05), None)
@@ -304,8 +293,8 @@ def best_constant_measured(best_constant_mse, best_constant_mae, *, seed: int, c
     """The experiment that settles it: ``count`` searches over random candidate constants (drawn from
     ``seed``); each one's best candidate under each loss must lie within 0.05 of the prediction."""
     y = np.array(CONSTANT_TARGETS)
-    predicted = {"mse": _prediction(best_constant_mse, "best_constant_mse"),
-                 "mae": _prediction(best_constant_mae, "best_constant_mae")}
+    predicted = {"mse": g.predicted(best_constant_mse, "best_constant_mse"),
+                 "mae": g.predicted(best_constant_mae, "best_constant_mae")}
     rng = g.seeded(seed)
     for _ in range(count):
         c = rng.uniform(y.min() - 5.0, y.max() + 5.0, size=20_001)

@@ -405,20 +405,10 @@ def mlp_hidden_random(mlp_backward, *, seed: int, shapes: Sequence[tuple[int, in
 BUG_ROWS = 16   # the batch of the notebook's gradient check: the planted bug makes every gradient 16 times too large
 
 
-def _prediction(value: Any, name: str) -> float:
-    """One number the learner worked out; None (the release's placeholder) is 'not written yet'."""
-    if value is None:
-        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place of "
-                           "None and `raise NotImplementedError()`), run that cell, then run this one again.")
-    v = g.to_float64(value, name)
-    g.check_true(v.shape == (), f"`{name}` should be one number, got an array of shape {v.shape}.")
-    return float(v)
-
-
 @check()
 def bug_rel_error_prediction(predicted_rel_error):
     """The learner's relative error of a gradient n = 16 times too large, against (n - 1) / (n + 1)."""
-    got = _prediction(predicted_rel_error, "predicted_rel_error")
+    got = g.predicted(predicted_rel_error, "predicted_rel_error")
     n = BUG_ROWS
     # Every analytic element is a = n * t for the true t: |a - t| / (|a| + |t|) = (n - 1) |t| / ((n + 1) |t|).
     expected = (n - 1) / (n + 1)
@@ -454,7 +444,7 @@ def bug_rel_error_measured(predicted_rel_error, *, seed: int, count: int):
     from mlcourse.gradcheck import numerical_gradient, rel_error
     from mlcourse.losses import cross_entropy
 
-    got = _prediction(predicted_rel_error, "predicted_rel_error")
+    got = g.predicted(predicted_rel_error, "predicted_rel_error")
     rng = g.seeded(seed)
     n = BUG_ROWS
     for _ in range(count):

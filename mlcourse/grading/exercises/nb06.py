@@ -1017,15 +1017,6 @@ def _step_flops(sizes: Sequence[int], batch_size: int, seed: int = 0) -> int:
     return int(counter.get_total_flops())
 
 
-def _written(prediction: Any, name: str) -> float:
-    if prediction is None:
-        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place of None "
-                           "and `raise NotImplementedError()`), run that cell, then run this one again.")
-    got = g.to_float64(prediction, name)
-    g.check_true(got.shape == (), f"`{name}` should be one number, got an array of shape {got.shape}.")
-    return float(got)
-
-
 RATIO_HINT = ("count each layer's parameters before and after (inputs x outputs, plus a bias per output): the FLOPs of "
               "a step grow like the parameters, and only a layer with BOTH sides widened grows fourfold.")
 
@@ -1033,7 +1024,7 @@ RATIO_HINT = ("count each layer's parameters before and after (inputs x outputs,
 @check()
 def flops_ratio_prediction(predicted_flops_ratio) -> None:
     """The learner's predicted growth of a step's FLOPs, against the ratio of the two parameter counts."""
-    got = _written(predicted_flops_ratio, "predicted_flops_ratio")
+    got = g.predicted(predicted_flops_ratio, "predicted_flops_ratio")
     expected = _torch_count(WIDE) / _torch_count(NARROW)
     if abs(got - expected) <= RATIO_TOLERANCE:
         g.passed(f"widening 256 -> 512 multiplies a step's FLOPs by about {expected:.2f}")
@@ -1056,7 +1047,7 @@ def flops_ratio_measured(predicted_flops_ratio, *, seed: int, count: int) -> Non
     """The run that settles the prediction: torch's FLOP counter on one training step of each model, on
     ``count`` fresh random batches of random sizes drawn from ``seed``; the prediction must lie within
     ``MEASURED_TOLERANCE`` of each measured ratio."""
-    got = _written(predicted_flops_ratio, "predicted_flops_ratio")
+    got = g.predicted(predicted_flops_ratio, "predicted_flops_ratio")
     rng = g.seeded(seed)
     with g.one_thread():
         for _ in range(count):

@@ -37,18 +37,6 @@ def _tensor(like: Any, a: np.ndarray) -> Any:
 
 # ---- the prediction: the loss of a model that has learned nothing ---------------------------------
 
-def _uniform_prediction(predicted_uniform_loss: Any) -> float:
-    from ..errors import GradingError
-
-    if predicted_uniform_loss is None:
-        raise GradingError("`predicted_uniform_loss` is not written yet: in its answer cell, set it to your number "
-                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this one "
-                           "again.")
-    got = g.to_float64(predicted_uniform_loss, "predicted_uniform_loss")
-    g.check_true(got.shape == (), f"`predicted_uniform_loss` should be one number, got an array of shape {got.shape}.")
-    return float(got)
-
-
 def _uniform_message(got: float, expected: float, where: str) -> str:
     slips = [(1 / V, "that is the probability the model gives every token; the loss charges -log of it."),
              (np.log2(V), "that is a logarithm in base 2 (bits); the loss here is in nats, the natural logarithm."),
@@ -66,7 +54,7 @@ def _uniform_message(got: float, expected: float, where: str) -> str:
 @check()
 def uniform_prediction(predicted_uniform_loss: Any) -> None:
     """The learner's predicted loss of the uniform model over the V = 29 tokens, against log V, within 0.01."""
-    got = _uniform_prediction(predicted_uniform_loss)
+    got = g.predicted(predicted_uniform_loss, "predicted_uniform_loss")
     g.check_true(abs(got - np.log(V)) <= 0.01, _uniform_message(got, float(np.log(V)), "the loss expected"))
     g.passed(f"a model that gives each of {V} tokens the same probability pays log {V} = {np.log(V):.4f} nats per token")
 
@@ -79,7 +67,7 @@ def uniform_measured(predicted_uniform_loss: Any, *, seed: int, count: int) -> N
     from mlcourse.data import make_corpus
     from mlcourse.losses import next_token_cross_entropy
 
-    got = _uniform_prediction(predicted_uniform_loss)
+    got = g.predicted(predicted_uniform_loss, "predicted_uniform_loss")
     rng = g.seeded(seed)
     for _ in range(count):
         corpus_seed, n = int(rng.integers(0, 2**31)), int(rng.integers(2_000, 20_000))

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .. import checks as g
-from ..errors import GradingError
 from ..kernelside.nb10 import ModelFactory
 from ..remote import make
 from . import check, twins
@@ -35,18 +34,10 @@ def _number(x: Any, name: str) -> float:
 PREDICTION_CLASSES = 10
 
 
-def _written(prediction: Any) -> None:
-    if prediction is None:
-        raise GradingError("`predicted_initial_loss` is not written yet: in its answer cell, set it to your number "
-                           "(in place of None and `raise NotImplementedError()`), run that cell, then run this one "
-                           "again.")
-
-
 @check()
 def initial_loss_prediction(predicted_initial_loss):
     """The learner's predicted loss of an untrained 10-class classifier, against ln 10."""
-    _written(predicted_initial_loss)
-    got = _number(predicted_initial_loss, "predicted_initial_loss")
+    got = g.predicted(predicted_initial_loss, "predicted_initial_loss")
     expected = math.log(PREDICTION_CLASSES)
     if abs(got - expected) <= 0.05:
         g.passed(f"an untrained {PREDICTION_CLASSES}-class classifier starts near {expected:.3f}")
@@ -73,8 +64,7 @@ def initial_loss_measured(predicted_initial_loss, *, seed: int, count: int):
     """The run that settles the prediction: untrained 10-class MLPs of random widths, drawn from ``seed``,
     on random inputs; the predicted loss must lie within 0.25 of each one's measured first loss."""
     torch, F = _torch()
-    _written(predicted_initial_loss)
-    got = _number(predicted_initial_loss, "predicted_initial_loss")
+    got = g.predicted(predicted_initial_loss, "predicted_initial_loss")
     rng = g.seeded(seed)
     for _ in range(count):
         d, init = int(rng.integers(1, 6)), int(rng.integers(0, 10_000))
