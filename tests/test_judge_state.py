@@ -240,10 +240,11 @@ def honest_evaluate(build_system, split, metric):
     return float(metric(predict(X_test), y_test))
 
 
-def honest_choose(candidates, score, split):
+def honest_choose(candidates, score, split, margin):
     val = [score(c, split.val) for c in candidates]
-    best = candidates[int(np.argmin(val))]
-    return best, score(best, split.test)
+    best = int(np.argmin(val))
+    chosen = candidates[best] if val[0] - val[best] > margin else candidates[0]
+    return chosen, score(chosen, split.test)
 
 
 def test_honest_evaluation_and_choice_pass():
