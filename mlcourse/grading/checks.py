@@ -273,12 +273,18 @@ def items(got: Any, count: int, message: str) -> list:
     return list(got)
 
 
-def predicted(value: Any, name: str) -> float:
-    """A graded prediction: one number the learner worked out by hand, as a float. ``None``, the
-    release's placeholder, is "not written yet"; anything but one number says what it is."""
+def written(value: Any, name: str, what: str = "your number") -> None:
+    """Refuse a graded prediction still at ``None``, the release's placeholder: "not written yet", and
+    what to set it to (``what``: "your number", "one of the degrees [1, 3, 15]", ...)."""
     if value is None:
-        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to your number (in place "
+        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to {what} (in place "
                            "of None and `raise NotImplementedError()`), run that cell, then run this one again.")
+
+
+def predicted(value: Any, name: str, what: str = "your number") -> float:
+    """A graded prediction: one number the learner worked out by hand, as a float. ``None`` is "not
+    written yet" (``written``); anything but one number says what it is."""
+    written(value, name, what)
     got = to_float64(value, name)
     check_true(got.shape == (), f"`{name}` should be one number, got an array of shape {got.shape}.")
     return float(got)

@@ -414,13 +414,7 @@ def _diverges(H: np.ndarray, lr: float, w: np.ndarray, num_steps: int = 100) -> 
 
 
 def _chosen_lr(first_diverging_lr: Any) -> float:
-    if first_diverging_lr is None:
-        raise GradingError("`first_diverging_lr` is not written yet: in its answer cell, set it to one of the "
-                           f"learning rates {list(PREDICTION_LRS)} (in place of None and "
-                           "`raise NotImplementedError()`), run that cell, then run this one again.")
-    v = g.to_float64(first_diverging_lr, "first_diverging_lr")
-    g.check_true(v.shape == (), f"`first_diverging_lr` should be one number, got an array of shape {v.shape}.")
-    got = float(v)
+    got = g.predicted(first_diverging_lr, "first_diverging_lr", f"one of the learning rates {list(PREDICTION_LRS)}")
     g.check_true(any(abs(got - lr) < 1e-9 for lr in PREDICTION_LRS),
                  f"`first_diverging_lr` is {got:g}; choose one of the learning rates {list(PREDICTION_LRS)}.")
     return got

@@ -859,10 +859,7 @@ PREDICTION_DEGREES = (1, 3, 15)    # the three fits the learner reasons about, o
 
 
 def _predicted_degree(value, name: str) -> int:
-    if value is None:
-        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to one of the degrees "
-                           f"{list(PREDICTION_DEGREES)} (in place of None and `raise NotImplementedError()`), run "
-                           "that cell, then run this one again.")
+    g.written(value, name, f"one of the degrees {list(PREDICTION_DEGREES)}")
     got = g.to_float64(value, name)
     g.check_true(got.shape == () and float(got) in PREDICTION_DEGREES,
                  f"`{name}` should be one of the degrees {list(PREDICTION_DEGREES)}, got {value!r}.")

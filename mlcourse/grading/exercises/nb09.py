@@ -83,10 +83,7 @@ NAIVE_WHY = ("hint: the floor is the lowest loss any model can reach *on average
 
 def _naive_choice(naive_training_loss_vs_floor: Any) -> str:
     name = "naive_training_loss_vs_floor"
-    if naive_training_loss_vs_floor is None:
-        raise GradingError(f"`{name}` is not written yet: in its answer cell, set it to one of "
-                           f"{', '.join(repr(c) for c in NAIVE_CHOICES)} (in place of None and "
-                           "`raise NotImplementedError()`), run that cell, then run this one again.")
+    g.written(naive_training_loss_vs_floor, name, f"one of {', '.join(repr(c) for c in NAIVE_CHOICES)}")
     got = naive_training_loss_vs_floor
     g.check_true(type(got) is str and got.strip().lower() in NAIVE_CHOICES,
                  f"`{name}` should be one of {', '.join(repr(c) for c in NAIVE_CHOICES)}, got {got!r}.")
