@@ -18,8 +18,8 @@ the kernel can say anything: a check may compare it with what it recomputes itse
 take it as an account of what happened. So no check reads a counter, a record or a flag
 from an object it made (how often ``.test`` was read, how an average was called, where a
 model was moved): such facts are built into the objects and decided by the values they
-let the learner's code produce (``heldout``: a test part handed over once; 06: an average
-whose factors show which gradients reached it; a model whose weights exist once moved).
+let the learner's code produce (``heldout``: a test part handed over once; 06b: an average
+whose factors show which gradients reached it; 06: a model whose weights exist once moved).
 """
 
 from __future__ import annotations

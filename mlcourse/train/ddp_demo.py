@@ -7,7 +7,7 @@ its share of each global batch, and process 0 saves the final weights::
 
 Without ``torchrun`` it trains in one process, on the same global batches:
 the reference the data-parallel weights must equal (to float rounding).
-Notebook 06 runs both and compares them.
+Notebook 06b runs both and compares them.
 """
 
 from __future__ import annotations

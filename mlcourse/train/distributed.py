@@ -20,7 +20,7 @@ with ``torchrun`` and call ``setup()`` first::
                   device=device)
     distributed.teardown()
 
-``python -m mlcourse.train.ddp_demo`` is such a script (notebook 06 runs it).
+``python -m mlcourse.train.ddp_demo`` is such a script (notebook 06b runs it).
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ class Caller:
 
     def result(self, returned: Any, args: Sequence[Any]) -> tuple[Any, bool]:
         """One call's result as the reply carries it, and whether the run may go on: here what
-        the call returned. A runner that reads more after each call (``nb06.Stepper``,
+        the call returned. A runner that reads more after each call (``nb06b.Stepper``,
         ``nb09.Freezer``) says so here, and ends the run when that read fails."""
         from mlcourse.grading import agent, wire
 
@@ -80,7 +80,7 @@ class Caller:
 def record(results: list, stop: dict | None) -> dict:
     """``{"results": results, "stop": stop}`` as the errand's reply carries it (``agent.answer``
     passes a ``{"plain": ...}`` through as it is), the results already encoded one by one; the
-    shared reply of every runner here (``Caller``, ``nb06.Stepper``, ``nb09.Freezer``)."""
+    shared reply of every runner here (``Caller``, ``nb06b.Stepper``, ``nb09.Freezer``)."""
     from mlcourse.grading import wire
 
     return {"plain": {"dict": [["results", {"list": results}], ["stop", wire.encode(stop, not_plain)]]}}
