@@ -500,7 +500,7 @@ import functools, os, numpy as np
 import mlcourse.data, mlcourse.losses
 import mlcourse.grading.kernelside as kernelside
 from mlcourse.grading import agent
-from mlcourse.grading.kernelside import nb01, nb06
+from mlcourse.grading.kernelside import nb01, nb06b
 agent.guard_references(["mlcourse.losses.mse", "mlcourse.data.train_val_test_split"], trusted_files=[])
 a, b = np.array([1.0, 2.0]), np.array([1.0, 4.0])
 def errand(fn):
@@ -515,8 +515,8 @@ for name in sorted(os.listdir(folder)):
         space = {}
         exec(compile("def run(fn, *args):\n    return fn(*args)", os.path.join(folder, name), "exec"), space)
         print(name, errand(functools.partial(space["run"], mlcourse.losses.mse, a, b)))
-# A real one: 06's Stepper reports the step's exception as the stop of its run.
-print("Stepper", errand(functools.partial(nb06.Stepper().run, mlcourse.losses.mse, [[[a, b], {}]])))
+# A real one: 06b's Stepper reports the step's exception as the stop of its run.
+print("Stepper", errand(functools.partial(nb06b.Stepper().run, mlcourse.losses.mse, [[[a, b], {}]])))
 # The course's split handed into a learner's function (01's Exercise 2) still uses its reference.
 space = {}
 exec(compile("def answer(split_fn):\n    return split_fn(10, (0.6, 0.2, 0.2), 0)", "<learner>", "exec"), space)

@@ -1,6 +1,6 @@
 """Nothing graded is reported by the learner's kernel (issue 19, part 1).
 
-The checks of "read the test set once" (07, 09), of data-parallel workers (06) and of the device
+The checks of "read the test set once" (07, 09), of data-parallel workers (06b) and of the device
 a model was moved to (06) once read a counter or a record kept by an object living in the
 learner's kernel, which code there could set back. They now decide by value: a split hands its
 test part over once (a second read raises) and the score must come from that data; the
@@ -9,7 +9,7 @@ the step show which gradients went in; the device check's model has NaN weights 
 
 Fast tests call the checks in this process with hostile answers (each route a tester used to
 reset a counter); slow tests grade hostile notebooks through the judge (the ``mlcourse grade``
-route) and the solutions of 06, 07 and 09, which keep full marks.
+route) and the solutions of 06, 06b, 07 and 09, which keep full marks.
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import torch
 from nbtools import SOLUTIONS, cell_result, is_test_cell, nbgrader_meta
 
 from mlcourse.grading import GradingError, agent, heldout, notebook
-from mlcourse.grading.exercises import nb06, nb07, nb09
+from mlcourse.grading.exercises import nb06, nb06b, nb07, nb09
 from mlcourse.grading.remote import Loopback
 
 # As the judge does in a fresh kernel before any learner cell: the course modules are frozen
 # (once, here, before any cheat below has run), and make() builds from them.
 agent.freeze(["mlcourse.grading.heldout", "mlcourse.data", "mlcourse.nn",
-              "mlcourse.grading.exercises.nb06", "mlcourse.grading.exercises.nb09"])
+              "mlcourse.grading.exercises.nb06", "mlcourse.grading.exercises.nb06b",
+              "mlcourse.grading.exercises.nb09"])
 
 
 def judged(fn):
@@ -344,13 +345,13 @@ def copies_of_the_full_gradient(model, X, y, k, lr, average=None):
     return loss
 
 
-def test_06_honest_data_parallel_step_passes_and_faked_workers_do_not():
-    nb06.dp_step(honest_dp_step)
-    nb06.dp_step_random(honest_dp_step, seed=2, count=3)
+def test_06b_honest_data_parallel_step_passes_and_faked_workers_do_not():
+    nb06b.dp_step(honest_dp_step)
+    nb06b.dp_step_random(honest_dp_step, seed=2, count=3)
     with pytest.raises(GradingError, match="did not use what `average` returned"):
-        nb06.dp_step(judged(record_written_by_hand))
+        nb06b.dp_step(judged(record_written_by_hand))
     with pytest.raises(GradingError, match="WHOLE batch"):
-        nb06.dp_step(judged(copies_of_the_full_gradient))
+        nb06b.dp_step(judged(copies_of_the_full_gradient))
 
 
 def _torch_loop(model, X, y, device, lr, num_epochs, batch_size, *, move):
@@ -399,6 +400,7 @@ def test_06_an_optimizer_made_before_the_move_still_trains_the_parked_model():
 # ---- the same through the judge, in a real kernel ----------------------------------------------
 
 NB06 = SOLUTIONS / "06-training-loop" / "06-training-loop.ipynb"
+NB06B = SOLUTIONS / "06b-compute-and-scale" / "06b-compute-and-scale.ipynb"
 NB07 = SOLUTIONS / "07-generalization" / "07-generalization.ipynb"
 NB09 = SOLUTIONS / "09-fine-tuning" / "09-fine-tuning.ipynb"
 
@@ -504,7 +506,7 @@ def test_09_reads_reset_by_hand_or_from_a_module_earn_nothing(tmp_path):
     assert results["choose-tests"].score == 0, results["choose-tests"].output
 
 
-CHEATS_06 = {
+CHEATS_06B = {
     "dp-step-answer": ("def data_parallel_step(model, X, y, k, lr, average=average_gradients):\n"
                        "    model.zero_grad()\n"
                        "    logits = model(X)\n"
@@ -518,6 +520,8 @@ CHEATS_06 = {
                        "    for p, g in zip(model.parameters(), full):\n"
                        "        p.data -= lr * g\n"
                        "    return loss\n"),
+}
+CHEATS_06 = {
     "torch-answer": ("def train_torch(model, X, y, *, device, lr, num_epochs, batch_size, seed=0):\n"
                      "    model.moved_to = [torch.device(device).type]\n"
                      "    model.batches_on = [torch.device(device).type]\n"
@@ -538,15 +542,21 @@ CHEATS_06 = {
 
 
 @pytest.mark.slow
-def test_06_a_written_record_buys_neither_the_workers_nor_the_device(tmp_path):
-    results = _grade(NB06, CHEATS_06, tmp_path, timeout=300)
+def test_06b_a_written_record_buys_no_workers(tmp_path):
+    results = _grade(NB06B, CHEATS_06B, tmp_path, timeout=300)
     assert results["dp-step-tests"].score == 0, results["dp-step-tests"].output
-    assert results["torch-device-tests"].score == 0, results["torch-device-tests"].output
     assert results["dp-average-tests"].passed and results["dp-weighted-tests"].passed, results
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [NB06, NB07, NB09], ids=lambda p: p.parent.name)
+def test_06_a_written_record_buys_no_device(tmp_path):
+    results = _grade(NB06, CHEATS_06, tmp_path, timeout=300)
+    assert results["torch-device-tests"].score == 0, results["torch-device-tests"].output
+    assert results["torch-gd-tests"].passed and results["torch-target-tests"].passed, results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [NB06, NB06B, NB07, NB09], ids=lambda p: p.parent.name)
 def test_the_solutions_keep_full_marks_through_the_judge(path, tmp_path):
     results = _grade(path, {}, tmp_path, timeout=300)
     failed = {gid: r.output[-600:] for gid, r in results.items() if not r.passed}
